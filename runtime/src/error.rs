@@ -1,0 +1,131 @@
+//! RFC 9457 problem details. Every error a generated service returns goes through [`ApiError`],
+//! so clients can rely on one shape (`application/problem+json`) for all failures.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::repo::RepoError;
+
+/// One failing field of a request: `field` is a dotted path such as `name` or `filter.value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub title: String,
+    pub detail: Option<String>,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        let title = status.canonical_reason().unwrap_or("Error").to_string();
+        Self { status, title, detail: Some(detail.into()), errors: Vec::new() }
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, detail)
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, detail)
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, detail)
+    }
+
+    /// A custom operation whose handler has not been written yet.
+    pub fn not_implemented(operation: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!("operation {operation} is not implemented yet: fill in its stub"),
+        )
+    }
+
+    /// Failed validation; `status` is 400 or 422, whichever the operation declares.
+    pub fn validation(status: StatusCode, errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} fields failed validation", many.len()),
+        };
+        Self { status, title: "Validation failed".into(), detail: Some(detail), errors }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.title)?;
+        if let Some(d) = &self.detail {
+            write!(f, ": {d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = self.status.as_u16(), detail = ?self.detail, "request failed");
+        }
+        let body = ProblemBody {
+            kind: "about:blank",
+            title: &self.title,
+            status: self.status.as_u16(),
+            detail: self.detail.as_deref(),
+            errors: &self.errors,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (self.status, bytes).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}
+
+impl From<RepoError> for ApiError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::NotFound { entity, id } => Self::not_found(format!("{entity} {id} not found")),
+            RepoError::Conflict { constraint, message } => {
+                let mut err = Self::conflict(message);
+                if let Some(c) = constraint {
+                    err.errors.push(FieldError::new(c, "conflicts with an existing row"));
+                }
+                err
+            }
+            RepoError::Invalid(errors) => Self::validation(StatusCode::UNPROCESSABLE_ENTITY, errors),
+            // The cause goes to the log, never to the client: it can leak schema details.
+            RepoError::Database(cause) => {
+                tracing::error!(error = %cause, "database error");
+                Self::internal("the database failed to complete the request")
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Request parsing helpers for generated handlers. Each turns bad input into a problem+json
+//! response with the status the operation declares for validation failures (400 or 422).
+
+use std::str::FromStr;
+
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, FieldError};
+use crate::repo::{ListQuery, Table};
+use crate::validate::{Schema, validate};
+
+/// `{"data": …}`, the envelope of single-item responses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Data<T> {
+    pub data: T,
+}
+
+/// Parse and validate a JSON body; `None` for an empty body when the body is optional.
+pub fn json_body(bytes: &[u8], schema: &Schema, required: bool, status: StatusCode) -> Result<Option<Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return if required {
+            Err(ApiError::validation(status, vec![FieldError::new("body", "is required")]))
+        } else {
+            Ok(None)
+        };
+    }
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::validation(status, vec![FieldError::new("body", format!("is not valid JSON: {e}"))]))?;
+    let mut errors = Vec::new();
+    validate(&value, schema, "", &mut errors);
+    if errors.is_empty() { Ok(Some(value)) } else { Err(ApiError::validation(status, errors)) }
+}
+
+/// Convert an already validated JSON value into its Rust type.
+pub fn from_value<T: DeserializeOwned>(value: Value, status: StatusCode) -> Result<T, ApiError> {
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::validation(status, vec![FieldError::new("body", e.to_string())]))
+}
+
+pub fn list_query(raw: Option<&str>, table: &Table, status: StatusCode) -> Result<ListQuery, ApiError> {
+    ListQuery::from_query(raw.unwrap_or_default(), table).map_err(|errors| ApiError::validation(status, errors))
+}
+
+/// A path parameter, parsed into its type.
+pub fn path_param<T: FromStr>(raw: &str, name: &str, status: StatusCode) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::validation(status, vec![FieldError::new(name, format!("`{raw}` is not valid"))]))
+}
+
+/// The query string of a custom operation as a JSON tree (see [`crate::query::parse_query`]).
+pub fn query_map(raw: Option<&str>, status: StatusCode) -> Result<Map<String, Value>, ApiError> {
+    crate::query::parse_query(raw.unwrap_or_default()).map_err(|e| ApiError::validation(status, vec![e]))
+}
+
+/// One query parameter, parsed into its type. Arrays take repeated keys or a comma-separated list.
+pub fn query_param<T: DeserializeOwned>(
+    params: &Map<String, Value>,
+    name: &str,
+    schema: &Schema,
+    required: bool,
+    status: StatusCode,
+) -> Result<Option<T>, ApiError> {
+    let Some(raw) = params.get(name) else {
+        return if required {
+            Err(ApiError::validation(status, vec![FieldError::new(name, "is required")]))
+        } else {
+            Ok(None)
+        };
+    };
+    let value = coerce(raw, schema);
+    let mut errors = Vec::new();
+    validate(&value, schema, name, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(status, errors));
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| ApiError::validation(status, vec![FieldError::new(name, e.to_string())]))
+}
+
+/// Query strings carry text; give it the JSON type the schema expects before validating.
+fn coerce(raw: &Value, schema: &Schema) -> Value {
+    match (raw, schema) {
+        (_, Schema::Nullable(inner)) => coerce(raw, inner),
+        (Value::String(s), Schema::Integer(_)) => s.parse::<i64>().map(Value::from).unwrap_or_else(|_| raw.clone()),
+        (Value::String(s), Schema::Number(_)) => s.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number).unwrap_or_else(|| raw.clone()),
+        (Value::String(s), Schema::Boolean) => s.parse::<bool>().map(Value::Bool).unwrap_or_else(|_| raw.clone()),
+        (Value::String(s), Schema::Array(rules)) => {
+            Value::Array(s.split(',').map(|p| coerce(&Value::String(p.to_string()), rules.items)).collect())
+        }
+        (Value::Array(items), Schema::Array(rules)) => Value::Array(items.iter().map(|i| coerce(i, rules.items)).collect()),
+        (Value::Object(map), Schema::Object(rules)) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let field = rules.fields.iter().find(|f| f.name == k);
+                    (k.clone(), field.map_or_else(|| v.clone(), |f| coerce(v, f.schema)))
+                })
+                .collect(),
+        ),
+        _ => raw.clone(),
+    }
+}

@@ -1,0 +1,189 @@
+//! The store behind generated mock repositories. It applies the same filter, sort, paging and
+//! unique-constraint rules as the SQL repositories, so tests written against a mock hold on a
+//! real database too.
+
+use std::cmp::Ordering;
+use std::sync::RwLock;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::filter::{FilterNode, FilterValue, Op};
+use crate::repo::{ListQuery, Page, RepoError, RepoResult, SortOrder};
+
+pub struct MemoryTable<T> {
+    rows: RwLock<Vec<T>>,
+    /// Sets of API field names whose combined values must be unique.
+    unique: &'static [&'static [&'static str]],
+}
+
+impl<T: Clone + Serialize> MemoryTable<T> {
+    pub fn new(unique: &'static [&'static [&'static str]]) -> Self {
+        Self { rows: RwLock::new(Vec::new()), unique }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<T>> {
+        self.rows.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<T>> {
+        self.rows.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn insert(&self, row: T) -> RepoResult<T> {
+        let mut rows = self.write();
+        self.check_unique(&rows, &row, None)?;
+        rows.push(row.clone());
+        Ok(row)
+    }
+
+    pub fn find(&self, pred: impl Fn(&T) -> bool) -> Option<T> {
+        self.read().iter().find(|r| pred(r)).cloned()
+    }
+
+    pub fn select(&self, pred: impl Fn(&T) -> bool) -> Vec<T> {
+        self.read().iter().filter(|r| pred(r)).cloned().collect()
+    }
+
+    /// Update the first row matching `pred`; `None` when there is none.
+    pub fn update(&self, pred: impl Fn(&T) -> bool, change: impl FnOnce(&mut T)) -> RepoResult<Option<T>> {
+        let mut rows = self.write();
+        let Some(index) = rows.iter().position(pred) else { return Ok(None) };
+        let mut updated = rows[index].clone();
+        change(&mut updated);
+        self.check_unique(&rows, &updated, Some(index))?;
+        rows[index] = updated.clone();
+        Ok(Some(updated))
+    }
+
+    /// Delete every row matching `pred`, returning how many went.
+    pub fn delete(&self, pred: impl Fn(&T) -> bool) -> u64 {
+        let mut rows = self.write();
+        let before = rows.len();
+        rows.retain(|r| !pred(r));
+        (before - rows.len()) as u64
+    }
+
+    pub fn list(&self, query: &ListQuery) -> RepoResult<Page<T>> {
+        let rows = self.read();
+        let mut matching: Vec<(Value, &T)> = rows
+            .iter()
+            .map(|r| (serde_json::to_value(r).unwrap_or(Value::Null), r))
+            .filter(|(v, _)| query.filter.as_ref().is_none_or(|f| matches(f, v)))
+            .collect();
+        matching.sort_by(|(a, _), (b, _)| {
+            for key in &query.sort {
+                let ord = compare_nulls_last(&a[key.column.field], &b[key.column.field], key.order);
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+            compare(&a["id"], &b["id"])
+        });
+        let total = matching.len() as u64;
+        let data = matching
+            .into_iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(query.limit as usize)
+            .map(|(_, r)| r.clone())
+            .collect();
+        Ok(Page::new(data, total))
+    }
+
+    fn check_unique(&self, rows: &[T], row: &T, skip: Option<usize>) -> RepoResult<()> {
+        let candidate = serde_json::to_value(row).unwrap_or(Value::Null);
+        for fields in self.unique {
+            // As in SQL, a NULL never conflicts.
+            if fields.iter().any(|f| candidate[*f].is_null()) {
+                continue;
+            }
+            let clash = rows.iter().enumerate().filter(|(i, _)| Some(*i) != skip).any(|(_, other)| {
+                let other = serde_json::to_value(other).unwrap_or(Value::Null);
+                fields.iter().all(|f| other[*f] == candidate[*f])
+            });
+            if clash {
+                let constraint = fields.join(",");
+                return Err(RepoError::Conflict {
+                    message: format!("a row with the same {constraint} already exists"),
+                    constraint: Some(constraint),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn matches(node: &FilterNode, row: &Value) -> bool {
+    match node {
+        FilterNode::And(children) => children.iter().all(|c| matches(c, row)),
+        FilterNode::Or(children) => children.iter().any(|c| matches(c, row)),
+        FilterNode::Leaf { column, op, value } => {
+            let actual = &row[column.field];
+            if *value == FilterValue::Null {
+                return if *op == Op::Ne { !actual.is_null() } else { actual.is_null() };
+            }
+            if actual.is_null() {
+                // SQL: comparisons with NULL are unknown, except our `ne`, which includes NULLs.
+                return *op == Op::Ne;
+            }
+            let expected = to_json(value);
+            let ord = compare(actual, &expected);
+            match op {
+                Op::Eq => ord == Ordering::Equal,
+                Op::Ne => ord != Ordering::Equal,
+                Op::Gt => ord == Ordering::Greater,
+                Op::Gte => ord != Ordering::Less,
+                Op::Lt => ord == Ordering::Less,
+                Op::Lte => ord != Ordering::Greater,
+                Op::Contains | Op::StartsWith | Op::EndsWith => {
+                    let (Some(a), Some(e)) = (actual.as_str(), expected.as_str()) else { return false };
+                    match op {
+                        Op::Contains => a.contains(e),
+                        Op::StartsWith => a.starts_with(e),
+                        _ => a.ends_with(e),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn to_json(v: &FilterValue) -> Value {
+    match v {
+        FilterValue::Null => Value::Null,
+        FilterValue::Text(s) => Value::String(s.clone()),
+        FilterValue::Uuid(u) => Value::String(u.to_string()),
+        FilterValue::Integer(i) => Value::from(*i),
+        FilterValue::Float(f) => Value::from(*f),
+        FilterValue::Boolean(b) => Value::Bool(*b),
+        FilterValue::DateTime(t) => serde_json::to_value(t).unwrap_or(Value::Null),
+        FilterValue::Date(d) => Value::String(d.format("%F").to_string()),
+    }
+}
+
+fn compare_nulls_last(a: &Value, b: &Value, order: SortOrder) -> Ordering {
+    match (a.is_null(), b.is_null(), order) {
+        (true, true, _) => Ordering::Equal,
+        (true, false, SortOrder::Asc) | (false, true, SortOrder::Desc) => Ordering::Greater,
+        (false, true, SortOrder::Asc) | (true, false, SortOrder::Desc) => Ordering::Less,
+        (false, false, SortOrder::Asc) => compare(a, b),
+        (false, false, SortOrder::Desc) => compare(b, a),
+    }
+}
+
+fn compare(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal)
+        }
+        (Value::String(x), Value::String(y)) => {
+            // Timestamps serialise with varying fraction digits; compare them as times.
+            match (x.parse::<chrono::DateTime<chrono::Utc>>(), y.parse::<chrono::DateTime<chrono::Utc>>()) {
+                (Ok(t1), Ok(t2)) => t1.cmp(&t2),
+                _ => x.cmp(y),
+            }
+        }
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => Ordering::Equal,
+    }
+}

@@ -1,0 +1,221 @@
+//! Query strings as OpenAPI serialises them: `form` + `explode` for scalars and flat objects
+//! (`limit=10&offset=0`), `deepObject` for nested ones (`filter[type]=eq&filter[field]=name`).
+//! They are parsed into a JSON tree first, so one code path checks both styles.
+
+use serde_json::{Map, Value};
+
+use crate::error::FieldError;
+use crate::filter::FilterNode;
+use crate::repo::{ListQuery, SortKey, SortOrder, Table};
+
+/// Most parameters one query string may carry; more is abuse, not a real client.
+const MAX_PAIRS: usize = 256;
+const MAX_SORT_KEYS: usize = 10;
+
+/// Parse a raw query string into a JSON object, expanding `a[b][0]=v` brackets into nesting.
+/// Repeated plain keys (`tag=a&tag=b`) become arrays.
+pub fn parse_query(raw: &str) -> Result<Map<String, Value>, FieldError> {
+    let mut root = Map::new();
+    for (i, (key, value)) in form_urlencoded::parse(raw.as_bytes()).enumerate() {
+        if i >= MAX_PAIRS {
+            return Err(FieldError::new("query", format!("more than {MAX_PAIRS} parameters")));
+        }
+        let path = split_brackets(&key).ok_or_else(|| FieldError::new(key.to_string(), "malformed brackets"))?;
+        insert(&mut root, &path, Value::String(value.into_owned()))
+            .map_err(|msg| FieldError::new(key.to_string(), msg))?;
+    }
+    Ok(root)
+}
+
+fn split_brackets(key: &str) -> Option<Vec<String>> {
+    let Some(open) = key.find('[') else { return Some(vec![key.to_string()]) };
+    let mut parts = vec![key[..open].to_string()];
+    let mut rest = &key[open..];
+    while !rest.is_empty() {
+        let inner = rest.strip_prefix('[')?;
+        let close = inner.find(']')?;
+        parts.push(inner[..close].to_string());
+        rest = &inner[close + 1..];
+    }
+    (parts.len() <= 16).then_some(parts)
+}
+
+fn insert(map: &mut Map<String, Value>, path: &[String], value: Value) -> Result<(), &'static str> {
+    let (head, tail) = path.split_first().ok_or("empty key")?;
+    if tail.is_empty() {
+        match map.get_mut(head) {
+            None => {
+                map.insert(head.clone(), value);
+            }
+            Some(Value::Array(items)) => items.push(value),
+            Some(existing @ Value::String(_)) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, value]);
+            }
+            Some(_) => return Err("key is used both as a value and an object"),
+        }
+        return Ok(());
+    }
+    let child = map.entry(head.clone()).or_insert_with(|| Value::Object(Map::new()));
+    match child {
+        Value::Object(inner) => insert(inner, tail, value),
+        _ => Err("key is used both as a value and an object"),
+    }
+}
+
+impl ListQuery {
+    /// Check a list request's query string against `table`, collecting every problem at once.
+    pub fn from_query(raw: &str, table: &Table) -> Result<Self, Vec<FieldError>> {
+        let params = parse_query(raw).map_err(|e| vec![e])?;
+        let mut errors = Vec::new();
+        let mut query = ListQuery::first(table);
+
+        // `page` is declared as an exploded object, so its members arrive as top-level keys;
+        // `page[limit]` is accepted too because clients often send deepObject by habit.
+        let page = params.get("page").and_then(Value::as_object);
+        let lookup = |name: &str| params.get(name).or_else(|| page.and_then(|p| p.get(name)));
+        if let Some(v) = lookup("limit") {
+            match scalar(v).and_then(|s| s.parse::<u32>().ok()) {
+                Some(n) if (1..=table.max_limit).contains(&n) => query.limit = n,
+                _ => errors.push(FieldError::new(
+                    "limit",
+                    format!("must be an integer from 1 to {}", table.max_limit),
+                )),
+            }
+        }
+        if let Some(v) = lookup("offset") {
+            match scalar(v).and_then(|s| s.parse::<u64>().ok()) {
+                Some(n) if n <= i64::MAX as u64 => query.offset = n,
+                _ => errors.push(FieldError::new("offset", "must be a non-negative integer")),
+            }
+        }
+        if let Some(raw_filter) = params.get("filter") {
+            let tree = match raw_filter {
+                // A whole filter as JSON in one parameter is accepted as well.
+                Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+                other => other.clone(),
+            };
+            match FilterNode::parse(&tree, table) {
+                Ok(f) => query.filter = Some(f),
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if let Some(raw_sort) = params.get("sort") {
+            match parse_sort(raw_sort, table) {
+                Ok(keys) => query.sort = keys,
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if errors.is_empty() { Ok(query) } else { Err(errors) }
+    }
+}
+
+fn scalar(v: &Value) -> Option<&str> {
+    v.as_str()
+}
+
+/// Accepts `sort=-createdAt,name`, `sort=createdAt:desc`, and `sort[0][field]=..&sort[0][order]=..`.
+fn parse_sort(raw: &Value, table: &Table) -> Result<Vec<SortKey>, Vec<FieldError>> {
+    let mut specs: Vec<(String, Option<String>)> = Vec::new();
+    match raw {
+        Value::String(s) => specs.extend(s.split(',').map(|p| (p.trim().to_string(), None))),
+        Value::Array(items) => {
+            for item in items {
+                if let Some(s) = item.as_str() {
+                    specs.extend(s.split(',').map(|p| (p.trim().to_string(), None)));
+                }
+            }
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by_key(|(k, _)| k.parse::<usize>().unwrap_or(usize::MAX));
+            for (_, entry) in entries {
+                let field = entry.get("field").and_then(Value::as_str).unwrap_or_default();
+                let order = entry.get("order").and_then(Value::as_str).map(str::to_string);
+                specs.push((field.to_string(), order));
+            }
+        }
+        _ => {}
+    }
+    let mut errors = Vec::new();
+    let mut keys = Vec::new();
+    if specs.len() > MAX_SORT_KEYS {
+        errors.push(FieldError::new("sort", format!("at most {MAX_SORT_KEYS} sort keys")));
+    }
+    for (i, (spec, order)) in specs.into_iter().enumerate().take(MAX_SORT_KEYS) {
+        if spec.is_empty() {
+            continue;
+        }
+        let (name, mut dir) = match spec.strip_prefix('-') {
+            Some(rest) => (rest.to_string(), SortOrder::Desc),
+            None => (spec.strip_prefix('+').unwrap_or(&spec).to_string(), SortOrder::Asc),
+        };
+        let (name, suffix) = match name.split_once(':') {
+            Some((n, o)) => (n.to_string(), Some(o.to_string())),
+            None => (name, order),
+        };
+        match suffix.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None => {}
+            Some("asc") => dir = SortOrder::Asc,
+            Some("desc") => dir = SortOrder::Desc,
+            Some(other) => errors.push(FieldError::new(format!("sort.{i}.order"), format!("`{other}` is not asc or desc"))),
+        }
+        match table.column(&name) {
+            Some(c) if c.kind != crate::repo::ColumnKind::Json => keys.push(SortKey { column: c, order: dir }),
+            _ => errors.push(FieldError::new(
+                format!("sort.{i}.field"),
+                format!("unknown sort field `{name}`; sortable fields are {}", table.field_names().join(", ")),
+            )),
+        }
+    }
+    if errors.is_empty() { Ok(keys) } else { Err(errors) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::{FilterValue, Op};
+    use crate::repo::{Column, ColumnKind};
+
+    static TABLE: Table = Table {
+        entity: "Label",
+        name: "labels",
+        columns: &[
+            Column { field: "name", column: "name", kind: ColumnKind::Text, nullable: false },
+            Column { field: "credits", column: "credits", kind: ColumnKind::Integer, nullable: false },
+        ],
+        default_limit: 10,
+        max_limit: 100,
+    };
+
+    #[test]
+    fn deep_object_filter_and_paging() {
+        let q = ListQuery::from_query(
+            "limit=5&offset=10&filter[type]=and&filter[children][0][type]=eq&filter[children][0][field]=name&filter[children][0][value]=x&filter[children][1][type]=gt&filter[children][1][field]=credits&filter[children][1][value]=3&sort=-credits",
+            &TABLE,
+        )
+        .unwrap();
+        assert_eq!((q.limit, q.offset), (5, 10));
+        let Some(FilterNode::And(children)) = q.filter else { panic!("expected and") };
+        assert_eq!(children.len(), 2);
+        assert!(matches!(&children[1], FilterNode::Leaf { op: Op::Gt, value: FilterValue::Integer(3), .. }));
+        assert_eq!(q.sort[0].order, SortOrder::Desc);
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let errs = ListQuery::from_query(
+            "limit=0&filter[type]=contains&filter[field]=credits&filter[value]=1&sort=nope",
+            &TABLE,
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["limit", "filter.type", "sort.0.field"]);
+    }
+
+    #[test]
+    fn unknown_filter_field_is_rejected() {
+        let errs = ListQuery::from_query("filter[field]=password&filter[value]=x", &TABLE).unwrap_err();
+        assert_eq!(errs[0].field, "filter.field");
+    }
+}

@@ -1,0 +1,120 @@
+//! What every repository shares: errors, list queries and pages, and the static description of
+//! an entity's table that filters and sorting are checked against.
+
+use serde::Serialize;
+
+use crate::error::FieldError;
+use crate::filter::FilterNode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    /// A unique or foreign-key constraint refused the write.
+    #[error("{message}")]
+    Conflict { constraint: Option<String>, message: String },
+    /// The request cannot be run as asked (a filter on an unknown field, say).
+    #[error("invalid query")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Database(Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type RepoResult<T> = Result<T, RepoError>;
+
+/// How a column's values are stored and compared. Filters are type-checked against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Text,
+    Uuid,
+    Integer,
+    Float,
+    Boolean,
+    DateTime,
+    Date,
+    /// A string enum: only the listed values are accepted in filters.
+    Enum(&'static [&'static str]),
+    /// Arrays and objects, stored as JSON; not filterable or sortable.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Name in the API (and in filters and sort keys), e.g. `createdAt`.
+    pub field: &'static str,
+    /// Name in the database, e.g. `created_at`. Never built from input.
+    pub column: &'static str,
+    pub kind: ColumnKind,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    pub entity: &'static str,
+    pub name: &'static str,
+    pub columns: &'static [Column],
+    pub default_limit: u32,
+    pub max_limit: u32,
+}
+
+impl Table {
+    pub fn column(&self, field: &str) -> Option<&'static Column> {
+        self.columns.iter().find(|c| c.field == field)
+    }
+
+    pub fn field_names(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|c| c.field).collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub column: &'static Column,
+    pub order: SortOrder,
+}
+
+impl PartialEq for Column {
+    fn eq(&self, other: &Self) -> bool {
+        self.field == other.field && self.column == other.column
+    }
+}
+impl Eq for Column {}
+
+/// A checked list request: every field it names exists on the table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    pub limit: u32,
+    pub offset: u64,
+    pub filter: Option<FilterNode>,
+    pub sort: Vec<SortKey>,
+}
+
+impl ListQuery {
+    pub fn first(table: &Table) -> Self {
+        Self { limit: table.default_limit, offset: 0, filter: None, sort: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageMeta {
+    pub total: u64,
+}
+
+/// A page of results with the exact total of matching rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub meta: PageMeta,
+}
+
+impl<T> Page<T> {
+    pub fn new(data: Vec<T>, total: u64) -> Self {
+        Self { data, meta: PageMeta { total } }
+    }
+}

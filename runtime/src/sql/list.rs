@@ -1,0 +1,105 @@
+//! The one query shape built at run time: `SELECT … WHERE <filter> ORDER BY … LIMIT … OFFSET …`.
+//! Identifiers come only from the static [`Table`]; every value is a bind parameter.
+
+use std::fmt::Write;
+
+use crate::filter::{FilterNode, FilterValue, Op};
+use crate::repo::{ListQuery, SortOrder, Table};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholders {
+    /// `$1`, `$2`, … (Postgres)
+    Dollar,
+    /// `?1`, `?2`, … (SQLite)
+    Question,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListSql {
+    pub select: String,
+    pub count: String,
+    /// Arguments of the WHERE clause, shared by both statements. The page query binds limit and
+    /// offset after them.
+    pub args: Vec<FilterValue>,
+}
+
+pub fn build_list(table: &Table, select_columns: &str, query: &ListQuery, style: Placeholders) -> ListSql {
+    let mut args = Vec::new();
+    let mut where_sql = String::new();
+    if let Some(filter) = &query.filter {
+        let cond = condition(filter, style, &mut args);
+        let _ = write!(where_sql, " WHERE {cond}");
+    }
+    let mut order = Vec::new();
+    for key in &query.sort {
+        let dir = match key.order {
+            SortOrder::Asc => "ASC NULLS LAST",
+            SortOrder::Desc => "DESC NULLS FIRST",
+        };
+        order.push(format!("{} {dir}", key.column.column));
+    }
+    // A total order makes offset paging stable: ties are broken by the primary key.
+    order.push("id ASC".to_string());
+    let limit = placeholder(style, args.len() + 1);
+    let offset = placeholder(style, args.len() + 2);
+    let select = format!(
+        "SELECT {select_columns} FROM {}{where_sql} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+        table.name,
+        order.join(", ")
+    );
+    let count = format!("SELECT COUNT(*) FROM {}{where_sql}", table.name);
+    ListSql { select, count, args }
+}
+
+fn placeholder(style: Placeholders, n: usize) -> String {
+    match style {
+        Placeholders::Dollar => format!("${n}"),
+        Placeholders::Question => format!("?{n}"),
+    }
+}
+
+fn condition(node: &FilterNode, style: Placeholders, args: &mut Vec<FilterValue>) -> String {
+    match node {
+        FilterNode::And(children) | FilterNode::Or(children) if children.is_empty() => {
+            // An empty AND matches everything, an empty OR nothing, as in logic.
+            if matches!(node, FilterNode::And(_)) { "1=1".into() } else { "1=0".into() }
+        }
+        FilterNode::And(children) => group(children, " AND ", style, args),
+        FilterNode::Or(children) => group(children, " OR ", style, args),
+        FilterNode::Leaf { column, op, value } => {
+            let col = column.column;
+            if *value == FilterValue::Null {
+                return match op {
+                    Op::Ne => format!("{col} IS NOT NULL"),
+                    _ => format!("{col} IS NULL"),
+                };
+            }
+            args.push(value.clone());
+            let p = placeholder(style, args.len());
+            // Case-sensitive text matching written with functions both databases share, so
+            // contains/startsWith/endsWith behave the same on Postgres and SQLite and need no
+            // LIKE escaping.
+            match (op, style) {
+                (Op::Eq, _) => format!("{col} = {p}"),
+                (Op::Ne, _) => format!("({col} <> {p} OR {col} IS NULL)"),
+                (Op::Gt, _) => format!("{col} > {p}"),
+                (Op::Gte, _) => format!("{col} >= {p}"),
+                (Op::Lt, _) => format!("{col} < {p}"),
+                (Op::Lte, _) => format!("{col} <= {p}"),
+                (Op::Contains, Placeholders::Dollar) => format!("strpos({col}, {p}) > 0"),
+                (Op::Contains, Placeholders::Question) => format!("instr({col}, {p}) > 0"),
+                (Op::StartsWith, Placeholders::Dollar) => format!("left({col}, length({p})) = {p}"),
+                (Op::StartsWith, Placeholders::Question) => format!("substr({col}, 1, length({p})) = {p}"),
+                (Op::EndsWith, Placeholders::Dollar) => format!("right({col}, length({p})) = {p}"),
+                (Op::EndsWith, Placeholders::Question) => {
+                    format!("(length({p}) = 0 OR substr({col}, -length({p})) = {p})")
+                }
+            }
+        }
+    }
+}
+
+fn group(children: &[FilterNode], sep: &str, style: Placeholders, args: &mut Vec<FilterValue>) -> String {
+    let parts: Vec<String> = children.iter().map(|c| condition(c, style, args)).collect();
+    format!("({})", parts.join(sep))
+}

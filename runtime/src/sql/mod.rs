@@ -1,0 +1,142 @@
+//! Databases: one [`Db`] handle over Postgres or SQLite, migrations, and the pieces of SQL that are
+//! built at run time (list queries). Generated repositories hold their other SQL as constants.
+
+mod list;
+pub mod pg;
+pub mod sqlite;
+
+use std::str::FromStr;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+
+use crate::error::FieldError;
+use crate::repo::RepoError;
+
+pub use list::{ListSql, Placeholders, build_list};
+
+/// A connection pool to whichever database `DATABASE_URL` names.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// One migration file, embedded in the generated code.
+#[derive(Debug, Clone, Copy)]
+pub struct MigrationFile {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The migrations of a generated service, one list per database.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    pub postgres: &'static [MigrationFile],
+    pub sqlite: &'static [MigrationFile],
+}
+
+impl Db {
+    /// `postgres://…` or `sqlite:…`; a bare path is taken as an SQLite file.
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            return Ok(Db::Postgres(pool));
+        }
+        let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal });
+        // An in-memory database lives and dies with its connection, so the pool must keep exactly one.
+        let pool = if in_memory {
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        };
+        Ok(Db::Sqlite(pool.connect_with(options).await?))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Postgres(_) => "postgres",
+            Db::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Apply the migrations for this backend that have not run yet. Checksums are verified, so a
+    /// migration edited after it ran is an error rather than silent drift.
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
+        let files = match self {
+            Db::Postgres(_) => migrations.postgres,
+            Db::Sqlite(_) => migrations.sqlite,
+        };
+        let list = files
+            .iter()
+            .map(|m| {
+                Migration::new(m.version, m.name.into(), MigrationType::Simple, AssertSqlSafe(m.sql).into_sql_str(), false)
+            })
+            .collect();
+        let migrator = Migrator::with_migrations(list);
+        match self {
+            Db::Postgres(pool) => migrator.run(pool).await,
+            Db::Sqlite(pool) => migrator.run(pool).await,
+        }
+    }
+}
+
+/// The current time at the precision both databases store (microseconds), so a value returned by
+/// `create` equals the same value read back later.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Turn a database error into a repository error: constraint violations are the client's problem
+/// (409), everything else is ours (500).
+pub fn map_error(e: sqlx::Error) -> RepoError {
+    use sqlx::error::ErrorKind;
+    if let sqlx::Error::Database(db) = &e {
+        let message = db.message().to_string();
+        let constraint = db.constraint().map(str::to_string).or_else(|| sqlite_constraint(&message));
+        match db.kind() {
+            ErrorKind::UniqueViolation => {
+                return RepoError::Conflict {
+                    message: format!(
+                        "a row with the same {} already exists",
+                        constraint.as_deref().unwrap_or("unique key")
+                    ),
+                    constraint,
+                };
+            }
+            ErrorKind::ForeignKeyViolation => {
+                return RepoError::Conflict {
+                    message: "the request refers to a row that does not exist, or that other rows still refer to".into(),
+                    constraint,
+                };
+            }
+            ErrorKind::NotNullViolation | ErrorKind::CheckViolation => {
+                let field = constraint.unwrap_or_else(|| "body".into());
+                return RepoError::Invalid(vec![FieldError::new(field, message)]);
+            }
+            _ => {}
+        }
+    }
+    RepoError::Database(Box::new(e))
+}
+
+/// SQLite names the columns rather than the constraint: "UNIQUE constraint failed: labels.name".
+fn sqlite_constraint(message: &str) -> Option<String> {
+    let (_, cols) = message.split_once("constraint failed: ")?;
+    Some(cols.split(", ").map(|c| c.rsplit('.').next().unwrap_or(c)).collect::<Vec<_>>().join(","))
+}
+
+/// Decoding a stored enum or JSON value failed: the database holds data the spec does not allow.
+pub fn decode_error(column: &str, e: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::ColumnDecode { index: column.to_string(), source: e.to_string().into() }
+}
