@@ -44,6 +44,11 @@ pub fn list_query(raw: Option<&str>, table: &Table, status: StatusCode) -> Resul
     ListQuery::from_query(raw.unwrap_or_default(), table).map_err(|errors| ApiError::validation(status, errors))
 }
 
+/// The raw value of the path parameter `name` (empty when the route has none by that name).
+pub fn path_value<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
+    params.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
 /// A path parameter, parsed into its type.
 pub fn path_param<T: FromStr>(raw: &str, name: &str, status: StatusCode) -> Result<T, ApiError> {
     raw.parse().map_err(|_| ApiError::validation(status, vec![FieldError::new(name, format!("`{raw}` is not valid"))]))

@@ -36,18 +36,18 @@ pub fn build_list(table: &Table, select_columns: &str, query: &ListQuery, style:
             SortOrder::Asc => "ASC NULLS LAST",
             SortOrder::Desc => "DESC NULLS FIRST",
         };
-        order.push(format!("{} {dir}", key.column.column));
+        order.push(format!("\"{}\" {dir}", key.column.column));
     }
     // A total order makes offset paging stable: ties are broken by the primary key.
-    order.push("id ASC".to_string());
+    order.push("\"id\" ASC".to_string());
     let limit = placeholder(style, args.len() + 1);
     let offset = placeholder(style, args.len() + 2);
     let select = format!(
-        "SELECT {select_columns} FROM {}{where_sql} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+        "SELECT {select_columns} FROM \"{}\"{where_sql} ORDER BY {} LIMIT {limit} OFFSET {offset}",
         table.name,
         order.join(", ")
     );
-    let count = format!("SELECT COUNT(*) FROM {}{where_sql}", table.name);
+    let count = format!("SELECT COUNT(*) FROM \"{}\"{where_sql}", table.name);
     ListSql { select, count, args }
 }
 
@@ -67,7 +67,7 @@ fn condition(node: &FilterNode, style: Placeholders, args: &mut Vec<FilterValue>
         FilterNode::And(children) => group(children, " AND ", style, args),
         FilterNode::Or(children) => group(children, " OR ", style, args),
         FilterNode::Leaf { column, op, value } => {
-            let col = column.column;
+            let col = format!("\"{}\"", column.column);
             if *value == FilterValue::Null {
                 return match op {
                     Op::Ne => format!("{col} IS NOT NULL"),

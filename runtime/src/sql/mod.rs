@@ -136,6 +136,16 @@ fn sqlite_constraint(message: &str) -> Option<String> {
     Some(cols.split(", ").map(|c| c.rsplit('.').next().unwrap_or(c)).collect::<Vec<_>>().join(","))
 }
 
+/// A patch field as the update statement binds it: (whether to set the column, the new value).
+/// `null` for a column that cannot be null was rejected by validation and leaves the column as is.
+pub fn patch_parts<T>(patch: crate::Patch<T>, nullable: bool) -> (bool, Option<T>) {
+    match patch {
+        crate::Patch::Absent => (false, None),
+        crate::Patch::Null => (nullable, None),
+        crate::Patch::Value(v) => (true, Some(v)),
+    }
+}
+
 /// Decoding a stored enum or JSON value failed: the database holds data the spec does not allow.
 pub fn decode_error(column: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::ColumnDecode { index: column.to_string(), source: e.to_string().into() }

@@ -1,0 +1,105 @@
+//! Functions and filters the templates call for the fiddly bits of SQL and naming.
+
+use minijinja::value::Value;
+use minijinja::{Environment, Error, ErrorKind};
+use serde_json::Value as Json;
+
+pub fn register(env: &mut Environment<'_>) {
+    env.add_filter("lines", |s: String| s.lines().map(str::to_string).collect::<Vec<_>>());
+    env.add_filter("snake", |s: String| crate::model::names::snake(&s));
+    env.add_filter("ph_postgres", |n: String| format!("${n}"));
+    env.add_filter("ph_sqlite", |n: String| format!("?{n}"));
+    env.add_function("update_sets", update_sets);
+    env.add_function("where_clause", where_clause);
+    env.add_function("id_field", |e: Value| field_where(e, "id"));
+    env.add_function("updated_field", |e: Value| field_where(e, "updated_at"));
+    env.add_function("mock_predicate", mock_predicate);
+}
+
+fn json(v: &Value) -> Result<Json, Error> {
+    serde_json::to_value(v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+}
+
+fn ph(dialect: &str, n: usize) -> String {
+    if dialect == "postgres" { format!("${n}") } else { format!("?{n}") }
+}
+
+/// `SET` of the update statement: each updatable column changes only when its flag is bound
+/// true, so one static statement serves every combination of fields in a PATCH.
+fn update_sets(fields: Value, dialect: String, has_updated_at: bool) -> Result<String, Error> {
+    let fields = json(&fields)?;
+    let fields = fields.as_array().cloned().unwrap_or_default();
+    let mut sets: Vec<String> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let col = f["column"].as_str().unwrap_or_default();
+            format!("\"{col}\" = CASE WHEN {} THEN {} ELSE \"{col}\" END", ph(&dialect, 2 + 2 * i), ph(&dialect, 3 + 2 * i))
+        })
+        .collect();
+    if has_updated_at {
+        sets.push(format!("\"updated_at\" = {}", ph(&dialect, 2 + 2 * fields.len())));
+    }
+    if sets.is_empty() {
+        sets.push("\"id\" = \"id\"".into());
+    }
+    Ok(sets.join(", "))
+}
+
+fn where_clause(params: Value, dialect: String) -> Result<String, Error> {
+    let params = json(&params)?;
+    let parts: Vec<String> = params
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, p)| format!("\"{}\" = {}", p["column"].as_str().unwrap_or_default(), ph(&dialect, i + 1)))
+        .collect();
+    Ok(parts.join(" AND "))
+}
+
+fn field_where(entity: Value, server_set: &str) -> Result<Value, Error> {
+    let fields = entity.get_attr("fields")?;
+    for f in fields.try_iter()? {
+        if f.get_attr("server_set")?.as_str() == Some(server_set) {
+            return Ok(f);
+        }
+    }
+    Err(Error::new(ErrorKind::InvalidOperation, format!("entity has no {server_set} field")))
+}
+
+/// The closure body a mock uses to find rows matching a method's params.
+fn mock_predicate(params: Value, entity: Value) -> Result<String, Error> {
+    let params = json(&params)?;
+    let entity = json(&entity)?;
+    let fields = entity["fields"].as_array().cloned().unwrap_or_default();
+    let parts: Vec<String> = params
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let ident = p["ident"].as_str().unwrap_or_default();
+            let nullable = fields.iter().any(|f| f["ident"] == p["ident"] && f["nullable"] == Json::Bool(true));
+            if nullable { format!("r.{ident}.as_ref() == Some(&{ident})") } else { format!("r.{ident} == {ident}") }
+        })
+        .collect();
+    Ok(if parts.is_empty() { "true".into() } else { parts.join(" && ") })
+}
+
+/// A path with parameter names erased: `/a/{id}` and `/a/{name}` have the same shape.
+pub fn route_shape(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_param = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push_str("{}");
+            }
+            '}' => in_param = false,
+            _ if !in_param => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,138 @@
+//! Render the model through the templates into an output map: relative path → file text.
+//! The map is ordered, so output is deterministic whatever order things were computed in.
+
+mod helpers;
+pub mod templates;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use minijinja::{Environment, context};
+use serde::Serialize;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::model::Model;
+
+/// Generated files by path relative to the output directory, before formatting.
+pub type Output = BTreeMap<PathBuf, String>;
+
+#[derive(Serialize)]
+struct Route {
+    path: String,
+    handlers: Vec<Handler>,
+}
+
+#[derive(Serialize)]
+struct Handler {
+    method: String,
+    domain: String,
+    fn_name: String,
+}
+
+#[derive(Serialize)]
+struct MigrationFile {
+    version: u32,
+    name: String,
+    sql: String,
+}
+
+pub fn emit(model: &Model, template_dir: Option<&Path>) -> Result<Output, Diagnostics> {
+    let mut env = Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    helpers::register(&mut env);
+    let sources = templates::sources(template_dir).map_err(Diagnostics::from)?;
+    for (name, source) in sources {
+        env.add_template_owned(name.clone(), source)
+            .map_err(|e| Diagnostics::from(template_error(&name, &e)))?;
+    }
+    let routes = routes(model)?;
+    let limits = context! { default => 10, max => 100 };
+    let mut out = Output::new();
+    let mut migrations = BTreeMap::new();
+    for dialect in ["postgres", "sqlite"] {
+        let path = PathBuf::from(format!("migrations/{dialect}/0001_init.sql"));
+        let sql = env
+            .get_template("migration.sql.jinja")
+            .and_then(|t| t.render(context! { model, dialect }))
+            .map_err(|e| Diagnostics::from(template_error("migration.sql.jinja", &e)))?;
+        let sql = sql.trim().to_string() + "\n";
+        migrations.insert(dialect, vec![MigrationFile { version: 1, name: "init".into(), sql: sql.clone() }]);
+        out.insert(path, sql);
+    }
+    let migrations = context! { postgres => migrations["postgres"], sqlite => migrations["sqlite"] };
+
+    let mut render = |template: &str, path: PathBuf, ctx: minijinja::Value| -> Result<(), Diagnostics> {
+        let text = env
+            .get_template(template)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| Diagnostics::from(template_error(template, &e)))?;
+        out.insert(path, text);
+        Ok(())
+    };
+
+    render("root_mod.rs.jinja", "mod.rs".into(), context! { model, routes })?;
+    render("migrations.rs.jinja", "migrations.rs".into(), context! { migrations })?;
+    if !model.common_types.is_empty() {
+        render("common.rs.jinja", "common.rs".into(), context! { types => model.common_types })?;
+    }
+    for domain in &model.domains {
+        let dir = PathBuf::from(&domain.name);
+        let ctx = || context! { domain, limits };
+        render("domain_mod.rs.jinja", dir.join("mod.rs"), ctx())?;
+        render("types.rs.jinja", dir.join("types.rs"), ctx())?;
+        render("service.rs.jinja", dir.join("service.rs"), ctx())?;
+        render("http.rs.jinja", dir.join("http.rs"), ctx())?;
+        if !domain.entities.is_empty() {
+            render("repository.rs.jinja", dir.join("repository.rs"), ctx())?;
+            render("mock.rs.jinja", dir.join("mock.rs"), ctx())?;
+            render("sql.rs.jinja", dir.join("postgres.rs"), context! { domain, limits, dialect => "postgres" })?;
+            render("sql.rs.jinja", dir.join("sqlite.rs"), context! { domain, limits, dialect => "sqlite" })?;
+        }
+    }
+    Ok(out)
+}
+
+/// All operations grouped by path. axum panics at start-up on two routes that differ only in
+/// parameter names, so that is caught here as an error instead.
+fn routes(model: &Model) -> Result<Vec<Route>, Diagnostics> {
+    let mut by_path: BTreeMap<String, Route> = BTreeMap::new();
+    let mut shapes: BTreeMap<String, String> = BTreeMap::new();
+    let mut diags = Diagnostics::default();
+    const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
+    for domain in &model.domains {
+        for op in &domain.operations {
+            if !METHODS.contains(&op.method.as_str()) {
+                diags.push(Diagnostic::warning(format!("{} {} is not served: axum has no `{}` router", op.method.to_uppercase(), op.path, op.method)));
+                continue;
+            }
+            let shape = helpers::route_shape(&op.path);
+            if let Some(other) = shapes.get(&shape).filter(|p| **p != op.path) {
+                diags.push(
+                    Diagnostic::error(format!("paths `{}` and `{other}` differ only in parameter names", op.path))
+                        .hint("use the same parameter name in both paths"),
+                );
+                continue;
+            }
+            shapes.insert(shape, op.path.clone());
+            let route = by_path.entry(op.path.clone()).or_insert_with(|| Route { path: op.path.clone(), handlers: Vec::new() });
+            route.handlers.push(Handler { method: op.method.clone(), domain: domain.name.clone(), fn_name: op.fn_name.clone() });
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(by_path.into_values().collect())
+}
+
+/// A template failing to render is a bug in archgen or in a user's override, never in the spec.
+fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
+    let mut detail = format!("template {name} failed: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    Diagnostic::error(detail).hint("this is a bug in archgen (or in a --templates override); please report it with the spec")
+}

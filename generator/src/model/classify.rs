@@ -1,0 +1,86 @@
+//! CRUD or custom? ArchesAI's conventions decide: the method, whether the path ends in a
+//! parameter, and which entity the `data` of the success response holds.
+
+use openapiv3::{ReferenceOr, Response};
+
+use super::schema::{SKind, SRef, from_ref};
+
+pub struct Shape<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub custom: bool,
+}
+
+/// (kind, entity component) for an operation; kind is list/create/get/update/delete/custom.
+pub fn classify(shape: &Shape<'_>, success: Option<&Response>, entities: &[(String, String)]) -> (&'static str, Option<String>) {
+    if shape.custom {
+        return ("custom", None);
+    }
+    let segments: Vec<&str> = shape.path.split('/').filter(|s| !s.is_empty()).collect();
+    let params = segments.iter().filter(|s| s.starts_with('{')).count();
+    let item = segments.last().is_some_and(|s| s.starts_with('{'));
+    // Nested resources (`/orgs/{org}/members/{id}`) need scoping rules that plain CRUD lacks.
+    if params > usize::from(item) {
+        return ("custom", None);
+    }
+    let data = success.and_then(data_entity);
+    let by_path = || {
+        let collection = segments.iter().rev().find(|s| !s.starts_with('{'))?;
+        let norm = collection.replace(['-', '_'], "").to_lowercase();
+        entities.iter().find(|(_, plural)| plural.replace('_', "") == norm).map(|(c, _)| c.clone())
+    };
+    let entity_of = |d: &Option<(String, bool)>, list: bool| -> Option<String> {
+        match d {
+            Some((name, is_list)) if *is_list == list && entities.iter().any(|(c, _)| c == name) => Some(name.clone()),
+            _ => None,
+        }
+    };
+    let result = match (shape.method, item) {
+        ("get", false) => entity_of(&data, true).map(|e| ("list", e)),
+        ("post", false) => entity_of(&data, false).map(|e| ("create", e)),
+        ("get", true) => entity_of(&data, false).map(|e| ("get", e)),
+        ("patch" | "put", true) => entity_of(&data, false).map(|e| ("update", e)),
+        ("delete", true) => match &data {
+            None => by_path().map(|e| ("delete", e)),
+            d => entity_of(d, false).map(|e| ("delete", e)),
+        },
+        _ => None,
+    };
+    match result {
+        Some((kind, entity)) => (kind, Some(entity)),
+        None => ("custom", None),
+    }
+}
+
+/// The entity named by `data` in a JSON response: (component, whether it is a list).
+fn data_entity(response: &Response) -> Option<(String, bool)> {
+    let media = response.content.iter().find(|(k, _)| k.contains("json"))?.1;
+    let schema = from_ref(media.schema.as_ref()?);
+    let SRef::Inline(s) = schema else { return None };
+    let SKind::Object(obj) = &s.kind else { return None };
+    match obj.properties.get("data")? {
+        SRef::Ref(name) => Some((name.clone(), false)),
+        SRef::Inline(inner) => match &inner.kind {
+            SKind::Array { items: Some(SRef::Ref(name)), .. } => Some((name.clone(), true)),
+            SKind::AllOf(m) if m.len() == 1 => match &m[0] {
+                SRef::Ref(name) => Some((name.clone(), false)),
+                _ => None,
+            },
+            _ => None,
+        },
+    }
+}
+
+pub fn resolve_response<'a>(r: &'a ReferenceOr<Response>, spec: &'a openapiv3::OpenAPI) -> Option<&'a Response> {
+    match r {
+        ReferenceOr::Item(resp) => Some(resp),
+        ReferenceOr::Reference { reference } => {
+            let name = reference.strip_prefix("#/components/responses/")?;
+            match spec.components.as_ref()?.responses.get(name)? {
+                ReferenceOr::Item(resp) => Some(resp),
+                ReferenceOr::Reference { .. } => None,
+            }
+        }
+    }
+}
+

@@ -1,0 +1,263 @@
+//! Entities: component schemas marked `x-codegen-schema-type: entity`, with their table, fields,
+//! indices, foreign keys and additional repository methods.
+
+use super::names::{Namespace, field_ident, loose_eq, plural, snake};
+use super::schema::{S, SKind, SRef};
+use super::types::{Storage, Types};
+use super::{Entity, Field, ForeignKey, Index, Method, MethodParam};
+use crate::annotate::{Annotator, Returns, SchemaAnnotations, Spanned};
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::load::{SourceMap, push_pointer};
+
+pub struct EntityInput<'a> {
+    pub component: &'a str,
+    pub rust_name: String,
+    pub domain: String,
+    pub annotations: &'a SchemaAnnotations,
+}
+
+pub fn lower_entity(
+    input: &EntityInput<'_>,
+    types: &mut Types<'_>,
+    annotator: &mut Annotator<'_>,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<Entity> {
+    let pointer = format!("/components/schemas/{}", input.component);
+    let r = SRef::Ref(input.component.to_string());
+    let Some(obj) = types.flatten(&r) else {
+        diags.push(
+            Diagnostic::error(format!("entity `{}` is not an object", input.component))
+                .at(sources.locate(&pointer))
+                .hint("an entity needs properties, directly or through allOf"),
+        );
+        return None;
+    };
+    let repo = input.annotations.repository.clone().unwrap_or_default();
+    let snake_name = snake(&input.rust_name);
+    let table = repo.table_name.clone().unwrap_or_else(|| plural(&snake_name));
+    let mut idents = Namespace::default();
+    let mut fields = Vec::new();
+    let mut extra_indices = Vec::new();
+    for (json, prop) in &obj.properties {
+        let ty = types.ty(prop, &format!("{}{}", input.rust_name, super::names::pascal(json)), Some(&input.domain));
+        let required = obj.required.contains(json);
+        let resolved = types.resolve(prop).cloned().unwrap_or_default();
+        let ann = annotator.field(resolved.extensions.iter().chain(inline_extensions(prop)), &push_pointer(&pointer, json));
+        let server_set = if loose_eq(json, "id") {
+            Some("id")
+        } else if loose_eq(json, "createdAt") {
+            Some("created_at")
+        } else if loose_eq(json, "updatedAt") {
+            Some("updated_at")
+        } else {
+            None
+        };
+        let nullable = server_set.is_none() && (types.nullable(prop) || !required);
+        let column = snake(json);
+        if ann.unique || ann.index {
+            extra_indices.push(Index {
+                name: format!("{}_{table}_{column}", if ann.unique { "uq" } else { "idx" }),
+                columns: vec![column.clone()],
+                unique: ann.unique,
+            });
+        }
+        let (pg_type, sqlite_type) = sql_types(ty.storage);
+        fields.push(Field {
+            name: json.clone(),
+            ident: idents.claim(&field_ident(json)),
+            column,
+            default_expr: default_expr(&resolved, &ty.rust, ty.storage),
+            base: ty.rust,
+            nullable,
+            storage: ty.storage,
+            enum_values: ty.enum_values,
+            server_set,
+            sensitive: ann.sensitive,
+            updatable: server_set.is_none(),
+            creatable: server_set.is_none(),
+            doc: resolved.description.clone(),
+            pg_type: pg_type.into(),
+            sqlite_type: sqlite_type.into(),
+        });
+    }
+    match fields.iter().find(|f| f.server_set == Some("id")) {
+        Some(id) if id.storage == Storage::Uuid => {}
+        Some(_) => {
+            diags.push(
+                Diagnostic::error(format!("entity `{}` has an `id` that is not a UUID", input.component))
+                    .at(sources.locate(&pointer))
+                    .hint("give `id` `type: string, format: uuid` (ArchesAI's Base schema does)"),
+            );
+            return None;
+        }
+        None => {
+            diags.push(
+                Diagnostic::error(format!("entity `{}` has no `id` field", input.component))
+                    .at(sources.locate(&pointer))
+                    .hint("add `allOf: [{$ref: '#/components/schemas/Base'}]` or an `id` property of format uuid"),
+            );
+            return None;
+        }
+    }
+
+    for name in &repo.exclude_from_create {
+        if let Some(i) = check(&fields, input.component, name, "excludeFromCreate", sources, diags) {
+            fields[i].creatable = false;
+        }
+    }
+    for name in &repo.exclude_from_update {
+        if let Some(i) = check(&fields, input.component, name, "excludeFromUpdate", sources, diags) {
+            fields[i].updatable = false;
+        }
+    }
+    let mut indices = Vec::new();
+    for index in &repo.indices {
+        let cols: Vec<String> =
+            index.fields.iter().filter_map(|f| check(&fields, input.component, f, "an index", sources, diags)).map(|i| fields[i].column.clone()).collect();
+        if cols.len() != index.fields.len() {
+            continue;
+        }
+        let prefix = if index.unique { "uq" } else { "idx" };
+        let name = index.name.clone().unwrap_or_else(|| format!("{prefix}_{table}_{}", cols.join("_")));
+        indices.push(Index { name, columns: cols, unique: index.unique });
+    }
+    for extra in extra_indices {
+        if !indices.iter().any(|i| i.columns == extra.columns && i.unique == extra.unique) {
+            indices.push(extra);
+        }
+    }
+    let unique_sets = indices
+        .iter()
+        .filter(|i| i.unique)
+        .map(|i| i.columns.iter().filter_map(|c| fields.iter().find(|f| &f.column == c)).map(|f| f.name.clone()).collect())
+        .collect();
+
+    let mut relations = Vec::new();
+    for rel in &repo.relations {
+        if let Some(i) = check(&fields, input.component, &rel.field, "a relation", sources, diags) {
+            relations.push((fields[i].column.clone(), rel.clone()));
+        }
+    }
+    let mut method_names = Namespace::default();
+    for reserved in ["create", "get", "update", "delete", "list"] {
+        method_names.reserve(reserved);
+    }
+    let mut methods = Vec::new();
+    for m in &repo.additional_methods {
+        let params: Vec<MethodParam> = m
+            .params
+            .iter()
+            .filter_map(|p| check(&fields, input.component, p, &format!("method {}", m.name.value), sources, diags))
+            .map(|i| {
+                let f = &fields[i];
+                MethodParam { ident: f.ident.clone(), ty: f.base.clone(), column: f.column.clone(), storage: f.storage }
+            })
+            .collect();
+        if params.len() != m.params.len() {
+            continue;
+        }
+        let name = method_names.claim(&snake(&m.name.value));
+        let returns = match m.returns {
+            Returns::Single => "single",
+            Returns::Multiple => "multiple",
+            Returns::Count => "count",
+            Returns::Exists => "exists",
+            Returns::Void => {
+                if !name.starts_with("delete") && !name.starts_with("remove") {
+                    diags.push(
+                        Diagnostic::error(format!("method `{}` returns void but is not a delete", m.name.value))
+                            .at(sources.locate(&m.name.pointer))
+                            .hint("a `void` method deletes the rows matching its params: name it `Delete…`"),
+                    );
+                    continue;
+                }
+                if params.is_empty() {
+                    diags.push(
+                        Diagnostic::warning(format!("method `{}` has no params and would delete every row; skipped", m.name.value))
+                            .at(sources.locate(&m.name.pointer)),
+                    );
+                    continue;
+                }
+                "void"
+            }
+        };
+        methods.push(Method { name, returns, params });
+    }
+
+    Some(Entity {
+        name: input.rust_name.clone(),
+        snake: snake_name.clone(),
+        plural: plural(&snake_name),
+        table,
+        has_created_at: fields.iter().any(|f| f.server_set == Some("created_at")),
+        has_updated_at: fields.iter().any(|f| f.server_set == Some("updated_at")),
+        fields,
+        indices,
+        // Resolved against the other entities once all are lowered.
+        foreign_keys: relations
+            .into_iter()
+            .map(|(column, rel)| ForeignKey {
+                column,
+                table: rel.references.value.clone(),
+                target_column: rel.references_field.clone().map(|f| snake(&f)).unwrap_or_else(|| "id".into()),
+                on_delete: rel.on_delete.clone(),
+                on_update: rel.on_update.clone(),
+            })
+            .collect(),
+        methods,
+        unique_sets,
+    })
+}
+
+/// The index of the field an annotation names, or an error with "did you mean".
+fn check(fields: &[Field], entity: &str, name: &Spanned<String>, what: &str, sources: &SourceMap, diags: &mut Diagnostics) -> Option<usize> {
+    let found = fields.iter().position(|f| loose_eq(&f.name, &name.value));
+    if found.is_none() {
+        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        let hint = did_you_mean(&name.value, names.iter().copied())
+            .unwrap_or_else(|| format!("fields of {entity}: {}", names.join(", ")));
+        diags.push(
+            Diagnostic::error(format!("{what} names `{}`, which is not a field of `{entity}`", name.value))
+                .at(sources.locate(&name.pointer))
+                .pointer(&name.pointer)
+                .hint(hint),
+        );
+    }
+    found
+}
+
+/// Extensions written next to a `$ref` (`allOf: [$ref]` plus `x-codegen`) live on the wrapper.
+fn inline_extensions(r: &SRef) -> impl Iterator<Item = (&String, &serde_json::Value)> {
+    let ext = match r {
+        SRef::Inline(s) if matches!(s.kind, SKind::AllOf(_)) => Some(&s.extensions),
+        _ => None,
+    };
+    ext.into_iter().flat_map(|e| e.iter())
+}
+
+pub fn sql_types(storage: Storage) -> (&'static str, &'static str) {
+    match storage {
+        Storage::Text | Storage::Enum => ("TEXT", "TEXT"),
+        Storage::Uuid => ("UUID", "TEXT"),
+        Storage::Int32 => ("INTEGER", "INTEGER"),
+        Storage::Int64 => ("BIGINT", "INTEGER"),
+        Storage::Float => ("DOUBLE PRECISION", "REAL"),
+        Storage::Bool => ("BOOLEAN", "BOOLEAN"),
+        Storage::DateTime => ("TIMESTAMPTZ", "TEXT"),
+        Storage::Date => ("DATE", "TEXT"),
+        Storage::Json => ("JSONB", "TEXT"),
+    }
+}
+
+fn default_expr(s: &S, rust: &str, storage: Storage) -> Option<String> {
+    let v = s.default.as_ref()?;
+    Some(match storage {
+        Storage::Text => format!("{:?}.to_string()", v.as_str()?),
+        Storage::Int32 | Storage::Int64 => format!("{}", v.as_i64()?),
+        Storage::Float => format!("{:?}", v.as_f64()?),
+        Storage::Bool => format!("{}", v.as_bool()?),
+        Storage::Enum => format!("{rust}::from_wire({:?}).unwrap_or_default()", v.as_str()?),
+        _ => return None,
+    })
+}

@@ -1,0 +1,152 @@
+//! The domain model: what the templates render. Built from the loaded spec in [`lower`], it
+//! holds only resolved, checked, Rust-ready names, so templates never make a naming decision.
+
+mod classify;
+mod entity;
+mod lower;
+pub mod names;
+pub mod schema;
+pub mod types;
+
+use serde::Serialize;
+
+pub use lower::lower;
+pub use types::{Storage, StructField, TypeDef};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Model {
+    pub title: String,
+    /// Crate-style name for the service, from `x-project-name` or the title.
+    pub service: String,
+    pub domains: Vec<Domain>,
+    /// Component types owned by no domain.
+    pub common_types: Vec<TypeDef>,
+    /// Entities of all domains in foreign-key order, for the migration.
+    pub tables: Vec<Entity>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Domain {
+    /// Module name, snake_case.
+    pub name: String,
+    pub pascal: String,
+    pub entities: Vec<Entity>,
+    pub operations: Vec<Operation>,
+    pub types: Vec<TypeDef>,
+    /// Validation statics this domain's handlers need: (static name, expression).
+    pub rules: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entity {
+    pub name: String,
+    pub snake: String,
+    /// Accessor in the domain's repositories struct, e.g. `artifacts`.
+    pub plural: String,
+    pub table: String,
+    pub fields: Vec<Field>,
+    pub indices: Vec<Index>,
+    pub foreign_keys: Vec<ForeignKey>,
+    pub methods: Vec<Method>,
+    /// Sets of API field names that must be unique together (for the mock store).
+    pub unique_sets: Vec<Vec<String>>,
+    pub has_created_at: bool,
+    pub has_updated_at: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Field {
+    /// Name in JSON, e.g. `organizationID`.
+    pub name: String,
+    pub ident: String,
+    pub column: String,
+    /// Base Rust type, without `Option`.
+    pub base: String,
+    pub nullable: bool,
+    pub storage: Storage,
+    pub enum_values: Vec<String>,
+    /// `id`, `created_at` or `updated_at` when the server sets it.
+    pub server_set: Option<&'static str>,
+    pub sensitive: bool,
+    pub updatable: bool,
+    pub creatable: bool,
+    /// Rust expression for the value when a create request leaves the field out.
+    pub default_expr: Option<String>,
+    pub doc: Option<String>,
+    pub pg_type: String,
+    pub sqlite_type: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Index {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ForeignKey {
+    pub column: String,
+    pub table: String,
+    pub target_column: String,
+    pub on_delete: Option<String>,
+    pub on_update: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Method {
+    pub name: String,
+    pub returns: &'static str,
+    /// (ident, Rust type, column, field ident) of each parameter.
+    pub params: Vec<MethodParam>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodParam {
+    pub ident: String,
+    pub ty: String,
+    pub column: String,
+    pub storage: Storage,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Operation {
+    pub id: String,
+    pub fn_name: String,
+    pub method: String,
+    /// axum route syntax (`/artifacts/{id}`).
+    pub path: String,
+    /// list, create, get, update, delete or custom.
+    pub kind: &'static str,
+    pub summary: Option<String>,
+    pub entity: Option<String>,
+    pub entity_plural: Option<String>,
+    pub status: u16,
+    pub validation_status: u16,
+    pub path_params: Vec<Param>,
+    pub query_params: Vec<Param>,
+    pub body: Option<Body>,
+    /// Rust type of the success response body; `None` when it has no content.
+    pub output: Option<String>,
+    /// Name of the input struct of a custom operation.
+    pub input: Option<String>,
+    /// For create and update: (field, expression over `body`) to build the repository record.
+    pub assign: Vec<(String, String)>,
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Param {
+    pub name: String,
+    pub ident: String,
+    pub ty: String,
+    pub required: bool,
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Body {
+    pub ty: String,
+    pub rule: String,
+    pub required: bool,
+}

@@ -1,0 +1,486 @@
+//! Lowering schemas to Rust types and to validation rules.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::names::{Namespace, field_ident, pascal};
+use super::schema::{NumberS, ObjectS, S, SKind, SRef, StringS};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+
+/// How a value is stored in a database column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Storage {
+    Text,
+    Uuid,
+    Enum,
+    Int32,
+    Int64,
+    Float,
+    Bool,
+    DateTime,
+    Date,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ty {
+    /// Without the `Option` for nullability.
+    pub rust: String,
+    pub storage: Storage,
+    pub enum_values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TypeDef {
+    pub name: String,
+    pub doc: Option<String>,
+    /// "struct" or "enum".
+    pub kind: &'static str,
+    pub fields: Vec<StructField>,
+    pub variants: Vec<Variant>,
+    /// Domain module that owns it; `None` for shared types.
+    #[serde(skip)]
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StructField {
+    pub ident: String,
+    pub json: String,
+    /// Full Rust type, including `Option`/`Patch`.
+    pub ty: String,
+    pub doc: Option<String>,
+    /// Not required: `#[serde(default)]` and omitted when empty.
+    pub optional: bool,
+    pub rename: bool,
+    pub sensitive: bool,
+    pub patch: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Variant {
+    pub ident: String,
+    pub value: String,
+}
+
+pub struct Types<'a> {
+    pub components: &'a IndexMap<String, S>,
+    /// Component name → Rust type name, for components that become a named type.
+    pub names: BTreeMap<String, String>,
+    pub namespace: Namespace,
+    pub defs: Vec<TypeDef>,
+    pub diagnostics: Diagnostics,
+    /// Inline types already emitted, by name, so the same hint twice yields one type.
+    inline_done: BTreeSet<String>,
+}
+
+const MAX_DEPTH: usize = 64;
+
+impl<'a> Types<'a> {
+    pub fn new(components: &'a IndexMap<String, S>) -> Self {
+        Self {
+            components,
+            names: BTreeMap::new(),
+            namespace: Namespace::default(),
+            defs: Vec::new(),
+            diagnostics: Diagnostics::default(),
+            inline_done: BTreeSet::new(),
+        }
+    }
+
+    /// Give every component that becomes a Rust type its name, before anything is emitted, so
+    /// that names are stable whatever order they are used in.
+    pub fn name_components(&mut self) {
+        for (name, schema) in self.components {
+            if self.is_named(schema, 0) {
+                let rust = self.namespace.claim(&pascal(name));
+                self.names.insert(name.clone(), rust);
+            }
+        }
+    }
+
+    fn is_named(&self, s: &S, depth: usize) -> bool {
+        match &s.kind {
+            SKind::Object(o) => !o.properties.is_empty(),
+            SKind::AllOf(members) => {
+                members.len() > 1 || members.iter().any(|m| depth < MAX_DEPTH && self.sref_named(m, depth + 1))
+            }
+            SKind::String(st) => !st.enumeration.is_empty(),
+            _ => false,
+        }
+    }
+
+    fn sref_named(&self, r: &SRef, depth: usize) -> bool {
+        match r {
+            SRef::Ref(_) => true,
+            SRef::Inline(s) => self.is_named(s, depth),
+        }
+    }
+
+    pub fn resolve<'s>(&'s self, r: &'s SRef) -> Option<&'s S> {
+        let mut current = r;
+        for _ in 0..MAX_DEPTH {
+            match current {
+                SRef::Inline(s) => return Some(s),
+                SRef::Ref(name) => {
+                    let s = self.components.get(name)?;
+                    // A component that is only `allOf: [$ref]` is an alias: follow it.
+                    match &s.kind {
+                        SKind::AllOf(m) if m.len() == 1 && !self.names.contains_key(name) => current = &m[0],
+                        _ => return Some(s),
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    pub fn nullable(&self, r: &SRef) -> bool {
+        match r {
+            SRef::Inline(s) => {
+                s.nullable || matches!(&s.kind, SKind::AllOf(m) if m.len() == 1 && self.nullable(&m[0]))
+            }
+            SRef::Ref(name) => self.components.get(name).is_some_and(|s| s.nullable),
+        }
+    }
+
+    /// Properties of an object, with `allOf` members merged in.
+    pub fn flatten(&self, r: &SRef) -> Option<ObjectS> {
+        let mut out = ObjectS::default();
+        self.flatten_into(r, &mut out, 0)?;
+        Some(out)
+    }
+
+    fn flatten_into(&self, r: &SRef, out: &mut ObjectS, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let s = match r {
+            SRef::Ref(name) => self.components.get(name)?,
+            SRef::Inline(s) => s,
+        };
+        match &s.kind {
+            SKind::Object(o) => {
+                for (k, v) in &o.properties {
+                    out.properties.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+                for req in &o.required {
+                    if !out.required.contains(req) {
+                        out.required.push(req.clone());
+                    }
+                }
+                if o.additional.is_some() {
+                    out.additional = o.additional.clone();
+                }
+                Some(())
+            }
+            SKind::AllOf(members) => {
+                for m in members {
+                    self.flatten_into(m, out, depth + 1)?;
+                }
+                Some(())
+            }
+            _ => None,
+        }
+    }
+
+    /// The Rust type for a schema. `hint` names inline types that need one; `owner` is the domain
+    /// module they are emitted into.
+    pub fn ty(&mut self, r: &SRef, hint: &str, owner: Option<&str>) -> Ty {
+        self.ty_at(r, hint, owner, 0)
+    }
+
+    fn ty_at(&mut self, r: &SRef, hint: &str, owner: Option<&str>, depth: usize) -> Ty {
+        if depth > MAX_DEPTH {
+            return json_ty();
+        }
+        if let SRef::Ref(name) = r {
+            if let Some(rust) = self.names.get(name) {
+                let storage = match self.components.get(name).map(|s| &s.kind) {
+                    Some(SKind::String(_)) => Storage::Enum,
+                    _ => Storage::Json,
+                };
+                let enum_values = match self.components.get(name).map(|s| &s.kind) {
+                    Some(SKind::String(st)) => st.enumeration.clone(),
+                    _ => Vec::new(),
+                };
+                return Ty { rust: rust.clone(), storage, enum_values };
+            }
+            let Some(s) = self.components.get(name) else {
+                self.diagnostics.push(Diagnostic::error(format!("schema `{name}` is referenced but not defined")));
+                return json_ty();
+            };
+            let s = s.clone();
+            return self.inline_ty(&s, hint, owner, depth);
+        }
+        let SRef::Inline(s) = r else { unreachable!() };
+        let s = (**s).clone();
+        self.inline_ty(&s, hint, owner, depth)
+    }
+
+    fn inline_ty(&mut self, s: &S, hint: &str, owner: Option<&str>, depth: usize) -> Ty {
+        match &s.kind {
+            SKind::String(st) if !st.enumeration.is_empty() => {
+                let name = self.inline_name(hint);
+                if self.inline_done.insert(name.clone()) {
+                    self.defs.push(enum_def(&name, s.description.clone(), &st.enumeration, owner));
+                }
+                Ty { rust: name, storage: Storage::Enum, enum_values: st.enumeration.clone() }
+            }
+            SKind::String(st) => string_ty(st),
+            SKind::Integer(n) => {
+                if n.format.as_deref() == Some("int32") {
+                    Ty { rust: "i32".into(), storage: Storage::Int32, enum_values: vec![] }
+                } else {
+                    Ty { rust: "i64".into(), storage: Storage::Int64, enum_values: vec![] }
+                }
+            }
+            SKind::Number(_) => Ty { rust: "f64".into(), storage: Storage::Float, enum_values: vec![] },
+            SKind::Boolean => Ty { rust: "bool".into(), storage: Storage::Bool, enum_values: vec![] },
+            SKind::Array { items, .. } => {
+                let inner = match items {
+                    Some(i) => self.ty_at(i, &format!("{hint}Item"), owner, depth + 1).rust,
+                    None => "serde_json::Value".into(),
+                };
+                Ty { rust: format!("Vec<{inner}>"), storage: Storage::Json, enum_values: vec![] }
+            }
+            SKind::Object(o) if o.properties.is_empty() => {
+                let inner = match &o.additional {
+                    Some(Some(v)) => self.ty_at(v, &format!("{hint}Value"), owner, depth + 1).rust,
+                    _ => "serde_json::Value".into(),
+                };
+                Ty { rust: format!("std::collections::BTreeMap<String, {inner}>"), storage: Storage::Json, enum_values: vec![] }
+            }
+            SKind::AllOf(members) if members.len() == 1 => self.ty_at(&members[0], hint, owner, depth + 1),
+            SKind::Object(_) | SKind::AllOf(_) => {
+                let name = self.inline_name(hint);
+                if self.inline_done.insert(name.clone()) {
+                    let def = self.struct_def(&name, &SRef::Inline(Box::new(s.clone())), owner, depth);
+                    self.defs.push(def);
+                }
+                Ty { rust: name, storage: Storage::Json, enum_values: vec![] }
+            }
+            SKind::OneOf(_) | SKind::Any => json_ty(),
+        }
+    }
+
+    fn inline_name(&mut self, hint: &str) -> String {
+        let name = pascal(hint);
+        if self.inline_done.contains(&name) {
+            return name;
+        }
+        self.namespace.claim(&name)
+    }
+
+    /// Emit the type of a named component.
+    pub fn component_def(&mut self, component: &str, owner: Option<&str>) {
+        let Some(name) = self.names.get(component).cloned() else { return };
+        let Some(s) = self.components.get(component).cloned() else { return };
+        let def = match &s.kind {
+            SKind::String(st) => enum_def(&name, s.description.clone(), &st.enumeration, owner),
+            _ => self.struct_def(&name, &SRef::Ref(component.to_string()), owner, 0),
+        };
+        self.defs.push(def);
+    }
+
+    pub fn struct_def(&mut self, name: &str, r: &SRef, owner: Option<&str>, depth: usize) -> TypeDef {
+        let obj = self.flatten(r).unwrap_or_default();
+        let doc = self.resolve(r).and_then(|s| s.description.clone());
+        let mut idents = Namespace::default();
+        let mut fields = Vec::new();
+        for (json, prop) in &obj.properties {
+            let required = obj.required.contains(json);
+            let nullable = self.nullable(prop);
+            let mut ty = self.ty_at(prop, &format!("{name}{}", pascal(json)), owner, depth + 1).rust;
+            // A struct that contains itself needs indirection to have a finite size.
+            if ty == name {
+                ty = format!("Box<{ty}>");
+            }
+            let sensitive = self.resolve(prop).is_some_and(|s| s.extensions.get("x-sensitive") == Some(&serde_json::Value::Bool(true)));
+            let ident = idents.claim(&field_ident(json));
+            let optional = !required || nullable;
+            fields.push(StructField {
+                rename: ident.trim_start_matches("r#") != json,
+                ident,
+                json: json.clone(),
+                ty: if optional { format!("Option<{ty}>") } else { ty },
+                doc: self.resolve(prop).and_then(|s| s.description.clone()),
+                optional: !required,
+                sensitive,
+                patch: false,
+            });
+        }
+        TypeDef { name: name.to_string(), doc, kind: "struct", fields, variants: Vec::new(), owner: owner.map(str::to_string) }
+    }
+
+    /// A validation rule expression (`&'static Schema`) for a schema. Named components become
+    /// statics (`RULE_X`), collected in `needed` so each module emits the ones it uses.
+    pub fn rule(&self, r: &SRef, needed: &mut BTreeSet<String>) -> String {
+        self.rule_at(r, needed, 0)
+    }
+
+    fn rule_at(&self, r: &SRef, needed: &mut BTreeSet<String>, depth: usize) -> String {
+        if depth > MAX_DEPTH {
+            return "&rt::validate::Schema::Any".into();
+        }
+        match r {
+            SRef::Ref(name) => {
+                let Some(s) = self.components.get(name) else { return "&rt::validate::Schema::Any".into() };
+                if matches!(s.kind, SKind::Object(_) | SKind::AllOf(_)) {
+                    needed.insert(name.clone());
+                    let static_ref = format!("&{}", rule_static(name));
+                    return if s.nullable { format!("&rt::validate::Schema::Nullable({static_ref})") } else { static_ref };
+                }
+                self.rule_of(s, needed, depth)
+            }
+            SRef::Inline(s) => self.rule_of(s, needed, depth),
+        }
+    }
+
+    /// The body of a rule for a schema (used for statics too).
+    pub fn rule_of(&self, s: &S, needed: &mut BTreeSet<String>, depth: usize) -> String {
+        let body = match &s.kind {
+            SKind::Any => "rt::validate::Schema::Any".to_string(),
+            SKind::String(st) => string_rule(st),
+            SKind::Integer(n) => format!("rt::validate::Schema::Integer({})", number_rule(n)),
+            SKind::Number(n) => format!("rt::validate::Schema::Number({})", number_rule(n)),
+            SKind::Boolean => "rt::validate::Schema::Boolean".into(),
+            SKind::Array { items, min_items, max_items } => {
+                let items = match items {
+                    Some(i) => self.rule_at(i, needed, depth + 1),
+                    None => "&rt::validate::Schema::Any".into(),
+                };
+                format!(
+                    "rt::validate::Schema::Array(rt::validate::ArrayRules {{ items: {items}, min_items: {}, max_items: {} }})",
+                    opt(min_items),
+                    opt(max_items)
+                )
+            }
+            SKind::AllOf(members) if members.len() == 1 && !matches!(members[0], SRef::Inline(_)) => {
+                let r = self.rule_at(&members[0], needed, depth + 1);
+                return if s.nullable { format!("&rt::validate::Schema::Nullable({r})") } else { r };
+            }
+            SKind::Object(_) | SKind::AllOf(_) => {
+                let obj = self.flatten(&SRef::Inline(Box::new(s.clone()))).unwrap_or_default();
+                self.object_rule(&obj, &[], needed, depth)
+            }
+            SKind::OneOf(members) => {
+                let parts: Vec<String> = members.iter().map(|m| self.rule_at(m, needed, depth + 1)).collect();
+                format!("rt::validate::Schema::OneOf(&[{}])", parts.join(", "))
+            }
+        };
+        if s.nullable { format!("&rt::validate::Schema::Nullable(&{body})") } else { format!("&{body}") }
+    }
+
+    /// An object rule; `forbidden` lists keys the request may not send, with the reason.
+    pub fn object_rule(&self, obj: &ObjectS, forbidden: &[(String, String)], needed: &mut BTreeSet<String>, depth: usize) -> String {
+        let fields: Vec<String> = obj
+            .properties
+            .iter()
+            .filter(|(_, p)| !self.resolve(p).is_some_and(|s| s.read_only))
+            .map(|(name, prop)| {
+                let rule = self.rule_at(prop, needed, depth + 1);
+                let rule = if self.nullable(prop) && !rule.starts_with("&rt::validate::Schema::Nullable") {
+                    format!("&rt::validate::Schema::Nullable({rule})")
+                } else {
+                    rule
+                };
+                format!(
+                    "rt::validate::Field {{ name: {name:?}, required: {}, schema: {rule} }}",
+                    obj.required.contains(name)
+                )
+            })
+            .collect();
+        let forbidden: Vec<String> = forbidden.iter().map(|(k, why)| format!("({k:?}, {why:?})")).collect();
+        format!(
+            "rt::validate::Schema::Object(rt::validate::ObjectRules {{ fields: &[{}], deny_unknown: {}, forbidden: &[{}] }})",
+            fields.join(", "),
+            matches!(obj.additional, Some(None)),
+            forbidden.join(", ")
+        )
+    }
+}
+
+pub fn rule_static(component: &str) -> String {
+    format!("RULE_{}", heck::ToShoutySnakeCase::to_shouty_snake_case(component))
+}
+
+fn json_ty() -> Ty {
+    Ty { rust: "serde_json::Value".into(), storage: Storage::Json, enum_values: vec![] }
+}
+
+fn string_ty(st: &StringS) -> Ty {
+    let (rust, storage) = match st.format.as_deref() {
+        Some("uuid") => ("Uuid", Storage::Uuid),
+        Some("date-time") => ("DateTime<Utc>", Storage::DateTime),
+        Some("date") => ("NaiveDate", Storage::Date),
+        _ => ("String", Storage::Text),
+    };
+    Ty { rust: rust.into(), storage, enum_values: vec![] }
+}
+
+fn enum_def(name: &str, doc: Option<String>, values: &[String], owner: Option<&str>) -> TypeDef {
+    let mut ns = Namespace::default();
+    let variants = values
+        .iter()
+        .map(|v| {
+            let mut ident = pascal(v);
+            if ident.ends_with('_') {
+                ident.pop();
+            }
+            Variant { ident: ns.claim(&ident), value: v.clone() }
+        })
+        .collect();
+    TypeDef { name: name.to_string(), doc, kind: "enum", fields: Vec::new(), variants, owner: owner.map(str::to_string) }
+}
+
+fn string_rule(st: &StringS) -> String {
+    let format = match st.format.as_deref() {
+        Some("uuid") => "Uuid",
+        Some("date-time") => "DateTime",
+        Some("date") => "Date",
+        Some("email") => "Email",
+        Some("uri" | "url") => "Uri",
+        Some("byte") => "Byte",
+        _ => "None",
+    };
+    // A pattern the regex crate cannot compile is dropped here and reported by the model stage.
+    let pattern = match &st.pattern {
+        Some(p) if regex_syntax::Parser::new().parse(p).is_ok() => format!("Some({p:?})"),
+        _ => "None".into(),
+    };
+    let values: Vec<String> = st.enumeration.iter().map(|v| format!("{v:?}")).collect();
+    format!(
+        "rt::validate::Schema::String(rt::validate::StringRules {{ min_length: {}, max_length: {}, pattern: {pattern}, format: rt::validate::Format::{format}, enumeration: &[{}] }})",
+        opt(&st.min_length),
+        opt(&st.max_length),
+        values.join(", ")
+    )
+}
+
+fn number_rule(n: &NumberS) -> String {
+    let f = |v: Option<f64>| match v {
+        Some(x) if x.is_finite() => format!("Some({x:?})"),
+        _ => "None".into(),
+    };
+    let values: Vec<String> = n.enumeration.iter().map(i64::to_string).collect();
+    format!(
+        "rt::validate::NumberRules {{ minimum: {}, maximum: {}, exclusive_minimum: {}, exclusive_maximum: {}, int32: {}, enumeration: &[{}] }}",
+        f(n.minimum),
+        f(n.maximum),
+        n.exclusive_minimum,
+        n.exclusive_maximum,
+        n.format.as_deref() == Some("int32"),
+        values.join(", ")
+    )
+}
+
+fn opt(v: &Option<u64>) -> String {
+    match v {
+        Some(n) => format!("Some({n})"),
+        None => "None".into(),
+    }
+}

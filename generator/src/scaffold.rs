@@ -1,0 +1,151 @@
+//! `archgen init`: a new service crate that builds and serves its spec straight away. Files the
+//! user owns (main.rs, app.rs, custom operation stubs) are written once and never overwritten.
+
+use std::path::{Component, Path, PathBuf};
+
+use heck::ToKebabCase;
+
+use crate::model::{Model, Operation};
+
+/// Stub sources for custom operations, by path relative to the stubs directory.
+pub fn stubs(model: &Model, generated_mod: &str) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut mods = Vec::new();
+    for domain in &model.domains {
+        for op in domain.operations.iter().filter(|o| o.kind == "custom") {
+            mods.push(op.fn_name.clone());
+            out.push((PathBuf::from(format!("{}.rs", op.fn_name)), stub(op, generated_mod)));
+        }
+    }
+    mods.sort();
+    let mut root = String::from("//! Custom operations: one file each. This file is yours; archgen writes it once.\n");
+    for m in mods {
+        root.push_str(&format!("pub mod {m};\n"));
+    }
+    out.push((PathBuf::from("mod.rs"), root));
+    out
+}
+
+fn stub(op: &Operation, generated_mod: &str) -> String {
+    let output = op.output.clone().unwrap_or_else(|| "()".into());
+    format!(
+        r#"//! `{method} {path}`{summary}.
+//! Fill in `handle`; archgen never overwrites this file. Until then the operation answers 501.
+#![allow(unused_imports)]
+use archgen_runtime as rt;
+use rt::prelude::*;
+use {generated_mod}::prelude::*;
+
+use crate::app::App;
+
+pub async fn handle(app: &App, input: {input}) -> Result<{output}, rt::ApiError> {{
+    let _ = (app, input);
+    Err(rt::ApiError::not_implemented({id:?}))
+}}
+"#,
+        method = op.method.to_uppercase(),
+        path = op.path,
+        summary = op.summary.as_ref().map(|s| format!(": {s}")).unwrap_or_default(),
+        input = op.input.clone().unwrap_or_default(),
+        id = op.id,
+    )
+}
+
+/// `src/app.rs`: implements every domain's service with the generated defaults and routes custom
+/// operations to their stubs.
+pub fn app(model: &Model) -> String {
+    let mut s = String::from(
+        "//! The service: archgen's generated defaults plus your custom operations. This file is yours.\n#![allow(unused_imports)]\nuse archgen_runtime as rt;\nuse rt::prelude::*;\n\nuse crate::generated::{self, prelude::*};\n\npub struct App {\n    pub repos: generated::Repositories,\n}\n",
+    );
+    for d in &model.domains {
+        s.push_str(&format!("\n#[rt::async_trait]\nimpl generated::{}::{}Service for App {{\n", d.name, d.pascal));
+        if !d.entities.is_empty() {
+            s.push_str(&format!(
+                "    fn {0}_repositories(&self) -> &generated::{0}::{1}Repositories {{\n        &self.repos.{0}\n    }}\n",
+                d.name, d.pascal
+            ));
+        }
+        for op in d.operations.iter().filter(|o| o.kind == "custom") {
+            s.push_str(&format!(
+                "\n    async fn {0}(&self, input: {1}) -> Result<{2}, rt::ApiError> {{\n        crate::custom::{0}::handle(self, input).await\n    }}\n",
+                op.fn_name,
+                op.input.clone().unwrap_or_default(),
+                op.output.clone().unwrap_or_else(|| "()".into())
+            ));
+        }
+        s.push_str("}\n");
+    }
+    s
+}
+
+pub fn main_rs(service: &str) -> String {
+    format!(
+        r#"//! Serves every operation of the spec. `PORT` (default 8080) and `DATABASE_URL` (default an
+//! SQLite file here; `postgres://…` for Postgres) configure it. This file is yours.
+use std::sync::Arc;
+
+use archgen_runtime as rt;
+
+mod app;
+mod custom;
+mod generated;
+
+#[tokio::main]
+async fn main() -> Result<(), rt::BoxError> {{
+    rt::server::init_tracing();
+    let config = rt::server::Config::from_env({service:?})?;
+    let db = rt::sql::Db::connect(&config.database_url).await?;
+    db.migrate(&generated::MIGRATIONS).await?;
+    rt::deps::tracing::info!(database = db.backend(), "migrations applied");
+    let app = Arc::new(app::App {{ repos: generated::Repositories::new(&db) }});
+    rt::server::serve(generated::router(app), config.port).await
+}}
+"#
+    )
+}
+
+pub fn cargo_toml(name: &str, runtime: &str, workspace: bool) -> String {
+    format!(
+        r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+archgen-runtime = {{ path = "{runtime}" }}
+serde = {{ version = "1", features = ["derive"] }}
+tokio = {{ version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }}
+{}"#,
+        if workspace { "\n# A workspace of its own, so it builds wherever it is created.\n[workspace]\n" } else { "" }
+    )
+}
+
+pub fn archgen_toml(spec: &str) -> String {
+    format!("# archgen generate / archgen check read this file.\nspec = \"{spec}\"\nout = \"src/generated\"\nstubs = \"src/custom\"\n")
+}
+
+pub fn crate_name(model: &Model, dir: &Path) -> String {
+    let from_dir = dir.file_name().map(|n| n.to_string_lossy().to_kebab_case());
+    let name = from_dir.filter(|n| !n.is_empty()).unwrap_or_else(|| model.service.clone());
+    let name: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name } else { format!("service-{name}") }
+}
+
+/// `to` relative to `from` (both absolute), for path dependencies that survive a move of the repo.
+pub fn relative(from: &Path, to: &Path) -> PathBuf {
+    let from: Vec<Component> = from.components().collect();
+    let to_c: Vec<Component> = to.components().collect();
+    let common = from.iter().zip(&to_c).take_while(|(a, b)| a == b).count();
+    if common <= 1 {
+        return to.to_path_buf();
+    }
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for c in &to_c[common..] {
+        out.push(c);
+    }
+    out
+}
