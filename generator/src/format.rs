@@ -83,7 +83,8 @@ pub fn finish(files: BTreeMap<PathBuf, String>, source: &str) -> Result<BTreeMap
 pub fn single_file(files: &BTreeMap<PathBuf, String>) -> Result<String, Diagnostic> {
     let root = parse(files, Path::new("mod.rs"))?;
     let items = inline_items(files, Path::new(""), root.items)?;
-    let file = syn::File { shebang: None, attrs: root.attrs, items };
+    // Inner attributes cannot follow `include!`: the root's are dropped (it has only docs).
+    let file = syn::File { shebang: None, attrs: Vec::new(), items };
     Ok(prettyplease::unparse(&file))
 }
 

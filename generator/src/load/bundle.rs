@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-use super::node::{split_pointer, Budget, Kind, Loc, Node, Problem};
-use super::refs::{self, parse_ref, RefParts};
-use super::shape::{self, Slot, SECTIONS};
+use super::node::{Budget, Kind, Loc, Node, Problem, split_pointer, too_deep};
+use super::refs::{self, RefParts, parse_ref};
+use super::shape::{self, SECTIONS, Slot};
 use super::{append_segment, yaml};
 use crate::diagnostic::did_you_mean;
 
@@ -100,15 +100,17 @@ impl Bundler<'_> {
                 let mut at = format!("/components/{section}");
                 append_segment(&mut at, name);
                 let loc = node.get("$ref").map_or(node.loc, |r| r.loc);
-                match self.target(raw, 0, loc, &at) {
+                let ref_at = format!("{at}/$ref");
+                match self.target(raw, 0, loc, &ref_at) {
                     None => {
                         // Already reported; the walk must not report it again.
                         self.skip.insert(at);
                     }
                     Some(Target::File(file, pointer)) if !self.assigned.contains_key(&(file, pointer.clone())) => {
-                        if self.exists(file, &pointer, raw, loc, &at) {
+                        if self.exists(file, &pointer, raw, loc, &ref_at) {
                             self.assigned.insert((file, pointer.clone()), format!("#{at}"));
-                            let hoist = Hoist { file, pointer, section: (*section).into(), name: name.clone(), slot: *slot };
+                            let hoist =
+                                Hoist { file, pointer, section: (*section).into(), name: name.clone(), slot: *slot };
                             self.queue.push_back(hoist);
                         }
                         self.skip.insert(at);
@@ -133,7 +135,8 @@ impl Bundler<'_> {
                     }
                 }
                 None => self.problems.push(
-                    Problem::new(format!("`$ref` must be a string, not {}", r.kind_name()), r.loc).pointer(format!("{at}/$ref")),
+                    Problem::new(format!("`$ref` must be a string, not {}", r.kind_name()), r.loc)
+                        .pointer(format!("{at}/$ref")),
                 ),
             }
         }
@@ -158,7 +161,8 @@ impl Bundler<'_> {
     /// by an in-place copy, which has then been walked already.
     fn follow(&mut self, node: &mut Node, raw: &str, loc: Loc, slot: Slot, file: u32, at: &str) -> bool {
         let has_path = raw.split('#').next().is_some_and(|p| !p.is_empty());
-        match self.target(raw, file, loc, &format!("{at}/$ref")) {
+        let ref_at = format!("{at}/$ref");
+        match self.target(raw, file, loc, &ref_at) {
             None => false,
             Some(Target::Root(pointer)) => {
                 // Local references in the root stay exactly as written.
@@ -169,7 +173,7 @@ impl Bundler<'_> {
             }
             Some(Target::File(target_file, pointer)) => match shape::section(slot) {
                 Some(section) => {
-                    if let Some(local) = self.assign(target_file, pointer, section, slot, raw, loc, at) {
+                    if let Some(local) = self.assign(target_file, pointer, section, slot, raw, loc, &ref_at) {
                         set_ref(node, local);
                     }
                     false
@@ -208,13 +212,15 @@ impl Bundler<'_> {
             return *known;
         }
         if self.files.len() >= MAX_FILES {
-            self.problems.push(Problem::new(format!("the spec references more than {MAX_FILES} files"), loc).pointer(at));
+            self.problems
+                .push(Problem::new(format!("the spec references more than {MAX_FILES} files"), loc).pointer(at));
             return None;
         }
         let text = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) => {
-                let why = if e.kind() == std::io::ErrorKind::NotFound { "file not found".to_string() } else { e.to_string() };
+                let why =
+                    if e.kind() == std::io::ErrorKind::NotFound { "file not found".to_string() } else { e.to_string() };
                 let problem = Problem::new(format!("unresolved reference `{raw}`: {}: {why}", path.display()), loc);
                 self.problems.push(problem.pointer(at).hint(refs::similar_file(&path)));
                 return None;
@@ -249,13 +255,23 @@ impl Bundler<'_> {
         false
     }
 
-    /// Gives a target its component name (once) and queues its content for hoisting.
+    /// Gives a target its component name (once) and queues its content for hoisting. `at` is
+    /// the pointer of the reference string, for errors.
     #[allow(clippy::too_many_arguments)]
-    fn assign(&mut self, file: u32, pointer: String, section: &str, slot: Slot, raw: &str, loc: Loc, at: &str) -> Option<String> {
+    fn assign(
+        &mut self,
+        file: u32,
+        pointer: String,
+        section: &str,
+        slot: Slot,
+        raw: &str,
+        loc: Loc,
+        at: &str,
+    ) -> Option<String> {
         if let Some(local) = self.assigned.get(&(file, pointer.clone())) {
             return Some(local.clone());
         }
-        if !self.exists(file, &pointer, raw, loc, &format!("{at}/$ref")) {
+        if !self.exists(file, &pointer, raw, loc, at) {
             return None;
         }
         let name = self.unique_name(section, base_name(&pointer, &self.files[file as usize]));
@@ -316,7 +332,16 @@ impl Bundler<'_> {
     /// Replaces a reference to a path item or media type by a copy of its target. Keys written
     /// beside the `$ref` override the target's, as most tools do.
     #[allow(clippy::too_many_arguments)]
-    fn inline(&mut self, node: &mut Node, raw: &str, loc: Loc, slot: Slot, (file, target_file): (u32, u32), pointer: String, at: &str) {
+    fn inline(
+        &mut self,
+        node: &mut Node,
+        raw: &str,
+        loc: Loc,
+        slot: Slot,
+        (file, target_file): (u32, u32),
+        pointer: String,
+        at: &str,
+    ) {
         let key = (target_file, pointer);
         if self.inlining.contains(&key) || self.inlining.len() >= MAX_INLINE_DEPTH {
             let problem = Problem::new(format!("circular reference `{raw}`: this object includes itself"), loc);
@@ -327,6 +352,12 @@ impl Bundler<'_> {
             return;
         }
         let Some(mut content) = self.copy(target_file, &key.1, loc) else { return };
+        // Copies nest inside each other, so without this a chain of them could nest (and make
+        // this walk recurse) far past the limit each file was held to.
+        if at.matches('/').count() + content.depth() > super::MAX_DEPTH {
+            self.problems.push(too_deep(loc).pointer(format!("{at}/$ref")));
+            return;
+        }
         let mut here = at.to_string();
         self.inlining.push(key);
         self.walk(&mut content, slot, target_file, &mut here);
@@ -401,7 +432,8 @@ fn base_name(pointer: &str, file: &Path) -> String {
         Some(s) if s.bytes().all(|b| b.is_ascii_digit()) => format!("{stem}{s}"),
         Some(s) => s.clone(),
     };
-    let name: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    let name: String =
+        raw.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
     if name.is_empty() { "Unnamed".into() } else { name }
 }
 

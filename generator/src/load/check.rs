@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::append_segment;
 use super::bundle::{looks_like_ref, missing_hint};
-use super::node::{join_pointer, split_pointer, Loc, Node, Problem};
+use super::node::{Loc, Node, Problem, join_pointer, split_pointer};
 use super::refs::percent_decode;
 use super::shape::{self, Slot};
 
@@ -17,6 +17,13 @@ struct Site {
     loc: Loc,
     /// Only a `$ref` (perhaps with a description): following it gives no content of its own.
     bare: bool,
+}
+
+/// Hoisting, copying and normalizing can nest a document deeper than any one file was allowed to.
+pub(crate) fn check_depth(root: &Node, problems: &mut Vec<Problem>) {
+    if let Some(loc) = root.deeper_than(super::MAX_DEPTH) {
+        problems.push(super::node::too_deep(loc));
+    }
 }
 
 pub(crate) fn check_refs(root: &mut Node, problems: &mut Vec<Problem>) {
@@ -35,7 +42,8 @@ pub(crate) fn check_refs(root: &mut Node, problems: &mut Vec<Problem>) {
             Ok(_) => {}
             Err(matched) => {
                 let problem = Problem::new(format!("unresolved reference `{}`", site.raw), site.loc);
-                problems.push(problem.pointer(format!("{}/$ref", site.at)).hint(missing_hint(root, &segments, matched)));
+                problems
+                    .push(problem.pointer(format!("{}/$ref", site.at)).hint(missing_hint(root, &segments, matched)));
             }
         }
     }
@@ -44,11 +52,11 @@ pub(crate) fn check_refs(root: &mut Node, problems: &mut Vec<Problem>) {
 
 fn collect(node: &mut Node, slot: Slot, at: &mut String, sites: &mut Vec<Site>) {
     if let Some(map) = node.as_map() {
-        if let Some(r) = map.get("$ref") {
-            if let Some(raw) = r.as_str() {
-                let bare = map.keys().all(|k| matches!(k.as_str(), "$ref" | "description" | "summary"));
-                sites.push(Site { at: at.clone(), raw: raw.to_string(), loc: r.loc, bare });
-            }
+        if let Some(r) = map.get("$ref")
+            && let Some(raw) = r.as_str()
+        {
+            let bare = map.keys().all(|k| matches!(k.as_str(), "$ref" | "description" | "summary"));
+            sites.push(Site { at: at.clone(), raw: raw.to_string(), loc: r.loc, bare });
         }
         if slot == Slot::Schema {
             let mapping = map.get("discriminator").and_then(|d| d.get("mapping")).and_then(Node::as_map);
@@ -86,9 +94,11 @@ fn report_cycles(sites: &[Site], edges: &HashMap<String, String>, problems: &mut
                 let shown: Vec<String> = cycle.iter().map(|p| format!("`#{p}`")).collect();
                 let loc = locs.get(first).copied().unwrap_or(Loc::NONE);
                 let problem = Problem::new(format!("reference cycle: {} → back to the start", shown.join(" → ")), loc);
-                problems.push(problem.pointer(format!("{first}/$ref")).hint(Some(
-                    "a component that is only a `$ref` must eventually lead to a real definition".into(),
-                )));
+                problems.push(
+                    problem.pointer(format!("{first}/$ref")).hint(Some(
+                        "a component that is only a `$ref` must eventually lead to a real definition".into(),
+                    )),
+                );
                 break;
             }
             path.push(cur);

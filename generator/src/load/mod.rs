@@ -22,10 +22,17 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 
 use node::{Budget, Loc, Problem};
 
+/// How deeply the document may nest, in the file and after bundling and normalization. Real
+/// specs stay under 20. The limit protects the later stages as much as this one: `openapiv3`
+/// deserializes recursively with large frames (a 2 MiB debug-build thread overflows at about
+/// 128 levels), so the limit leaves room below that.
+const MAX_DEPTH: usize = 100;
+
 /// Total nodes one load may create, across all files, alias expansions and hoisted copies.
 /// Far above any real spec (the largest fixture has about 25,000).
 const MAX_NODES: usize = 2_000_000;
 
+#[derive(Debug, Clone)]
 pub struct Loaded {
     /// Bundled + normalized, 3.0-shaped.
     pub doc: serde_json::Value,
@@ -64,6 +71,7 @@ pub fn load_str(name: &Path, text: &str) -> Result<Loaded, Diagnostics> {
     let mut problems = Vec::new();
     bundle::bundle(&mut root, &mut files, &mut budget, &mut problems);
     normalize::normalize(&mut root, &version, &mut budget, &mut problems);
+    check::check_depth(&root, &mut problems);
     check::check_refs(&mut root, &mut problems);
     if !problems.is_empty() {
         return Err(fail(problems, &files));

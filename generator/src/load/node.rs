@@ -109,6 +109,28 @@ impl Node {
         }
     }
 
+    /// Nesting depth (a scalar is 0). Only called on trees already held to the depth limit.
+    pub fn depth(&self) -> usize {
+        match &self.kind {
+            Kind::Seq(items) => 1 + items.iter().map(Node::depth).max().unwrap_or(0),
+            Kind::Map(entries) => 1 + entries.values().map(Node::depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// The first node found nested deeper than `limit` below this one, if any.
+    pub fn deeper_than(&self, limit: usize) -> Option<Loc> {
+        let children: Box<dyn Iterator<Item = &Node>> = match &self.kind {
+            Kind::Seq(items) => Box::new(items.iter()),
+            Kind::Map(entries) => Box::new(entries.values()),
+            _ => return None,
+        };
+        if limit == 0 {
+            return Some(self.loc);
+        }
+        children.into_iter().find_map(|c| c.deeper_than(limit - 1))
+    }
+
     /// Follows already-split pointer segments. On failure returns how many segments matched, so
     /// the caller can suggest names from the deepest node that exists.
     pub fn lookup(&self, segments: &[String]) -> Result<&Node, usize> {
@@ -186,6 +208,11 @@ impl Budget {
             }
         }
     }
+}
+
+pub(crate) fn too_deep(loc: Loc) -> Problem {
+    Problem::new(format!("the document is nested more than {} levels deep", super::MAX_DEPTH), loc)
+        .hint(Some("move deeply nested schemas into components and reference them with $ref".into()))
 }
 
 /// An error before it is turned into a `Diagnostic`: modules below `mod.rs` only know file ids.

@@ -1,7 +1,8 @@
 //! Rewrites OpenAPI 3.1 and 3.2 constructs into the 3.0 shape that `openapiv3` deserializes, so
 //! the later stages deal with one model. Only schema objects are rewritten (the walk knows where
 //! they are), each rewritten node keeps the location of the node it came from, and every rule is
-//! idempotent, so 3.0 documents pass through unchanged.
+//! idempotent: a valid 3.0 document only gets the repairs `openapiv3` needs (a string
+//! `info.version`, a response `description`).
 
 use indexmap::IndexMap;
 
@@ -36,10 +37,10 @@ pub(crate) fn normalize(root: &mut Node, version: &str, budget: &mut Budget, pro
         }
         m.entry("paths".to_string()).or_insert_with(|| Node::map(IndexMap::new(), Loc::NONE));
         // `version: 1.10` is a number to YAML; the text is what the author meant.
-        if let Some(v) = m.get_mut("info").and_then(Node::as_map_mut).and_then(|i| i.get_mut("version")) {
-            if let Kind::Number(_, raw) = &v.kind {
-                v.kind = Kind::String(raw.to_string());
-            }
+        if let Some(v) = m.get_mut("info").and_then(Node::as_map_mut).and_then(|i| i.get_mut("version"))
+            && let Kind::Number(_, raw) = &v.kind
+        {
+            v.kind = Kind::String(raw.to_string());
         }
     }
     let mut n = Normalizer { modern: !version.starts_with("3.0"), budget, problems, exhausted: false };
@@ -60,8 +61,20 @@ impl Normalizer<'_> {
             Slot::Literal => return,
             Slot::Schema => self.schema(node, boolean_allowed),
             Slot::Response => response_description(node),
-            Slot::Parameter | Slot::Header => self.unsupported(node, "in", "querystring", "`in: querystring` parameters (OpenAPI 3.2) are not supported", "declare each query parameter with `in: query`"),
-            Slot::SecurityScheme => self.unsupported(node, "type", "mutualTLS", "`mutualTLS` security schemes are not supported", "remove the scheme; TLS client certificates are configured outside the generated service"),
+            Slot::Parameter | Slot::Header => self.unsupported(
+                node,
+                "in",
+                "querystring",
+                "`in: querystring` parameters (OpenAPI 3.2) are not supported",
+                "declare each query parameter with `in: query`",
+            ),
+            Slot::SecurityScheme => self.unsupported(
+                node,
+                "type",
+                "mutualTLS",
+                "`mutualTLS` security schemes are not supported",
+                "remove the scheme; TLS client certificates are configured outside the generated service",
+            ),
             _ => {}
         }
         // Pre-order: children are visited in their rewritten places, so members created above
@@ -188,10 +201,18 @@ fn applies_to(key: &str, value: &Node, ty: &str, types: &[(String, Loc)]) -> boo
     match key {
         "minLength" | "maxLength" | "pattern" | "contentEncoding" | "contentMediaType" => ty == "string",
         "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf" => numeric,
-        "items" | "prefixItems" | "minItems" | "maxItems" | "uniqueItems" | "contains" | "minContains" | "maxContains"
-        | "unevaluatedItems" => ty == "array",
-        "properties" | "required" | "additionalProperties" | "patternProperties" | "minProperties" | "maxProperties"
-        | "propertyNames" | "dependentRequired" | "dependentSchemas" | "unevaluatedProperties" => ty == "object",
+        "items" | "prefixItems" | "minItems" | "maxItems" | "uniqueItems" | "contains" | "minContains"
+        | "maxContains" | "unevaluatedItems" => ty == "array",
+        "properties"
+        | "required"
+        | "additionalProperties"
+        | "patternProperties"
+        | "minProperties"
+        | "maxProperties"
+        | "propertyNames"
+        | "dependentRequired"
+        | "dependentSchemas"
+        | "unevaluatedProperties" => ty == "object",
         "format" => {
             let family = match value.as_str() {
                 Some("int32" | "int64") => "integer",
@@ -215,10 +236,11 @@ fn applies_to(key: &str, value: &Node, ty: &str, types: &[(String, Loc)]) -> boo
 /// 3.2 made a response's description optional; `openapiv3` still requires one.
 fn response_description(node: &mut Node) {
     let loc = node.loc;
-    if let Some(m) = node.as_map_mut() {
-        if !m.contains_key("$ref") && !m.contains_key("description") {
-            m.insert("description".into(), Node::string("", loc));
-        }
+    if let Some(m) = node.as_map_mut()
+        && !m.contains_key("$ref")
+        && !m.contains_key("description")
+    {
+        m.insert("description".into(), Node::string("", loc));
     }
 }
 
@@ -274,7 +296,12 @@ fn examples_to_example(m: &mut IndexMap<String, Node>) -> bool {
 
 /// 3.1's numeric `exclusiveMinimum: n` → 3.0's `minimum: n, exclusiveMinimum: true`, keeping an
 /// existing `minimum` when it is the stricter bound (`stricter(n, bound)` says when `n` wins).
-fn exclusive_bound(m: &mut IndexMap<String, Node>, exclusive: &str, inclusive: &str, stricter: fn(f64, f64) -> bool) -> bool {
+fn exclusive_bound(
+    m: &mut IndexMap<String, Node>,
+    exclusive: &str,
+    inclusive: &str,
+    stricter: fn(f64, f64) -> bool,
+) -> bool {
     let Some(Node { kind: Kind::Number(n, raw), loc }) = m.get(exclusive).cloned() else { return false };
     let existing = match m.get(inclusive).map(|b| &b.kind) {
         Some(Kind::Number(b, _)) => b.as_f64(),

@@ -105,7 +105,8 @@ pub(crate) fn clean(path: &Path) -> PathBuf {
 
 /// What makes two spellings of a path the same file, so each file is read once.
 pub(crate) fn identity(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| clean(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())))
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| clean(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())))
 }
 
 /// "did you mean" over the files next to a path that could not be read.
@@ -115,6 +116,7 @@ pub(crate) fn similar_file(path: &Path) -> Option<String> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let names: Vec<String> = std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
     crate::diagnostic::did_you_mean(wanted, names.iter().map(String::as_str))
 }

@@ -112,8 +112,17 @@ fn schema_child(key: &str) -> Child {
     use Child::{ListOf, MapOf, One, OneOrList};
     match key {
         "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => MapOf(Slot::Schema),
-        "additionalProperties" | "not" | "contains" | "propertyNames" | "if" | "then" | "else" | "unevaluatedItems"
-        | "unevaluatedProperties" | "contentSchema" | "additionalItems" => One(Slot::Schema),
+        "additionalProperties"
+        | "not"
+        | "contains"
+        | "propertyNames"
+        | "if"
+        | "then"
+        | "else"
+        | "unevaluatedItems"
+        | "unevaluatedProperties"
+        | "contentSchema"
+        | "additionalItems" => One(Slot::Schema),
         "items" => OneOrList(Slot::Schema),
         "allOf" | "anyOf" | "oneOf" | "prefixItems" => ListOf(Slot::Schema),
         "example" | "examples" | "default" | "enum" | "const" => One(Slot::Literal),

@@ -12,9 +12,9 @@ pub(crate) fn check_root(root: &Node) -> Result<String, Problem> {
         return Err(Problem::new(message, root.loc).pointer(""));
     };
     if let Some(swagger) = m.get("swagger") {
-        return Err(Problem::new("Swagger 2.0 documents are not supported", swagger.loc).pointer("/swagger").hint(Some(
-            "convert it to OpenAPI 3 first, e.g. `npx swagger2openapi spec.yaml -o openapi.yaml`".into(),
-        )));
+        return Err(Problem::new("Swagger 2.0 documents are not supported", swagger.loc)
+            .pointer("/swagger")
+            .hint(Some("convert it to OpenAPI 3 first, e.g. `npx swagger2openapi spec.yaml -o openapi.yaml`".into())));
     }
     let Some(field) = m.get("openapi") else {
         return Err(Problem::new("missing `openapi` version field", root.loc)
@@ -26,8 +26,11 @@ pub(crate) fn check_root(root: &Node) -> Result<String, Problem> {
         // `openapi: 3.1` reads as a number; its text is what was meant.
         Kind::Number(_, raw) => raw.to_string(),
         _ => {
-            return Err(Problem::new(format!("`openapi` must be a version string, not {}", field.kind_name()), field.loc)
-                .pointer("/openapi"));
+            return Err(Problem::new(
+                format!("`openapi` must be a version string, not {}", field.kind_name()),
+                field.loc,
+            )
+            .pointer("/openapi"));
         }
     };
     if !supported(&version) {

@@ -11,10 +11,8 @@ use indexmap::IndexMap;
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
+use super::MAX_DEPTH;
 use super::node::{Budget, Kind, Loc, Node, Problem};
-
-/// Deeper than any real spec; the later stages recurse over the tree, so this also protects them.
-pub(crate) const MAX_DEPTH: usize = 256;
 
 pub(crate) fn parse(text: &str, file: u32, budget: &mut Budget) -> Result<Node, Problem> {
     // Editors on Windows like to prepend a BOM; it is invisible, so columns ignore it too.
@@ -120,15 +118,21 @@ impl<'b> Builder<'b> {
     }
 
     fn depth_error(loc: Loc) -> Problem {
-        Problem::new(format!("the document is nested more than {MAX_DEPTH} levels deep"), loc)
-            .hint(Some("move deeply nested schemas into components and reference them with $ref".into()))
+        super::node::too_deep(loc)
     }
 
     fn expecting_key(&self) -> bool {
         matches!(self.stack.last(), Some(Frame { body: Body::Map(m), .. }) if m.key.is_none())
     }
 
-    fn scalar(&mut self, value: String, style: TScalarStyle, anchor: usize, tag: Option<&Tag>, loc: Loc) -> Result<(), Problem> {
+    fn scalar(
+        &mut self,
+        value: String,
+        style: TScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        loc: Loc,
+    ) -> Result<(), Problem> {
         self.take_budget(1, loc)?;
         if self.expecting_key() {
             // Keys keep their text as written: `200:` is the key "200", not a number.
@@ -173,11 +177,11 @@ impl<'b> Builder<'b> {
 
     fn set_key(&mut self, key: Key, loc: Loc) -> Result<(), Problem> {
         let Some(Frame { body: Body::Map(m), .. }) = self.stack.last_mut() else { return Ok(()) };
-        if let Key::Name(name, _) = &key {
-            if let Some(first) = m.entries.get(name) {
-                return Err(Problem::new(format!("duplicate key `{name}`"), loc)
-                    .hint(Some(format!("the first `{name}` is on line {}", first.loc.line))));
-            }
+        if let Key::Name(name, _) = &key
+            && let Some(first) = m.entries.get(name)
+        {
+            return Err(Problem::new(format!("duplicate key `{name}`"), loc)
+                .hint(Some(format!("the first `{name}` is on line {}", first.loc.line))));
         }
         m.first_key.get_or_insert(loc);
         m.key = Some(key);
@@ -320,7 +324,10 @@ fn radix_int(digits: &str, radix: u32) -> Option<serde_json::Number> {
     match u64::from_str_radix(digits, radix) {
         Ok(u) => Some(i64::try_from(u).map_or_else(|_| u.into(), Into::into)),
         Err(_) => {
-            let value = digits.chars().filter_map(|c| c.to_digit(radix)).fold(0f64, |acc, d| acc * f64::from(radix) + f64::from(d));
+            let value = digits
+                .chars()
+                .filter_map(|c| c.to_digit(radix))
+                .fold(0f64, |acc, d| acc * f64::from(radix) + f64::from(d));
             serde_json::Number::from_f64(value)
         }
     }

@@ -429,6 +429,8 @@ fn create_assignments(entity: &Entity, body: &[super::StructField]) -> Vec<(Stri
             let expr = match (in_body, f.nullable, default) {
                 (Some(_), true, _) => format!("body.{}", f.ident),
                 (Some(b), false, _) if !b.ty.starts_with("Option<") => format!("body.{}", f.ident),
+                // Literals need no closure (clippy: unnecessary_lazy_evaluations); calls do.
+                (Some(_), false, Some(d)) if !d.contains('(') => format!("body.{}.unwrap_or({d})", f.ident),
                 (Some(_), false, Some(d)) => format!("body.{}.unwrap_or_else(|| {d})", f.ident),
                 (Some(_), false, None) => format!("body.{}.unwrap_or_default()", f.ident),
                 (None, true, Some(d)) => format!("Some({d})"),

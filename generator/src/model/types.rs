@@ -243,14 +243,14 @@ impl<'a> Types<'a> {
             SKind::Array { items, .. } => {
                 let inner = match items {
                     Some(i) => self.ty_at(i, &format!("{hint}Item"), owner, depth + 1).rust,
-                    None => "serde_json::Value".into(),
+                    None => "rt::deps::serde_json::Value".into(),
                 };
                 Ty { rust: format!("Vec<{inner}>"), storage: Storage::Json, enum_values: vec![] }
             }
             SKind::Object(o) if o.properties.is_empty() => {
                 let inner = match &o.additional {
                     Some(Some(v)) => self.ty_at(v, &format!("{hint}Value"), owner, depth + 1).rust,
-                    _ => "serde_json::Value".into(),
+                    _ => "rt::deps::serde_json::Value".into(),
                 };
                 Ty { rust: format!("std::collections::BTreeMap<String, {inner}>"), storage: Storage::Json, enum_values: vec![] }
             }
@@ -409,7 +409,7 @@ pub fn rule_static(component: &str) -> String {
 }
 
 fn json_ty() -> Ty {
-    Ty { rust: "serde_json::Value".into(), storage: Storage::Json, enum_values: vec![] }
+    Ty { rust: "rt::deps::serde_json::Value".into(), storage: Storage::Json, enum_values: vec![] }
 }
 
 fn string_ty(st: &StringS) -> Ty {
