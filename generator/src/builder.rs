@@ -22,7 +22,12 @@ pub struct Builder {
 
 impl Builder {
     pub fn new(spec: impl Into<PathBuf>) -> Self {
-        Self { spec: spec.into(), out_dir: None, file_name: "archgen.rs".into(), templates: None }
+        Self {
+            spec: spec.into(),
+            out_dir: None,
+            file_name: "archgen.rs".into(),
+            templates: None,
+        }
     }
 
     /// Where to write; defaults to `$OUT_DIR`.
@@ -45,9 +50,17 @@ impl Builder {
     /// Generate one file with every module inline. Prints `cargo:rerun-if-changed` for each spec
     /// file read and `cargo:warning` for each warning.
     pub fn generate(self) -> Result<PathBuf, Diagnostics> {
-        let out_dir = match self.out_dir.or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from)) {
+        let out_dir = match self
+            .out_dir
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
+        {
             Some(d) => d,
-            None => return Err(crate::Diagnostic::error("OUT_DIR is not set: call from build.rs or set out_dir").into()),
+            None => {
+                return Err(crate::Diagnostic::error(
+                    "OUT_DIR is not set: call from build.rs or set out_dir",
+                )
+                .into());
+            }
         };
         println!("cargo:rerun-if-changed={}", self.spec.display());
         let generated = match crate::generate(&self.spec, self.templates.as_deref()) {
@@ -64,16 +77,23 @@ impl Builder {
             println!("cargo:rerun-if-changed={}", t.display());
         }
         for w in generated.warnings.warnings() {
-            println!("cargo:warning=archgen: {}", w.to_string().replace('\n', " "));
+            println!(
+                "cargo:warning=archgen: {}",
+                w.to_string().replace('\n', " ")
+            );
         }
-        let rust: std::collections::BTreeMap<_, _> =
-            generated.files.into_iter().filter(|(p, _)| p.extension().is_some_and(|e| e == "rs")).collect();
+        let rust: std::collections::BTreeMap<_, _> = generated
+            .files
+            .into_iter()
+            .filter(|(p, _)| p.extension().is_some_and(|e| e == "rs"))
+            .collect();
         let text = crate::format::single_file(&rust).map_err(Diagnostics::from)?;
         let path = out_dir.join(&self.file_name);
         let text = crate::format::stamp(&path, &self.spec.display().to_string(), &text);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            std::fs::write(&path, text)
-                .map_err(|e| crate::Diagnostic::error(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(&path, text).map_err(|e| {
+                crate::Diagnostic::error(format!("cannot write {}: {e}", path.display()))
+            })?;
         }
         Ok(path)
     }

@@ -36,17 +36,31 @@ struct File {
 }
 
 pub fn read(path: &Path) -> Result<Vec<Job>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let file: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut jobs = file.generate;
     match (file.spec, file.out) {
-        (Some(spec), Some(out)) => jobs.push(Job { spec, out, stubs: file.stubs, templates: file.templates }),
+        (Some(spec), Some(out)) => jobs.push(Job {
+            spec,
+            out,
+            stubs: file.stubs,
+            templates: file.templates,
+        }),
         (None, None) => {}
-        _ => return Err(format!("{}: a top-level job needs both `spec` and `out`", path.display())),
+        _ => {
+            return Err(format!(
+                "{}: a top-level job needs both `spec` and `out`",
+                path.display()
+            ));
+        }
     }
     if jobs.is_empty() {
-        return Err(format!("{}: no jobs; add `spec` and `out`, or [[generate]] tables", path.display()));
+        return Err(format!(
+            "{}: no jobs; add `spec` and `out`, or [[generate]] tables",
+            path.display()
+        ));
     }
     Ok(jobs
         .into_iter()

@@ -19,9 +19,16 @@ pub fn rust(path: &Path, text: &str) -> Result<String, Diagnostic> {
 
 fn syntax_error(path: &Path, text: &str, e: &syn::Error) -> Diagnostic {
     let line = e.span().start().line;
-    let snippet = text.lines().nth(line.saturating_sub(1)).unwrap_or_default().trim();
-    Diagnostic::error(format!("generated {} does not parse at line {line}: {e}\n  | {snippet}", path.display()))
-        .hint("this is a bug in archgen (or in a --templates override); please report it with the spec")
+    let snippet = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .unwrap_or_default()
+        .trim();
+    Diagnostic::error(format!(
+        "generated {} does not parse at line {line}: {e}\n  | {snippet}",
+        path.display()
+    ))
+    .hint("this is a bug in archgen (or in a --templates override); please report it with the spec")
 }
 
 fn comment_prefix(path: &Path) -> &'static str {
@@ -55,7 +62,9 @@ pub enum Stamp {
 
 pub fn read_stamp(text: &str) -> Stamp {
     let mut lines = text.splitn(3, '\n');
-    let (Some(first), Some(second)) = (lines.next(), lines.next()) else { return Stamp::None };
+    let (Some(first), Some(second)) = (lines.next(), lines.next()) else {
+        return Stamp::None;
+    };
     if !first.contains(MARKER) {
         return Stamp::None;
     }
@@ -67,11 +76,18 @@ pub fn read_stamp(text: &str) -> Stamp {
 }
 
 /// Format every Rust file and stamp every file.
-pub fn finish(files: BTreeMap<PathBuf, String>, source: &str) -> Result<BTreeMap<PathBuf, String>, Diagnostic> {
+pub fn finish(
+    files: BTreeMap<PathBuf, String>,
+    source: &str,
+) -> Result<BTreeMap<PathBuf, String>, Diagnostic> {
     files
         .into_iter()
         .map(|(path, text)| {
-            let body = if path.extension().is_some_and(|e| e == "rs") { rust(&path, &text)? } else { text };
+            let body = if path.extension().is_some_and(|e| e == "rs") {
+                rust(&path, &text)?
+            } else {
+                text
+            };
             let stamped = stamp(&path, source, &body);
             Ok((path, stamped))
         })
@@ -84,16 +100,26 @@ pub fn single_file(files: &BTreeMap<PathBuf, String>) -> Result<String, Diagnost
     let root = parse(files, Path::new("mod.rs"))?;
     let items = inline_items(files, Path::new(""), root.items)?;
     // Inner attributes cannot follow `include!`: the root's are dropped (it has only docs).
-    let file = syn::File { shebang: None, attrs: Vec::new(), items };
+    let file = syn::File {
+        shebang: None,
+        attrs: Vec::new(),
+        items,
+    };
     Ok(prettyplease::unparse(&file))
 }
 
 fn parse(files: &BTreeMap<PathBuf, String>, path: &Path) -> Result<syn::File, Diagnostic> {
-    let text = files.get(path).ok_or_else(|| Diagnostic::error(format!("module file {} was not generated", path.display())))?;
+    let text = files.get(path).ok_or_else(|| {
+        Diagnostic::error(format!("module file {} was not generated", path.display()))
+    })?;
     syn::parse_file(text).map_err(|e| syntax_error(path, text, &e))
 }
 
-fn inline_items(files: &BTreeMap<PathBuf, String>, dir: &Path, items: Vec<syn::Item>) -> Result<Vec<syn::Item>, Diagnostic> {
+fn inline_items(
+    files: &BTreeMap<PathBuf, String>,
+    dir: &Path,
+    items: Vec<syn::Item>,
+) -> Result<Vec<syn::Item>, Diagnostic> {
     items
         .into_iter()
         .map(|item| match item {

@@ -37,9 +37,17 @@ pub fn generate(spec: &Path, templates: Option<&Path>) -> Result<Generated, Diag
     let loaded = load::load(spec)?;
     let (model, warnings) = model::lower(&loaded)?;
     let raw = emit::emit(&model, templates)?;
-    let source = spec.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let source = spec
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let files = format::finish(raw, &source).map_err(Diagnostics::from)?;
-    Ok(Generated { files, inputs: loaded.files, warnings, model })
+    Ok(Generated {
+        files,
+        inputs: loaded.files,
+        warnings,
+        model,
+    })
 }
 
 /// Check a spec without generating: every problem at once, warnings included.

@@ -8,7 +8,11 @@ use archgen::{Diagnostics, scaffold, write};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "archgen", version, about = "Generate Rust domain services from annotated OpenAPI specs")]
+#[command(
+    name = "archgen",
+    version,
+    about = "Generate Rust domain services from annotated OpenAPI specs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -62,7 +66,12 @@ fn main() -> ExitCode {
         Command::Generate(inputs) => jobs(&inputs).and_then(|jobs| generate(&jobs)),
         Command::Check(inputs) => jobs(&inputs).and_then(|jobs| check(&jobs)),
         Command::Validate { spec } => validate(&spec),
-        Command::Init { dir, spec, name, no_workspace } => init(&dir, &spec, name, !no_workspace),
+        Command::Init {
+            dir,
+            spec,
+            name,
+            no_workspace,
+        } => init(&dir, &spec, name, !no_workspace),
     };
     match result {
         Ok(code) => code,
@@ -75,9 +84,17 @@ fn main() -> ExitCode {
 
 fn jobs(inputs: &Inputs) -> Result<Vec<Job>, String> {
     if let (Some(spec), Some(out)) = (&inputs.spec, &inputs.out) {
-        return Ok(vec![Job { spec: spec.clone(), out: out.clone(), stubs: inputs.stubs.clone(), templates: inputs.templates.clone() }]);
+        return Ok(vec![Job {
+            spec: spec.clone(),
+            out: out.clone(),
+            stubs: inputs.stubs.clone(),
+            templates: inputs.templates.clone(),
+        }]);
     }
-    let path = inputs.config.clone().unwrap_or_else(|| PathBuf::from("archgen.toml"));
+    let path = inputs
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("archgen.toml"));
     if !path.exists() {
         return Err(format!(
             "error: no {} here\n  hint: pass --spec SPEC --out DIR, or create archgen.toml (see `archgen init`)",
@@ -94,7 +111,8 @@ fn jobs(inputs: &Inputs) -> Result<Vec<Job>, String> {
 }
 
 fn run(job: &Job) -> Result<archgen::Generated, String> {
-    let generated = archgen::generate(&job.spec, job.templates.as_deref()).map_err(|d| report(&d))?;
+    let generated =
+        archgen::generate(&job.spec, job.templates.as_deref()).map_err(|d| report(&d))?;
     for w in generated.warnings.warnings() {
         eprintln!("{w}");
     }
@@ -130,13 +148,22 @@ fn generate(jobs: &[Job]) -> Result<ExitCode, String> {
 }
 
 fn write_stubs(stubs: &Path, out: &Path, model: &archgen::model::Model) -> Result<(), String> {
-    let generated_mod = format!("crate::{}", out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "generated".into()));
+    let generated_mod = format!(
+        "crate::{}",
+        out.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "generated".into())
+    );
     for (rel, text) in scaffold::stubs(model, &generated_mod) {
         let path = stubs.join(&rel);
         if write::write_if_missing(&path, &text)? {
             eprintln!("wrote stub {}", path.display());
             if rel != Path::new("mod.rs") {
-                eprintln!("  note: add `pub mod {};` to {} if it is not there", rel.with_extension("").display(), stubs.join("mod.rs").display());
+                eprintln!(
+                    "  note: add `pub mod {};` to {} if it is not there",
+                    rel.with_extension("").display(),
+                    stubs.join("mod.rs").display()
+                );
             }
         }
     }
@@ -168,15 +195,25 @@ fn validate(spec: &Path) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("{d}");
-    Ok(if d.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if d.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-fn init(dir: &Path, spec: &Path, name: Option<String>, workspace: bool) -> Result<ExitCode, String> {
+fn init(
+    dir: &Path,
+    spec: &Path,
+    name: Option<String>,
+    workspace: bool,
+) -> Result<ExitCode, String> {
     let generated = archgen::generate(spec, None).map_err(|d| report(&d))?;
     for w in generated.warnings.warnings() {
         eprintln!("{w}");
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("error: cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("error: cannot create {}: {e}", dir.display()))?;
     let dir = dir.canonicalize().map_err(|e| e.to_string())?;
     // Copy the spec and every file it references, keeping their layout.
     let root = spec.canonicalize().map_err(|e| e.to_string())?;
@@ -190,16 +227,33 @@ fn init(dir: &Path, spec: &Path, name: Option<String>, workspace: bool) -> Resul
         if let Some(p) = target.parent() {
             std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
         }
-        std::fs::copy(&input, &target).map_err(|e| format!("error: cannot copy {}: {e}", input.display()))?;
+        std::fs::copy(&input, &target)
+            .map_err(|e| format!("error: cannot copy {}: {e}", input.display()))?;
     }
-    let spec_rel = format!("spec/{}", root.file_name().unwrap_or_default().to_string_lossy());
+    let spec_rel = format!(
+        "spec/{}",
+        root.file_name().unwrap_or_default().to_string_lossy()
+    );
     let name = name.unwrap_or_else(|| scaffold::crate_name(&generated.model, &dir));
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime").canonicalize().map_err(|e| e.to_string())?;
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../runtime")
+        .canonicalize()
+        .map_err(|e| e.to_string())?;
     let runtime_rel = scaffold::relative(&dir, &runtime);
     let owned = [
-        (PathBuf::from("Cargo.toml"), scaffold::cargo_toml(&name, &runtime_rel.display().to_string(), workspace)),
-        (PathBuf::from("archgen.toml"), scaffold::archgen_toml(&spec_rel)),
-        (PathBuf::from("src/main.rs"), scaffold::main_rs(&name)),
+        (
+            PathBuf::from("Cargo.toml"),
+            scaffold::cargo_toml(&name, &runtime_rel.display().to_string(), workspace),
+        ),
+        (
+            PathBuf::from("archgen.toml"),
+            scaffold::archgen_toml(&spec_rel),
+        ),
+        (PathBuf::from("src/lib.rs"), scaffold::lib_rs()),
+        (
+            PathBuf::from("src/main.rs"),
+            scaffold::main_rs(&name, &name.replace('-', "_")),
+        ),
         (PathBuf::from("src/app.rs"), scaffold::app(&generated.model)),
         (PathBuf::from(".gitignore"), "/target\n*.db*\n".to_string()),
     ];
@@ -208,8 +262,17 @@ fn init(dir: &Path, spec: &Path, name: Option<String>, workspace: bool) -> Resul
             eprintln!("wrote {}", dir.join(&rel).display());
         }
     }
-    write::write(&dir.join("src/generated"), &generated.files).map_err(|e| format!("error: {e}"))?;
-    write_stubs(&dir.join("src/custom"), &dir.join("src/generated"), &generated.model)?;
-    eprintln!("\ncreated {name} in {}\n  cd {} && cargo run", dir.display(), dir.display());
+    write::write(&dir.join("src/generated"), &generated.files)
+        .map_err(|e| format!("error: {e}"))?;
+    write_stubs(
+        &dir.join("src/custom"),
+        &dir.join("src/generated"),
+        &generated.model,
+    )?;
+    eprintln!(
+        "\ncreated {name} in {}\n  cd {} && cargo run",
+        dir.display(),
+        dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

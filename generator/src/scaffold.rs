@@ -14,11 +14,16 @@ pub fn stubs(model: &Model, generated_mod: &str) -> Vec<(PathBuf, String)> {
     for domain in &model.domains {
         for op in domain.operations.iter().filter(|o| o.kind == "custom") {
             mods.push(op.fn_name.clone());
-            out.push((PathBuf::from(format!("{}.rs", op.fn_name)), stub(op, generated_mod)));
+            out.push((
+                PathBuf::from(format!("{}.rs", op.fn_name)),
+                stub(op, generated_mod),
+            ));
         }
     }
     mods.sort();
-    let mut root = String::from("//! Custom operations: one file each. This file is yours; archgen writes it once.\n");
+    let mut root = String::from(
+        "//! Custom operations: one file each. This file is yours; archgen writes it once.\n",
+    );
     for m in mods {
         root.push_str(&format!("pub mod {m};\n"));
     }
@@ -45,7 +50,11 @@ pub async fn handle(app: &App, input: {input}) -> Result<{output}, rt::ApiError>
 "#,
         method = op.method.to_uppercase(),
         path = op.path,
-        summary = op.summary.as_ref().map(|s| format!(": {s}")).unwrap_or_default(),
+        summary = op
+            .summary
+            .as_ref()
+            .map(|s| format!(": {s}"))
+            .unwrap_or_default(),
         input = op.input.clone().unwrap_or_default(),
         id = op.id,
     )
@@ -58,7 +67,10 @@ pub fn app(model: &Model) -> String {
         "//! The service: archgen's generated defaults plus your custom operations. This file is yours.\n#![allow(unused_imports)]\nuse archgen_runtime as rt;\nuse rt::prelude::*;\n\nuse crate::generated::{self, prelude::*};\n\npub struct App {\n    pub repos: generated::Repositories,\n}\n",
     );
     for d in &model.domains {
-        s.push_str(&format!("\n#[rt::async_trait]\nimpl generated::{}::{}Service for App {{\n", d.name, d.pascal));
+        s.push_str(&format!(
+            "\n#[rt::async_trait]\nimpl generated::{}::{}Service for App {{\n",
+            d.name, d.pascal
+        ));
         if !d.entities.is_empty() {
             s.push_str(&format!(
                 "    fn {0}_repositories(&self) -> &generated::{0}::{1}Repositories {{\n        &self.repos.{0}\n    }}\n",
@@ -78,27 +90,40 @@ pub fn app(model: &Model) -> String {
     s
 }
 
-pub fn main_rs(service: &str) -> String {
-    format!(
-        r#"//! Serves every operation of the spec. `PORT` (default 8080) and `DATABASE_URL` (default an
-//! SQLite file here; `postgres://…` for Postgres) configure it. This file is yours.
+pub fn lib_rs() -> String {
+    r#"//! The service as a library, so tests can drive its router without a network. This file is yours.
 use std::sync::Arc;
 
 use archgen_runtime as rt;
 
-mod app;
-mod custom;
-mod generated;
+pub mod app;
+pub mod custom;
+pub mod generated;
+
+/// Migrate `db` and build the router that serves every operation of the spec.
+pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxError> {
+    db.migrate(&generated::MIGRATIONS).await?;
+    let app = Arc::new(app::App { repos: generated::Repositories::new(db) });
+    Ok(generated::router(app))
+}
+"#
+    .to_string()
+}
+
+pub fn main_rs(service: &str, krate: &str) -> String {
+    format!(
+        r#"//! Serves every operation of the spec. `PORT` (default 8080) and `DATABASE_URL` (default an
+//! SQLite file here; `postgres://…` for Postgres) configure it. This file is yours.
+use archgen_runtime as rt;
 
 #[tokio::main]
 async fn main() -> Result<(), rt::BoxError> {{
     rt::server::init_tracing();
     let config = rt::server::Config::from_env({service:?})?;
     let db = rt::sql::Db::connect(&config.database_url).await?;
-    db.migrate(&generated::MIGRATIONS).await?;
+    let router = {krate}::router(&db).await?;
     rt::deps::tracing::info!(database = db.backend(), "migrations applied");
-    let app = Arc::new(app::App {{ repos: generated::Repositories::new(&db) }});
-    rt::server::serve(generated::router(app), config.port).await
+    rt::server::serve(router, config.port).await
 }}
 "#
     )
@@ -117,19 +142,34 @@ archgen-runtime = {{ path = "{runtime}" }}
 serde = {{ version = "1", features = ["derive"] }}
 tokio = {{ version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }}
 {}"#,
-        if workspace { "\n# A workspace of its own, so it builds wherever it is created.\n[workspace]\n" } else { "" }
+        if workspace {
+            "\n# A workspace of its own, so it builds wherever it is created.\n[workspace]\n"
+        } else {
+            ""
+        }
     )
 }
 
 pub fn archgen_toml(spec: &str) -> String {
-    format!("# archgen generate / archgen check read this file.\nspec = \"{spec}\"\nout = \"src/generated\"\nstubs = \"src/custom\"\n")
+    format!(
+        "# archgen generate / archgen check read this file.\nspec = \"{spec}\"\nout = \"src/generated\"\nstubs = \"src/custom\"\n"
+    )
 }
 
 pub fn crate_name(model: &Model, dir: &Path) -> String {
     let from_dir = dir.file_name().map(|n| n.to_string_lossy().to_kebab_case());
-    let name = from_dir.filter(|n| !n.is_empty()).unwrap_or_else(|| model.service.clone());
-    let name: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-    if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name } else { format!("service-{name}") }
+    let name = from_dir
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| model.service.clone());
+    let name: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name
+    } else {
+        format!("service-{name}")
+    }
 }
 
 /// `to` relative to `from` (both absolute), for path dependencies that survive a move of the repo.

@@ -50,8 +50,12 @@ pub fn check(out: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Finding> {
             Ok(have) if &have == want => None,
             Ok(have) => match read_stamp(&have) {
                 Stamp::None => Some(Problem::NotOurs),
-                Stamp::Intact => Some(Problem::Stale { diff: diff(&path, &have, want) }),
-                Stamp::Edited => Some(Problem::HandEdited { diff: diff(&path, &have, want) }),
+                Stamp::Intact => Some(Problem::Stale {
+                    diff: diff(&path, &have, want),
+                }),
+                Stamp::Edited => Some(Problem::HandEdited {
+                    diff: diff(&path, &have, want),
+                }),
             },
         };
         if let Some(problem) = problem {
@@ -61,7 +65,10 @@ pub fn check(out: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Finding> {
     let expected: BTreeSet<PathBuf> = files.keys().map(|k| out.join(k)).collect();
     for path in generated_files(out) {
         if !expected.contains(&path) {
-            findings.push(Finding { path, problem: Problem::Orphaned });
+            findings.push(Finding {
+                path,
+                problem: Problem::Orphaned,
+            });
         }
     }
     findings
@@ -79,22 +86,30 @@ pub struct Written {
 pub fn write(out: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Written, String> {
     let findings = check(out, files);
     if let Some(f) = findings.iter().find(|f| f.problem == Problem::NotOurs) {
-        return Err(format!("{f}; move it away or choose another output directory"));
+        return Err(format!(
+            "{f}; move it away or choose another output directory"
+        ));
     }
-    let mut done = Written { unchanged: files.len(), ..Written::default() };
+    let mut done = Written {
+        unchanged: files.len(),
+        ..Written::default()
+    };
     for f in findings {
         match f.problem {
             Problem::Orphaned => {
-                std::fs::remove_file(&f.path).map_err(|e| format!("cannot remove {}: {e}", f.path.display()))?;
+                std::fs::remove_file(&f.path)
+                    .map_err(|e| format!("cannot remove {}: {e}", f.path.display()))?;
                 done.removed.push(f.path);
             }
             _ => {
                 let rel = f.path.strip_prefix(out).unwrap_or(&f.path);
                 let text = &files[rel];
                 if let Some(parent) = f.path.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
                 }
-                std::fs::write(&f.path, text).map_err(|e| format!("cannot write {}: {e}", f.path.display()))?;
+                std::fs::write(&f.path, text)
+                    .map_err(|e| format!("cannot write {}: {e}", f.path.display()))?;
                 done.unchanged -= 1;
                 done.changed.push(f.path);
             }
@@ -108,12 +123,16 @@ fn generated_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if std::fs::read_to_string(&path).is_ok_and(|t| !matches!(read_stamp(&t), Stamp::None)) {
+            } else if std::fs::read_to_string(&path)
+                .is_ok_and(|t| !matches!(read_stamp(&t), Stamp::None))
+            {
                 out.push(path);
             }
         }
@@ -127,7 +146,10 @@ fn diff(path: &Path, have: &str, want: &str) -> String {
     similar::TextDiff::from_lines(have, want)
         .unified_diff()
         .context_radius(2)
-        .header(&format!("{name} (on disk)"), &format!("{name} (from the spec)"))
+        .header(
+            &format!("{name} (on disk)"),
+            &format!("{name} (from the spec)"),
+        )
         .to_string()
 }
 
@@ -137,7 +159,8 @@ pub fn write_if_missing(path: &Path, text: &str) -> Result<bool, String> {
         return Ok(false);
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(true)

@@ -40,14 +40,25 @@ fn single(d: &Diagnostics) -> &Diagnostic {
 
 /// "file-name:line:column" of a diagnostic, with only the file's last component.
 fn place(d: &Diagnostic) -> String {
-    let loc = d.location.as_ref().unwrap_or_else(|| panic!("no location: {d}"));
+    let loc = d
+        .location
+        .as_ref()
+        .unwrap_or_else(|| panic!("no location: {d}"));
     let file = loc.file.file_name().unwrap().to_string_lossy();
     format!("{file}:{}:{}", loc.line, loc.column)
 }
 
 fn locate(loaded: &Loaded, pointer: &str) -> String {
-    let loc = loaded.sources.locate(pointer).unwrap_or_else(|| panic!("no location for {pointer}"));
-    let file = loc.file.strip_prefix(fixtures()).unwrap_or(&loc.file).to_string_lossy().into_owned();
+    let loc = loaded
+        .sources
+        .locate(pointer)
+        .unwrap_or_else(|| panic!("no location for {pointer}"));
+    let file = loc
+        .file
+        .strip_prefix(fixtures())
+        .unwrap_or(&loc.file)
+        .to_string_lossy()
+        .into_owned();
     format!("{file}:{}:{}", loc.line, loc.column)
 }
 
@@ -56,7 +67,9 @@ const HEADER: &str = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\n";
 /// Loads a 3.1 document whose schema `S` is `schema` (YAML, indented by 6) and returns it.
 /// `S` may refer to a second schema, `T`.
 fn normalized_schema(schema: &str) -> (Loaded, Value) {
-    let text = format!("{HEADER}paths: {{}}\ncomponents:\n  schemas:\n    S:\n{schema}    T: {{type: string}}\n");
+    let text = format!(
+        "{HEADER}paths: {{}}\ncomponents:\n  schemas:\n    S:\n{schema}    T: {{type: string}}\n"
+    );
     let loaded = load_ok("n.yaml", &text);
     openapi(&loaded);
     let s = loaded.doc["components"]["schemas"]["S"].clone();
@@ -98,9 +111,10 @@ fn assert_no_type_lists(v: &Value, at: &str) {
                 assert_no_type_lists(v, &load::push_pointer(at, k));
             }
         }
-        Value::Array(items) => {
-            items.iter().enumerate().for_each(|(i, v)| assert_no_type_lists(v, &format!("{at}/{i}")))
-        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| assert_no_type_lists(v, &format!("{at}/{i}"))),
         _ => {}
     }
 }
@@ -165,15 +179,33 @@ fn sept_bare_schema_files_bundle() {
     for name in &names {
         assert!(schemas[name].is_object(), "{name}");
     }
-    assert_eq!(schemas["Label"]["allOf"][0], json!({"$ref": "#/components/schemas/Base"}));
-    assert_eq!(schemas["Base"]["properties"]["id"], json!({"$ref": "#/components/schemas/UUID"}));
+    assert_eq!(
+        schemas["Label"]["allOf"][0],
+        json!({"$ref": "#/components/schemas/Base"})
+    );
+    assert_eq!(
+        schemas["Base"]["properties"]["id"],
+        json!({"$ref": "#/components/schemas/UUID"})
+    );
     assert!(
-        schemas.contains_key("UUID") && schemas.contains_key("Email") && schemas.contains_key("OrganizationReference")
+        schemas.contains_key("UUID")
+            && schemas.contains_key("Email")
+            && schemas.contains_key("OrganizationReference")
     );
     assert_eq!(loaded.files.len(), names.len() + 4);
     // Positions point into the entity files themselves.
-    let loc = loaded.sources.locate("/components/schemas/Label/allOf/0/$ref").unwrap();
-    assert_eq!((loc.file.file_name().unwrap().to_str().unwrap(), loc.line, loc.column), ("Label.yaml", 15, 5));
+    let loc = loaded
+        .sources
+        .locate("/components/schemas/Label/allOf/0/$ref")
+        .unwrap();
+    assert_eq!(
+        (
+            loc.file.file_name().unwrap().to_str().unwrap(),
+            loc.line,
+            loc.column
+        ),
+        ("Label.yaml", 15, 5)
+    );
 }
 
 #[test]
@@ -183,11 +215,18 @@ fn sept_bare_schema_files_report_their_missing_neighbours() {
         "{HEADER}paths: {{}}\ncomponents:\n  schemas:\n    Label:\n      $ref: ./Label.yaml\n    Member:\n      $ref: ./Member.yaml\n"
     );
     let d = load::load_str(&real.join("virtual-root.yaml"), &text).unwrap_err();
-    assert!(d.0.iter().all(|e| e.message.contains("UUID.yaml: file not found")), "{d}");
+    assert!(
+        d.0.iter()
+            .all(|e| e.message.contains("UUID.yaml: file not found")),
+        "{d}"
+    );
     let places: Vec<String> = d.0.iter().map(place).collect();
     // One error per reference, at the reference, in the file that makes it.
     assert!(places.contains(&"Base.yaml:5:5".to_string()), "{places:?}");
-    assert!(places.contains(&"Label.yaml:25:13".to_string()), "{places:?}");
+    assert!(
+        places.contains(&"Label.yaml:25:13".to_string()),
+        "{places:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -203,14 +242,31 @@ fn multi_file_spec_bundles() {
     let doc = &loaded.doc;
     openapi(&loaded);
 
-    let schemas: Vec<&str> = doc["components"]["schemas"].as_object().unwrap().keys().map(String::as_str).collect();
+    let schemas: Vec<&str> = doc["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     // `Owner` is replaced in place by its file; `Base` was taken by the root, so Base.yaml is `Base2`.
     assert_eq!(schemas, ["Base", "Owner", "Pet", "UUID", "Base2", "Kind"]);
-    assert_eq!(doc["components"]["schemas"]["Base"], json!({"type": "string"}));
+    assert_eq!(
+        doc["components"]["schemas"]["Base"],
+        json!({"type": "string"})
+    );
     let pet = &doc["components"]["schemas"]["Pet"];
-    assert_eq!(pet["allOf"][0], json!({"$ref": "#/components/schemas/Base2"}));
-    assert_eq!(pet["allOf"][1]["properties"]["owner"], json!({"$ref": "#/components/schemas/Owner"}));
-    assert_eq!(pet["allOf"][1]["properties"]["kind"], json!({"$ref": "#/components/schemas/Kind"}));
+    assert_eq!(
+        pet["allOf"][0],
+        json!({"$ref": "#/components/schemas/Base2"})
+    );
+    assert_eq!(
+        pet["allOf"][1]["properties"]["owner"],
+        json!({"$ref": "#/components/schemas/Owner"})
+    );
+    assert_eq!(
+        pet["allOf"][1]["properties"]["kind"],
+        json!({"$ref": "#/components/schemas/Kind"})
+    );
     // Pet and Owner refer to each other across files: both are hoisted once.
     assert_eq!(
         doc["components"]["schemas"]["Owner"]["properties"]["pets"]["items"],
@@ -219,7 +275,10 @@ fn multi_file_spec_bundles() {
 
     // A reference in a parameters list goes to components/parameters, under responses to responses.
     let get = &doc["paths"]["/pets"]["get"];
-    assert_eq!(get["parameters"][0], json!({"$ref": "#/components/parameters/limit"}));
+    assert_eq!(
+        get["parameters"][0],
+        json!({"$ref": "#/components/parameters/limit"})
+    );
     assert_eq!(doc["components"]["parameters"]["limit"]["in"], "query");
     assert_eq!(
         get["responses"]["200"]["content"]["application/json"]["schema"]["items"],
@@ -229,13 +288,25 @@ fn multi_file_spec_bundles() {
     // Path items are copied in place; their references resolve relative to their own file.
     let by_id = &doc["paths"]["/pets/{id}"]["get"];
     assert_eq!(by_id["operationId"], "getPet");
-    assert_eq!(by_id["parameters"][0]["schema"], json!({"$ref": "#/components/schemas/UUID"}));
-    assert_eq!(by_id["responses"]["200"], json!({"$ref": "#/components/responses/PetResponse"}));
+    assert_eq!(
+        by_id["parameters"][0]["schema"],
+        json!({"$ref": "#/components/schemas/UUID"})
+    );
+    assert_eq!(
+        by_id["responses"]["200"],
+        json!({"$ref": "#/components/responses/PetResponse"})
+    );
     let pet_response = &doc["components"]["responses"]["PetResponse"];
-    assert_eq!(pet_response["content"]["application/json"]["schema"], json!({"$ref": "#/components/schemas/Pet"}));
+    assert_eq!(
+        pet_response["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/Pet"})
+    );
 
     // Hoisted content is normalized like the rest.
-    assert_eq!(pet["allOf"][1]["properties"]["tag"], json!({"type": "string", "nullable": true}));
+    assert_eq!(
+        pet["allOf"][1]["properties"]["tag"],
+        json!({"type": "string", "nullable": true})
+    );
     assert_eq!(
         doc["components"]["parameters"]["limit"]["schema"],
         json!({"type": "integer", "minimum": 1, "exclusiveMaximum": true, "maximum": 100})
@@ -245,8 +316,16 @@ fn multi_file_spec_bundles() {
 #[test]
 fn multi_file_spec_lists_files_in_read_order() {
     let loaded = multi();
-    let files: Vec<String> =
-        loaded.files.iter().map(|f| f.strip_prefix(fixtures().join("multi")).unwrap().display().to_string()).collect();
+    let files: Vec<String> = loaded
+        .files
+        .iter()
+        .map(|f| {
+            f.strip_prefix(fixtures().join("multi"))
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
     assert_eq!(
         files,
         [
@@ -265,26 +344,65 @@ fn multi_file_spec_lists_files_in_read_order() {
 #[test]
 fn multi_file_positions_map_back_to_their_files() {
     let loaded = multi();
-    assert_eq!(locate(&loaded, "/paths/~1pets/get"), "multi/openapi.yaml:7:5");
-    assert_eq!(locate(&loaded, "/paths/~1pets/get/parameters/0"), "multi/openapi.yaml:10:11");
+    assert_eq!(
+        locate(&loaded, "/paths/~1pets/get"),
+        "multi/openapi.yaml:7:5"
+    );
+    assert_eq!(
+        locate(&loaded, "/paths/~1pets/get/parameters/0"),
+        "multi/openapi.yaml:10:11"
+    );
     // A hoisted node keeps the place it was written.
-    assert_eq!(locate(&loaded, "/components/schemas/Pet/allOf/1/properties/name"), "multi/schemas/Pet.yaml:7:7");
-    assert_eq!(locate(&loaded, "/components/schemas/Pet/allOf/0/$ref"), "multi/schemas/Pet.yaml:3:5");
-    assert_eq!(locate(&loaded, "/components/schemas/Base2/properties/id"), "multi/schemas/Base.yaml:3:3");
-    assert_eq!(locate(&loaded, "/components/schemas/Kind"), "multi/common.yaml:3:5");
-    assert_eq!(locate(&loaded, "/components/parameters/limit/schema/minimum"), "multi/parameters/limit.yaml:5:3");
+    assert_eq!(
+        locate(&loaded, "/components/schemas/Pet/allOf/1/properties/name"),
+        "multi/schemas/Pet.yaml:7:7"
+    );
+    assert_eq!(
+        locate(&loaded, "/components/schemas/Pet/allOf/0/$ref"),
+        "multi/schemas/Pet.yaml:3:5"
+    );
+    assert_eq!(
+        locate(&loaded, "/components/schemas/Base2/properties/id"),
+        "multi/schemas/Base.yaml:3:3"
+    );
+    assert_eq!(
+        locate(&loaded, "/components/schemas/Kind"),
+        "multi/common.yaml:3:5"
+    );
+    assert_eq!(
+        locate(&loaded, "/components/parameters/limit/schema/minimum"),
+        "multi/parameters/limit.yaml:5:3"
+    );
     // A normalized node keeps the place of the node it came from: `nullable` comes from `type`.
     assert_eq!(
-        locate(&loaded, "/components/schemas/Pet/allOf/1/properties/tag/nullable"),
+        locate(
+            &loaded,
+            "/components/schemas/Pet/allOf/1/properties/tag/nullable"
+        ),
         "multi/schemas/Pet.yaml:10:9"
     );
     // An in-place path item: the entry is where the root declares it, its content in its file.
-    assert_eq!(locate(&loaded, "/paths/~1pets~1{id}"), "multi/openapi.yaml:20:3");
-    assert_eq!(locate(&loaded, "/paths/~1pets~1{id}/get/parameters/0/name"), "multi/paths/pet.yaml:4:7");
+    assert_eq!(
+        locate(&loaded, "/paths/~1pets~1{id}"),
+        "multi/openapi.yaml:20:3"
+    );
+    assert_eq!(
+        locate(&loaded, "/paths/~1pets~1{id}/get/parameters/0/name"),
+        "multi/paths/pet.yaml:4:7"
+    );
     // Containers the loader had to create fall back to their parent; unknown pointers too.
-    assert_eq!(locate(&loaded, "/components/parameters"), "multi/openapi.yaml:22:1");
-    assert_eq!(locate(&loaded, "/components/schemas/Kind/no/such/node"), "multi/common.yaml:3:5");
-    assert_eq!(locate(&loaded, "#/components/schemas/Kind"), "multi/common.yaml:3:5");
+    assert_eq!(
+        locate(&loaded, "/components/parameters"),
+        "multi/openapi.yaml:22:1"
+    );
+    assert_eq!(
+        locate(&loaded, "/components/schemas/Kind/no/such/node"),
+        "multi/common.yaml:3:5"
+    );
+    assert_eq!(
+        locate(&loaded, "#/components/schemas/Kind"),
+        "multi/common.yaml:3:5"
+    );
     assert!(loaded.sources.get("/components/parameters").is_none());
 }
 
@@ -297,8 +415,13 @@ fn every_node_has_a_position() {
             assert!(loaded.sources.get(at).is_some(), "no position for {at:?}");
         }
         match v {
-            Value::Object(m) => m.iter().for_each(|(k, v)| visit(v, &load::push_pointer(at, k), loaded)),
-            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| visit(v, &format!("{at}/{i}"), loaded)),
+            Value::Object(m) => m
+                .iter()
+                .for_each(|(k, v)| visit(v, &load::push_pointer(at, k), loaded)),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| visit(v, &format!("{at}/{i}"), loaded)),
             _ => {}
         }
     }
@@ -325,30 +448,49 @@ fn structural_cycles_across_files_terminate() {
 
 #[test]
 fn references_go_to_the_section_of_their_position() {
-    let loaded = load::load(&fixtures().join("sections/openapi.yaml")).unwrap_or_else(|d| panic!("{d}"));
+    let loaded =
+        load::load(&fixtures().join("sections/openapi.yaml")).unwrap_or_else(|d| panic!("{d}"));
     openapi(&loaded);
     let doc = &loaded.doc;
     let post = &doc["paths"]["/pets"]["post"];
-    assert_eq!(post["requestBody"], json!({"$ref": "#/components/requestBodies/NewPet"}));
+    assert_eq!(
+        post["requestBody"],
+        json!({"$ref": "#/components/requestBodies/NewPet"})
+    );
     let created = &post["responses"]["201"];
-    assert_eq!(created["headers"]["X-Rate"], json!({"$ref": "#/components/headers/Rate"}));
+    assert_eq!(
+        created["headers"]["X-Rate"],
+        json!({"$ref": "#/components/headers/Rate"})
+    );
     // Media types are copied in place; the example inside is data and is not followed.
     assert_eq!(
         created["content"]["application/json"],
         json!({"schema": {"$ref": "#/components/schemas/Cat"}, "example": {"kind": "cat", "$ref": "not a reference, just data"}})
     );
     let components = &doc["components"];
-    assert_eq!(components["headers"]["Rate"]["schema"], json!({"type": "integer"}));
+    assert_eq!(
+        components["headers"]["Rate"]["schema"],
+        json!({"type": "integer"})
+    );
     assert_eq!(
         components["requestBodies"]["NewPet"]["content"]["application/json"]["schema"],
         json!({"$ref": "#/components/schemas/Cat"})
     );
     // Discriminator mappings move with the schemas they name; plain names stay.
     let animal = &components["schemas"]["Animal"];
-    assert_eq!(animal["oneOf"][0], json!({"$ref": "#/components/schemas/Cat"}));
-    assert_eq!(animal["discriminator"]["mapping"], json!({"cat": "#/components/schemas/Cat", "dog": "Dog"}));
     assert_eq!(
-        locate(&loaded, "/paths/~1pets/post/responses/201/content/application~1json/example/kind"),
+        animal["oneOf"][0],
+        json!({"$ref": "#/components/schemas/Cat"})
+    );
+    assert_eq!(
+        animal["discriminator"]["mapping"],
+        json!({"cat": "#/components/schemas/Cat", "dog": "Dog"})
+    );
+    assert_eq!(
+        locate(
+            &loaded,
+            "/paths/~1pets/post/responses/201/content/application~1json/example/kind"
+        ),
         "sections/media.yaml:4:3"
     );
 }
@@ -369,9 +511,15 @@ fn missing_file_is_reported_at_the_ref() {
     let d = load::load(&fixtures().join("errors/missing-file.yaml")).unwrap_err();
     let e = single(&d);
     assert_eq!(place(e), "missing-file.yaml:10:11");
-    assert!(e.message.contains("./Ownr.yaml") && e.message.contains("file not found"), "{e}");
+    assert!(
+        e.message.contains("./Ownr.yaml") && e.message.contains("file not found"),
+        "{e}"
+    );
     assert_eq!(e.hint.as_deref(), Some("did you mean `Owner.yaml`?"));
-    assert_eq!(e.pointer.as_deref(), Some("/components/schemas/Pet/properties/owner/$ref"));
+    assert_eq!(
+        e.pointer.as_deref(),
+        Some("/components/schemas/Pet/properties/owner/$ref")
+    );
 }
 
 #[test]
@@ -379,7 +527,10 @@ fn missing_pointer_in_another_file_suggests_a_name() {
     let d = load::load(&fixtures().join("errors/missing-pointer.yaml")).unwrap_err();
     let e = single(&d);
     assert_eq!(place(e), "missing-pointer.yaml:10:11");
-    assert!(e.message.contains("has no `#/components/schemas/Knd`"), "{e}");
+    assert!(
+        e.message.contains("has no `#/components/schemas/Knd`"),
+        "{e}"
+    );
     assert_eq!(e.hint.as_deref(), Some("did you mean `Kind`?"));
 }
 
@@ -391,9 +542,15 @@ fn dangling_local_ref_suggests_a_component() {
     let d = load_err("local.yaml", &text);
     let e = single(&d);
     assert_eq!(place(e), "local.yaml:10:9");
-    assert_eq!(e.message, "unresolved reference `#/components/schemas/Pett`");
+    assert_eq!(
+        e.message,
+        "unresolved reference `#/components/schemas/Pett`"
+    );
     assert_eq!(e.hint.as_deref(), Some("did you mean `Pet`?"));
-    assert_eq!(e.pointer.as_deref(), Some("/components/schemas/Pets/items/$ref"));
+    assert_eq!(
+        e.pointer.as_deref(),
+        Some("/components/schemas/Pets/items/$ref")
+    );
 }
 
 #[test]
@@ -431,33 +588,57 @@ fn openapi_version_is_checked() {
 
     let e = load_err("v.yaml", "info: {title: t}\nswagger: '2.0'\n");
     assert_eq!(place(single(&e)), "v.yaml:2:1");
-    assert!(single(&e).hint.as_deref().unwrap().contains("convert it to OpenAPI 3 first"));
+    assert!(
+        single(&e)
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("convert it to OpenAPI 3 first")
+    );
 
     for bad in ["4.0.0", "2.0", "3.3.0", "3", "three"] {
         let e = load_err("v.yaml", &format!("openapi: '{bad}'\n"));
-        assert_eq!(single(&e).message, format!("unsupported OpenAPI version `{bad}`"));
+        assert_eq!(
+            single(&e).message,
+            format!("unsupported OpenAPI version `{bad}`")
+        );
         assert_eq!(place(single(&e)), "v.yaml:1:1");
     }
     let e = load_err("v.yaml", "openapi: [3]\n");
     assert!(single(&e).message.contains("must be a version string"));
 
     for good in ["3.0.0", "3.0.3", "3.1.0", "3.1.1", "3.2.0"] {
-        let loaded = load_ok("v.yaml", &format!("openapi: {good}\ninfo: {{title: t, version: '1'}}\n"));
+        let loaded = load_ok(
+            "v.yaml",
+            &format!("openapi: {good}\ninfo: {{title: t, version: '1'}}\n"),
+        );
         assert_eq!(loaded.version, good);
         assert_eq!(loaded.doc["openapi"], "3.0.3");
         openapi(&loaded);
     }
     // Unquoted, `3.1` is a YAML number; its text is the version.
-    assert_eq!(load_ok("v.yaml", "openapi: 3.1\ninfo: {title: t, version: '1'}\n").version, "3.1");
+    assert_eq!(
+        load_ok("v.yaml", "openapi: 3.1\ninfo: {title: t, version: '1'}\n").version,
+        "3.1"
+    );
 }
 
 #[test]
 fn duplicate_keys_are_errors_at_the_second_key() {
-    let e = load_err("dup.yaml", "openapi: 3.0.3\ninfo:\n  title: a\n  version: '1'\n  title: b\n");
+    let e = load_err(
+        "dup.yaml",
+        "openapi: 3.0.3\ninfo:\n  title: a\n  version: '1'\n  title: b\n",
+    );
     assert_eq!(place(single(&e)), "dup.yaml:5:3");
     assert_eq!(single(&e).message, "duplicate key `title`");
-    assert_eq!(single(&e).hint.as_deref(), Some("the first `title` is on line 3"));
-    let e = load_err("dup.json", "{\"openapi\": \"3.0.3\",\n \"openapi\": \"3.1.0\"}");
+    assert_eq!(
+        single(&e).hint.as_deref(),
+        Some("the first `title` is on line 3")
+    );
+    let e = load_err(
+        "dup.json",
+        "{\"openapi\": \"3.0.3\",\n \"openapi\": \"3.1.0\"}",
+    );
     assert_eq!(place(single(&e)), "dup.json:2:2");
 }
 
@@ -506,7 +687,8 @@ fn ref_cycle_between_two_files_is_an_error() {
 
 #[test]
 fn ref_to_itself_is_an_error() {
-    let text = format!("{HEADER}components:\n  schemas:\n    A:\n      $ref: '#/components/schemas/A'\n");
+    let text =
+        format!("{HEADER}components:\n  schemas:\n    A:\n      $ref: '#/components/schemas/A'\n");
     let e = load_err("self.yaml", &text);
     assert!(single(&e).message.starts_with("reference cycle"));
     assert_eq!(place(single(&e)), "self.yaml:6:7");
@@ -531,7 +713,10 @@ fn circular_path_item_refs_are_errors() {
 #[test]
 fn type_with_null_becomes_nullable() {
     let (_, s) = normalized_schema("      type: [string, 'null']\n      maxLength: 3\n");
-    assert_eq!(s, json!({"type": "string", "nullable": true, "maxLength": 3}));
+    assert_eq!(
+        s,
+        json!({"type": "string", "nullable": true, "maxLength": 3})
+    );
     let (_, s) = normalized_schema("      type: ['null']\n");
     assert_eq!(s, json!({"nullable": true}));
     let (_, s) = normalized_schema("      type: 'null'\n");
@@ -557,47 +742,89 @@ fn several_types_become_one_of() {
 
 #[test]
 fn one_of_with_null_becomes_nullable() {
-    let (_, s) = normalized_schema("      oneOf:\n        - $ref: '#/components/schemas/T'\n        - type: 'null'\n");
-    assert_eq!(s, json!({"allOf": [{"$ref": "#/components/schemas/T"}], "nullable": true}));
+    let (_, s) = normalized_schema(
+        "      oneOf:\n        - $ref: '#/components/schemas/T'\n        - type: 'null'\n",
+    );
+    assert_eq!(
+        s,
+        json!({"allOf": [{"$ref": "#/components/schemas/T"}], "nullable": true})
+    );
     let (_, s) = normalized_schema(
         "      description: d\n      anyOf:\n        - type: 'null'\n        - type: string\n          format: date\n",
     );
-    assert_eq!(s, json!({"description": "d", "type": "string", "format": "date", "nullable": true}));
-    let (_, s) =
-        normalized_schema("      oneOf:\n        - type: string\n        - type: integer\n        - type: 'null'\n");
-    assert_eq!(s, json!({"oneOf": [{"type": "string"}, {"type": "integer"}], "nullable": true}));
+    assert_eq!(
+        s,
+        json!({"description": "d", "type": "string", "format": "date", "nullable": true})
+    );
+    let (_, s) = normalized_schema(
+        "      oneOf:\n        - type: string\n        - type: integer\n        - type: 'null'\n",
+    );
+    assert_eq!(
+        s,
+        json!({"oneOf": [{"type": "string"}, {"type": "integer"}], "nullable": true})
+    );
 }
 
 #[test]
 fn const_examples_and_exclusive_bounds() {
-    let (_, s) = normalized_schema("      type: string\n      const: fixed\n      examples: [a, b]\n");
-    assert_eq!(s, json!({"type": "string", "enum": ["fixed"], "example": "a"}));
-    let (_, s) = normalized_schema("      type: number\n      exclusiveMinimum: 0\n      exclusiveMaximum: 10.5\n");
+    let (_, s) =
+        normalized_schema("      type: string\n      const: fixed\n      examples: [a, b]\n");
+    assert_eq!(
+        s,
+        json!({"type": "string", "enum": ["fixed"], "example": "a"})
+    );
+    let (_, s) = normalized_schema(
+        "      type: number\n      exclusiveMinimum: 0\n      exclusiveMaximum: 10.5\n",
+    );
     assert_eq!(
         s,
         json!({"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 10.5, "exclusiveMaximum": true})
     );
     // The stricter bound wins when both are given.
-    let (_, s) = normalized_schema("      type: integer\n      minimum: 5\n      exclusiveMinimum: 1\n");
+    let (_, s) =
+        normalized_schema("      type: integer\n      minimum: 5\n      exclusiveMinimum: 1\n");
     assert_eq!(s, json!({"type": "integer", "minimum": 5}));
     // 3.0's boolean form is already right.
-    let (_, s) = normalized_schema("      type: integer\n      minimum: 5\n      exclusiveMinimum: true\n");
-    assert_eq!(s, json!({"type": "integer", "minimum": 5, "exclusiveMinimum": true}));
+    let (_, s) =
+        normalized_schema("      type: integer\n      minimum: 5\n      exclusiveMinimum: true\n");
+    assert_eq!(
+        s,
+        json!({"type": "integer", "minimum": 5, "exclusiveMinimum": true})
+    );
 }
 
 #[test]
 fn ref_with_siblings_is_wrapped_in_3_1_only() {
-    let (_, s) = normalized_schema("      $ref: '#/components/schemas/T'\n      description: kept beside the ref\n");
-    assert_eq!(s, json!({"$ref": "#/components/schemas/T", "description": "kept beside the ref"}));
-    let (loaded, s) =
-        normalized_schema("      $ref: '#/components/schemas/T'\n      nullable: true\n      x-sensitive: true\n");
-    assert_eq!(s, json!({"allOf": [{"$ref": "#/components/schemas/T"}], "nullable": true, "x-sensitive": true}));
-    assert_eq!(loaded.sources.locate("/components/schemas/S/allOf/0/$ref").unwrap().line, 7);
+    let (_, s) = normalized_schema(
+        "      $ref: '#/components/schemas/T'\n      description: kept beside the ref\n",
+    );
+    assert_eq!(
+        s,
+        json!({"$ref": "#/components/schemas/T", "description": "kept beside the ref"})
+    );
+    let (loaded, s) = normalized_schema(
+        "      $ref: '#/components/schemas/T'\n      nullable: true\n      x-sensitive: true\n",
+    );
+    assert_eq!(
+        s,
+        json!({"allOf": [{"$ref": "#/components/schemas/T"}], "nullable": true, "x-sensitive": true})
+    );
+    assert_eq!(
+        loaded
+            .sources
+            .locate("/components/schemas/S/allOf/0/$ref")
+            .unwrap()
+            .line,
+        7
+    );
 
     // In 3.0 keywords beside $ref are ignored by definition; the document is left alone.
     let text = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    T: {type: string}\n    S:\n      $ref: '#/components/schemas/T'\n      nullable: true\n";
     let loaded = load_ok("v30.yaml", text);
-    assert_eq!(loaded.doc["components"]["schemas"]["S"], json!({"$ref": "#/components/schemas/T", "nullable": true}));
+    assert_eq!(
+        loaded.doc["components"]["schemas"]["S"],
+        json!({"$ref": "#/components/schemas/T", "nullable": true})
+    );
 }
 
 #[test]
@@ -664,11 +891,20 @@ fn schemas_everywhere_are_normalized() {
     let loaded = load_ok("everywhere.yaml", &text);
     let api = openapi(&loaded);
     let item = &loaded.doc["paths"]["/a/{id}"];
-    assert_eq!(item["parameters"][0]["schema"], json!({"type": "string", "nullable": true}));
+    assert_eq!(
+        item["parameters"][0]["schema"],
+        json!({"type": "string", "nullable": true})
+    );
     // 3.2's `query` operation is kept for later stages; openapiv3 ignores it.
     let response = &item["query"]["responses"]["200"];
-    assert_eq!(response["headers"]["X-Rate"]["schema"], json!({"type": "integer", "nullable": true}));
-    assert_eq!(response["content"]["application/json"]["schema"]["items"], json!({"enum": [1]}));
+    assert_eq!(
+        response["headers"]["X-Rate"]["schema"],
+        json!({"type": "integer", "nullable": true})
+    );
+    assert_eq!(
+        response["content"]["application/json"]["schema"]["items"],
+        json!({"enum": [1]})
+    );
     // 3.2 made response descriptions optional; openapiv3 needs one.
     assert_eq!(response["description"], "");
     assert!(loaded.doc.get("webhooks").is_none() && loaded.doc.get("jsonSchemaDialect").is_none());
@@ -694,7 +930,10 @@ fn unsupported_3_2_features_are_errors() {
 
 #[test]
 fn unquoted_info_version_keeps_its_text() {
-    let loaded = load_ok("ver.yaml", "openapi: 3.0.3\ninfo: {title: t, version: 1.10}\n");
+    let loaded = load_ok(
+        "ver.yaml",
+        "openapi: 3.0.3\ninfo: {title: t, version: 1.10}\n",
+    );
     assert_eq!(loaded.doc["info"]["version"], "1.10");
     openapi(&loaded);
 }
@@ -733,7 +972,10 @@ fn scalars_follow_the_yaml_1_2_core_schema() {
 
 #[test]
 fn map_order_and_merge_keys() {
-    let loaded = load_ok("order.yaml", "openapi: 3.0.0\nz: 1\na: 2\nbase: &b {p: 1, q: 2}\nd:\n  <<: *b\n  q: 3\n");
+    let loaded = load_ok(
+        "order.yaml",
+        "openapi: 3.0.0\nz: 1\na: 2\nbase: &b {p: 1, q: 2}\nd:\n  <<: *b\n  q: 3\n",
+    );
     let keys: Vec<&String> = loaded.doc.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["openapi", "z", "a", "base", "d", "paths"]);
     assert_eq!(loaded.doc["d"], json!({"q": 3, "p": 1}));
@@ -750,7 +992,10 @@ fn json_input_with_positions() {
 
 #[test]
 fn bom_and_crlf_are_accepted() {
-    let loaded = load_ok("win.yaml", "\u{feff}openapi: 3.0.0\r\ninfo:\r\n  title: t\r\n  version: '1'\r\n");
+    let loaded = load_ok(
+        "win.yaml",
+        "\u{feff}openapi: 3.0.0\r\ninfo:\r\n  title: t\r\n  version: '1'\r\n",
+    );
     assert_eq!(loaded.doc["info"]["title"], "t");
     let loc = loaded.sources.locate("/info/title").unwrap();
     assert_eq!((loc.line, loc.column), (3, 3));
@@ -759,7 +1004,10 @@ fn bom_and_crlf_are_accepted() {
 #[test]
 fn push_pointer_escapes() {
     assert_eq!(load::push_pointer("", "paths"), "/paths");
-    assert_eq!(load::push_pointer("/paths", "/pets/{id}"), "/paths/~1pets~1{id}");
+    assert_eq!(
+        load::push_pointer("/paths", "/pets/{id}"),
+        "/paths/~1pets~1{id}"
+    );
     assert_eq!(load::push_pointer("/a", "x~y"), "/a/x~0y");
     assert_eq!(load::push_pointer("/a", ""), "/a/");
 }
@@ -779,8 +1027,16 @@ fn escaped_and_percent_encoded_refs_resolve() {
 fn deep_nesting_is_an_error() {
     let inputs = [
         format!("openapi: 3.0.0\nx:\n{}1\n", "- ".repeat(10_000)),
-        format!("openapi: 3.0.0\nx: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)),
-        format!("{{\"openapi\": \"3.0.0\", \"x\": {}1{}}}", "{\"a\":".repeat(10_000), "}".repeat(10_000)),
+        format!(
+            "openapi: 3.0.0\nx: {}{}\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        ),
+        format!(
+            "{{\"openapi\": \"3.0.0\", \"x\": {}1{}}}",
+            "{\"a\":".repeat(10_000),
+            "}".repeat(10_000)
+        ),
         (0..1000).fold(String::from("openapi: 3.0.0\n"), |mut s, i| {
             s.push_str(&" ".repeat(i));
             s.push_str("a:\n");
@@ -791,7 +1047,10 @@ fn deep_nesting_is_an_error() {
         let e = load_err("deep.yaml", &text);
         assert!(single(&e).location.is_some());
     }
-    let e = load_err("deep.yaml", &format!("openapi: 3.0.0\nx:\n{}1\n", "- ".repeat(10_000)));
+    let e = load_err(
+        "deep.yaml",
+        &format!("openapi: 3.0.0\nx:\n{}1\n", "- ".repeat(10_000)),
+    );
     assert!(single(&e).message.contains("nested more than 100 levels"));
 }
 
@@ -801,15 +1060,23 @@ fn depth_limit_applies_after_normalization() {
     // The innermost schema sits at depth 99: root, components, schemas, S, items, then 47 times
     // properties and a.
     let nested = |leaf: &str| {
-        let inner = (0..47).fold(leaf.to_string(), |acc, _| format!("{{\"properties\": {{\"a\": {acc}}}}}"));
+        let inner = (0..47).fold(leaf.to_string(), |acc, _| {
+            format!("{{\"properties\": {{\"a\": {acc}}}}}")
+        });
         format!(
             "{{\"openapi\": \"3.1.0\", \"info\": {{\"title\": \"t\", \"version\": \"1\"}}, \"components\": {{\"schemas\": {{\"S\": {{\"items\": {inner}}}}}}}}}"
         )
     };
     load_ok("depth.json", &nested("{\"type\": \"string\"}"));
     // Splitting a type list adds a `oneOf` list and a branch below the schema.
-    let e = load_err("depth.json", &nested("{\"type\": [\"string\", \"integer\"], \"minLength\": 1}"));
-    assert!(single(&e).message.contains("nested more than 100 levels"), "{e}");
+    let e = load_err(
+        "depth.json",
+        &nested("{\"type\": [\"string\", \"integer\"], \"minLength\": 1}"),
+    );
+    assert!(
+        single(&e).message.contains("nested more than 100 levels"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -833,7 +1100,8 @@ fn recursive_alias_is_an_error() {
 
 #[test]
 fn truncated_documents_never_panic() {
-    let text = std::fs::read_to_string(arches().join("head-2025-12/storage.openapi.bundled.yaml")).unwrap();
+    let text = std::fs::read_to_string(arches().join("head-2025-12/storage.openapi.bundled.yaml"))
+        .unwrap();
     let chars: Vec<char> = text.chars().collect();
     for cut in (0..chars.len()).step_by(997) {
         let truncated: String = chars[..cut].iter().collect();
@@ -847,7 +1115,8 @@ fn truncated_documents_never_panic() {
 #[test]
 fn mutated_documents_never_panic() {
     let seeds = [
-        std::fs::read_to_string(arches().join("head-2025-12/example-basic-todo.openapi.yaml")).unwrap(),
+        std::fs::read_to_string(arches().join("head-2025-12/example-basic-todo.openapi.yaml"))
+            .unwrap(),
         format!(
             "{HEADER}paths: {{}}\ncomponents:\n  schemas:\n    A: &a {{type: [string, 'null'], const: x}}\n    B:\n      <<: *a\n      oneOf: [{{$ref: '#/components/schemas/A'}}, {{type: 'null'}}]\n    C: {{$ref: ./nowhere.yaml}}\n    D: |\n      text\n"
         ),

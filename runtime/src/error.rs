@@ -16,7 +16,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -43,7 +46,12 @@ struct ProblemBody<'a> {
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         let title = status.canonical_reason().unwrap_or("Error").to_string();
-        Self { status, title, detail: Some(detail.into()), errors: Vec::new() }
+        Self {
+            status,
+            title,
+            detail: Some(detail.into()),
+            errors: Vec::new(),
+        }
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -72,7 +80,12 @@ impl ApiError {
             [one] => format!("{}: {}", one.field, one.message),
             many => format!("{} fields failed validation", many.len()),
         };
-        Self { status, title: "Validation failed".into(), detail: Some(detail), errors }
+        Self {
+            status,
+            title: "Validation failed".into(),
+            detail: Some(detail),
+            errors,
+        }
     }
 }
 
@@ -102,9 +115,10 @@ impl IntoResponse for ApiError {
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (self.status, bytes).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         response
     }
 }
@@ -112,15 +126,23 @@ impl IntoResponse for ApiError {
 impl From<RepoError> for ApiError {
     fn from(e: RepoError) -> Self {
         match e {
-            RepoError::NotFound { entity, id } => Self::not_found(format!("{entity} {id} not found")),
-            RepoError::Conflict { constraint, message } => {
+            RepoError::NotFound { entity, id } => {
+                Self::not_found(format!("{entity} {id} not found"))
+            }
+            RepoError::Conflict {
+                constraint,
+                message,
+            } => {
                 let mut err = Self::conflict(message);
-                if let Some(c) = constraint {
-                    err.errors.push(FieldError::new(c, "conflicts with an existing row"));
+                for field in constraint.iter().flat_map(|c| c.split(", ")) {
+                    err.errors
+                        .push(FieldError::new(field, "conflicts with an existing row"));
                 }
                 err
             }
-            RepoError::Invalid(errors) => Self::validation(StatusCode::UNPROCESSABLE_ENTITY, errors),
+            RepoError::Invalid(errors) => {
+                Self::validation(StatusCode::UNPROCESSABLE_ENTITY, errors)
+            }
             // The cause goes to the log, never to the client: it can leak schema details.
             RepoError::Database(cause) => {
                 tracing::error!(error = %cause, "database error");

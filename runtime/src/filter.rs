@@ -21,8 +21,19 @@ pub enum Op {
 }
 
 impl Op {
-    pub const NAMES: &'static [&'static str] =
-        &["and", "or", "eq", "ne", "gt", "gte", "lt", "lte", "contains", "startsWith", "endsWith"];
+    pub const NAMES: &'static [&'static str] = &[
+        "and",
+        "or",
+        "eq",
+        "ne",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "contains",
+        "startsWith",
+        "endsWith",
+    ];
 
     fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -75,7 +86,11 @@ pub enum FilterValue {
 pub enum FilterNode {
     And(Vec<FilterNode>),
     Or(Vec<FilterNode>),
-    Leaf { column: &'static Column, op: Op, value: FilterValue },
+    Leaf {
+        column: &'static Column,
+        op: Op,
+        value: FilterValue,
+    },
 }
 
 /// Deepest filter tree accepted; deeper ones are almost certainly abuse.
@@ -123,28 +138,50 @@ fn parse_node(
                 for (k, v) in map {
                     match k.parse() {
                         Ok(i) => entries.push((i, v.clone())),
-                        Err(_) => errors.push(FieldError::new(format!("{path}.children"), "keys must be indices")),
+                        Err(_) => errors.push(FieldError::new(
+                            format!("{path}.children"),
+                            "keys must be indices",
+                        )),
                     }
                 }
                 entries.sort_by_key(|(i, _)| *i);
                 entries.into_iter().map(|(_, v)| v).collect()
             }
             _ => {
-                errors.push(FieldError::new(format!("{path}.children"), "`and`/`or` needs a list of children"));
+                errors.push(FieldError::new(
+                    format!("{path}.children"),
+                    "`and`/`or` needs a list of children",
+                ));
                 return None;
             }
         };
         let nodes: Vec<FilterNode> = children
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| parse_node(c, table, &format!("{path}.children.{i}"), depth + 1, count, errors))
+            .filter_map(|(i, c)| {
+                parse_node(
+                    c,
+                    table,
+                    &format!("{path}.children.{i}"),
+                    depth + 1,
+                    count,
+                    errors,
+                )
+            })
             .collect();
-        return Some(if kind == "and" { FilterNode::And(nodes) } else { FilterNode::Or(nodes) });
+        return Some(if kind == "and" {
+            FilterNode::And(nodes)
+        } else {
+            FilterNode::Or(nodes)
+        });
     }
     let Some(op) = Op::parse(kind) else {
         errors.push(FieldError::new(
             format!("{path}.type"),
-            format!("unknown operator `{kind}`; expected one of {}", Op::NAMES.join(", ")),
+            format!(
+                "unknown operator `{kind}`; expected one of {}",
+                Op::NAMES.join(", ")
+            ),
         ));
         return None;
     };
@@ -155,7 +192,10 @@ fn parse_node(
     let Some(column) = table.column(field) else {
         errors.push(FieldError::new(
             format!("{path}.field"),
-            format!("unknown field `{field}`; filterable fields are {}", filterable(table).join(", ")),
+            format!(
+                "unknown field `{field}`; filterable fields are {}",
+                filterable(table).join(", ")
+            ),
         ));
         return None;
     };
@@ -174,14 +214,21 @@ fn parse_node(
 }
 
 fn filterable(table: &Table) -> Vec<&'static str> {
-    table.columns.iter().filter(|c| c.kind != ColumnKind::Json).map(|c| c.field).collect()
+    table
+        .columns
+        .iter()
+        .filter(|c| c.kind != ColumnKind::Json)
+        .map(|c| c.field)
+        .collect()
 }
 
 fn check_op(column: &Column, op: Op) -> Result<(), String> {
     let ok = match column.kind {
         ColumnKind::Json => false,
         ColumnKind::Text => true,
-        ColumnKind::Boolean | ColumnKind::Uuid | ColumnKind::Enum(_) => matches!(op, Op::Eq | Op::Ne),
+        ColumnKind::Boolean | ColumnKind::Uuid | ColumnKind::Enum(_) => {
+            matches!(op, Op::Eq | Op::Ne)
+        }
         ColumnKind::Integer | ColumnKind::Float | ColumnKind::DateTime | ColumnKind::Date => {
             !op.is_text_match()
         }
@@ -191,7 +238,11 @@ fn check_op(column: &Column, op: Op) -> Result<(), String> {
     } else if column.kind == ColumnKind::Json {
         Err(format!("field `{}` cannot be filtered", column.field))
     } else {
-        Err(format!("operator `{}` does not apply to field `{}`", op.name(), column.field))
+        Err(format!(
+            "operator `{}` does not apply to field `{}`",
+            op.name(),
+            column.field
+        ))
     }
 }
 
@@ -230,7 +281,9 @@ fn coerce(column: &Column, op: Op, raw: &Value) -> Result<FilterValue, String> {
         }
         ColumnKind::Boolean => FilterValue::Boolean(text.parse().map_err(|_| bad("boolean"))?),
         ColumnKind::DateTime => FilterValue::DateTime(
-            DateTime::parse_from_rfc3339(&text).map_err(|_| bad("RFC 3339 date-time"))?.with_timezone(&Utc),
+            DateTime::parse_from_rfc3339(&text)
+                .map_err(|_| bad("RFC 3339 date-time"))?
+                .with_timezone(&Utc),
         ),
         ColumnKind::Date => FilterValue::Date(text.parse().map_err(|_| bad("date (YYYY-MM-DD)"))?),
         ColumnKind::Json => return Err("cannot filter on this field".into()),

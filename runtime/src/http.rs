@@ -19,19 +19,35 @@ pub struct Data<T> {
 }
 
 /// Parse and validate a JSON body; `None` for an empty body when the body is optional.
-pub fn json_body(bytes: &[u8], schema: &Schema, required: bool, status: StatusCode) -> Result<Option<Value>, ApiError> {
+pub fn json_body(
+    bytes: &[u8],
+    schema: &Schema,
+    required: bool,
+    status: StatusCode,
+) -> Result<Option<Value>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return if required {
-            Err(ApiError::validation(status, vec![FieldError::new("body", "is required")]))
+            Err(ApiError::validation(
+                status,
+                vec![FieldError::new("body", "is required")],
+            ))
         } else {
             Ok(None)
         };
     }
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::validation(status, vec![FieldError::new("body", format!("is not valid JSON: {e}"))]))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::validation(
+            status,
+            vec![FieldError::new("body", format!("is not valid JSON: {e}"))],
+        )
+    })?;
     let mut errors = Vec::new();
     validate(&value, schema, "", &mut errors);
-    if errors.is_empty() { Ok(Some(value)) } else { Err(ApiError::validation(status, errors)) }
+    if errors.is_empty() {
+        Ok(Some(value))
+    } else {
+        Err(ApiError::validation(status, errors))
+    }
 }
 
 /// Convert an already validated JSON value into its Rust type.
@@ -40,23 +56,37 @@ pub fn from_value<T: DeserializeOwned>(value: Value, status: StatusCode) -> Resu
         .map_err(|e| ApiError::validation(status, vec![FieldError::new("body", e.to_string())]))
 }
 
-pub fn list_query(raw: Option<&str>, table: &Table, status: StatusCode) -> Result<ListQuery, ApiError> {
-    ListQuery::from_query(raw.unwrap_or_default(), table).map_err(|errors| ApiError::validation(status, errors))
+pub fn list_query(
+    raw: Option<&str>,
+    table: &Table,
+    status: StatusCode,
+) -> Result<ListQuery, ApiError> {
+    ListQuery::from_query(raw.unwrap_or_default(), table)
+        .map_err(|errors| ApiError::validation(status, errors))
 }
 
 /// The raw value of the path parameter `name` (empty when the route has none by that name).
 pub fn path_value<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
-    params.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// A path parameter, parsed into its type.
 pub fn path_param<T: FromStr>(raw: &str, name: &str, status: StatusCode) -> Result<T, ApiError> {
-    raw.parse().map_err(|_| ApiError::validation(status, vec![FieldError::new(name, format!("`{raw}` is not valid"))]))
+    raw.parse().map_err(|_| {
+        ApiError::validation(
+            status,
+            vec![FieldError::new(name, format!("`{raw}` is not valid"))],
+        )
+    })
 }
 
 /// The query string of a custom operation as a JSON tree (see [`crate::query::parse_query`]).
 pub fn query_map(raw: Option<&str>, status: StatusCode) -> Result<Map<String, Value>, ApiError> {
-    crate::query::parse_query(raw.unwrap_or_default()).map_err(|e| ApiError::validation(status, vec![e]))
+    crate::query::parse_query(raw.unwrap_or_default())
+        .map_err(|e| ApiError::validation(status, vec![e]))
 }
 
 /// One query parameter, parsed into its type. Arrays take repeated keys or a comma-separated list.
@@ -69,7 +99,10 @@ pub fn query_param<T: DeserializeOwned>(
 ) -> Result<Option<T>, ApiError> {
     let Some(raw) = params.get(name) else {
         return if required {
-            Err(ApiError::validation(status, vec![FieldError::new(name, "is required")]))
+            Err(ApiError::validation(
+                status,
+                vec![FieldError::new(name, "is required")],
+            ))
         } else {
             Ok(None)
         };
@@ -89,18 +122,36 @@ pub fn query_param<T: DeserializeOwned>(
 fn coerce(raw: &Value, schema: &Schema) -> Value {
     match (raw, schema) {
         (_, Schema::Nullable(inner)) => coerce(raw, inner),
-        (Value::String(s), Schema::Integer(_)) => s.parse::<i64>().map(Value::from).unwrap_or_else(|_| raw.clone()),
-        (Value::String(s), Schema::Number(_)) => s.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number).unwrap_or_else(|| raw.clone()),
-        (Value::String(s), Schema::Boolean) => s.parse::<bool>().map(Value::Bool).unwrap_or_else(|_| raw.clone()),
-        (Value::String(s), Schema::Array(rules)) => {
-            Value::Array(s.split(',').map(|p| coerce(&Value::String(p.to_string()), rules.items)).collect())
+        (Value::String(s), Schema::Integer(_)) => s
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| raw.clone()),
+        (Value::String(s), Schema::Number(_)) => s
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .unwrap_or_else(|| raw.clone()),
+        (Value::String(s), Schema::Boolean) => s
+            .parse::<bool>()
+            .map(Value::Bool)
+            .unwrap_or_else(|_| raw.clone()),
+        (Value::String(s), Schema::Array(rules)) => Value::Array(
+            s.split(',')
+                .map(|p| coerce(&Value::String(p.to_string()), rules.items))
+                .collect(),
+        ),
+        (Value::Array(items), Schema::Array(rules)) => {
+            Value::Array(items.iter().map(|i| coerce(i, rules.items)).collect())
         }
-        (Value::Array(items), Schema::Array(rules)) => Value::Array(items.iter().map(|i| coerce(i, rules.items)).collect()),
         (Value::Object(map), Schema::Object(rules)) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
                     let field = rules.fields.iter().find(|f| f.name == k);
-                    (k.clone(), field.map_or_else(|| v.clone(), |f| coerce(v, f.schema)))
+                    (
+                        k.clone(),
+                        field.map_or_else(|| v.clone(), |f| coerce(v, f.schema)),
+                    )
                 })
                 .collect(),
         ),

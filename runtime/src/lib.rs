@@ -13,6 +13,7 @@ pub mod query;
 pub mod repo;
 pub mod server;
 pub mod sql;
+pub mod testing;
 pub mod validate;
 
 pub use async_trait::async_trait;

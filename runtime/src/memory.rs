@@ -12,14 +12,19 @@ use crate::filter::{FilterNode, FilterValue, Op};
 use crate::repo::{ListQuery, Page, RepoError, RepoResult, SortOrder};
 
 pub struct MemoryTable<T> {
+    entity: &'static str,
     rows: RwLock<Vec<T>>,
     /// Sets of API field names whose combined values must be unique.
     unique: &'static [&'static [&'static str]],
 }
 
 impl<T: Clone + Serialize> MemoryTable<T> {
-    pub fn new(unique: &'static [&'static [&'static str]]) -> Self {
-        Self { rows: RwLock::new(Vec::new()), unique }
+    pub fn new(entity: &'static str, unique: &'static [&'static [&'static str]]) -> Self {
+        Self {
+            entity,
+            rows: RwLock::new(Vec::new()),
+            unique,
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<T>> {
@@ -46,9 +51,15 @@ impl<T: Clone + Serialize> MemoryTable<T> {
     }
 
     /// Update the first row matching `pred`; `None` when there is none.
-    pub fn update(&self, pred: impl Fn(&T) -> bool, change: impl FnOnce(&mut T)) -> RepoResult<Option<T>> {
+    pub fn update(
+        &self,
+        pred: impl Fn(&T) -> bool,
+        change: impl FnOnce(&mut T),
+    ) -> RepoResult<Option<T>> {
         let mut rows = self.write();
-        let Some(index) = rows.iter().position(pred) else { return Ok(None) };
+        let Some(index) = rows.iter().position(pred) else {
+            return Ok(None);
+        };
         let mut updated = rows[index].clone();
         change(&mut updated);
         self.check_unique(&rows, &updated, Some(index))?;
@@ -97,14 +108,21 @@ impl<T: Clone + Serialize> MemoryTable<T> {
             if fields.iter().any(|f| candidate[*f].is_null()) {
                 continue;
             }
-            let clash = rows.iter().enumerate().filter(|(i, _)| Some(*i) != skip).any(|(_, other)| {
-                let other = serde_json::to_value(other).unwrap_or(Value::Null);
-                fields.iter().all(|f| other[*f] == candidate[*f])
-            });
+            let clash = rows
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != skip)
+                .any(|(_, other)| {
+                    let other = serde_json::to_value(other).unwrap_or(Value::Null);
+                    fields.iter().all(|f| other[*f] == candidate[*f])
+                });
             if clash {
-                let constraint = fields.join(",");
+                let constraint = fields.join(", ");
                 return Err(RepoError::Conflict {
-                    message: format!("a row with the same {constraint} already exists"),
+                    message: format!(
+                        "a {} with the same {constraint} already exists",
+                        self.entity
+                    ),
                     constraint: Some(constraint),
                 });
             }
@@ -120,7 +138,11 @@ fn matches(node: &FilterNode, row: &Value) -> bool {
         FilterNode::Leaf { column, op, value } => {
             let actual = &row[column.field];
             if *value == FilterValue::Null {
-                return if *op == Op::Ne { !actual.is_null() } else { actual.is_null() };
+                return if *op == Op::Ne {
+                    !actual.is_null()
+                } else {
+                    actual.is_null()
+                };
             }
             if actual.is_null() {
                 // SQL: comparisons with NULL are unknown, except our `ne`, which includes NULLs.
@@ -136,7 +158,9 @@ fn matches(node: &FilterNode, row: &Value) -> bool {
                 Op::Lt => ord == Ordering::Less,
                 Op::Lte => ord != Ordering::Greater,
                 Op::Contains | Op::StartsWith | Op::EndsWith => {
-                    let (Some(a), Some(e)) = (actual.as_str(), expected.as_str()) else { return false };
+                    let (Some(a), Some(e)) = (actual.as_str(), expected.as_str()) else {
+                        return false;
+                    };
                     match op {
                         Op::Contains => a.contains(e),
                         Op::StartsWith => a.starts_with(e),
@@ -173,12 +197,17 @@ fn compare_nulls_last(a: &Value, b: &Value, order: SortOrder) -> Ordering {
 
 fn compare(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal)
-        }
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .unwrap_or(0.0)
+            .partial_cmp(&y.as_f64().unwrap_or(0.0))
+            .unwrap_or(Ordering::Equal),
         (Value::String(x), Value::String(y)) => {
             // Timestamps serialise with varying fraction digits; compare them as times.
-            match (x.parse::<chrono::DateTime<chrono::Utc>>(), y.parse::<chrono::DateTime<chrono::Utc>>()) {
+            match (
+                x.parse::<chrono::DateTime<chrono::Utc>>(),
+                y.parse::<chrono::DateTime<chrono::Utc>>(),
+            ) {
                 (Ok(t1), Ok(t2)) => t1.cmp(&t2),
                 _ => x.cmp(y),
             }

@@ -18,9 +18,13 @@ pub fn parse_query(raw: &str) -> Result<Map<String, Value>, FieldError> {
     let mut root = Map::new();
     for (i, (key, value)) in form_urlencoded::parse(raw.as_bytes()).enumerate() {
         if i >= MAX_PAIRS {
-            return Err(FieldError::new("query", format!("more than {MAX_PAIRS} parameters")));
+            return Err(FieldError::new(
+                "query",
+                format!("more than {MAX_PAIRS} parameters"),
+            ));
         }
-        let path = split_brackets(&key).ok_or_else(|| FieldError::new(key.to_string(), "malformed brackets"))?;
+        let path = split_brackets(&key)
+            .ok_or_else(|| FieldError::new(key.to_string(), "malformed brackets"))?;
         insert(&mut root, &path, Value::String(value.into_owned()))
             .map_err(|msg| FieldError::new(key.to_string(), msg))?;
     }
@@ -28,7 +32,9 @@ pub fn parse_query(raw: &str) -> Result<Map<String, Value>, FieldError> {
 }
 
 fn split_brackets(key: &str) -> Option<Vec<String>> {
-    let Some(open) = key.find('[') else { return Some(vec![key.to_string()]) };
+    let Some(open) = key.find('[') else {
+        return Some(vec![key.to_string()]);
+    };
     let mut parts = vec![key[..open].to_string()];
     let mut rest = &key[open..];
     while !rest.is_empty() {
@@ -56,7 +62,9 @@ fn insert(map: &mut Map<String, Value>, path: &[String], value: Value) -> Result
         }
         return Ok(());
     }
-    let child = map.entry(head.clone()).or_insert_with(|| Value::Object(Map::new()));
+    let child = map
+        .entry(head.clone())
+        .or_insert_with(|| Value::Object(Map::new()));
     match child {
         Value::Object(inner) => insert(inner, tail, value),
         _ => Err("key is used both as a value and an object"),
@@ -106,7 +114,11 @@ impl ListQuery {
                 Err(mut e) => errors.append(&mut e),
             }
         }
-        if errors.is_empty() { Ok(query) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(query)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -130,8 +142,14 @@ fn parse_sort(raw: &Value, table: &Table) -> Result<Vec<SortKey>, Vec<FieldError
             let mut entries: Vec<_> = map.iter().collect();
             entries.sort_by_key(|(k, _)| k.parse::<usize>().unwrap_or(usize::MAX));
             for (_, entry) in entries {
-                let field = entry.get("field").and_then(Value::as_str).unwrap_or_default();
-                let order = entry.get("order").and_then(Value::as_str).map(str::to_string);
+                let field = entry
+                    .get("field")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let order = entry
+                    .get("order")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 specs.push((field.to_string(), order));
             }
         }
@@ -140,7 +158,10 @@ fn parse_sort(raw: &Value, table: &Table) -> Result<Vec<SortKey>, Vec<FieldError
     let mut errors = Vec::new();
     let mut keys = Vec::new();
     if specs.len() > MAX_SORT_KEYS {
-        errors.push(FieldError::new("sort", format!("at most {MAX_SORT_KEYS} sort keys")));
+        errors.push(FieldError::new(
+            "sort",
+            format!("at most {MAX_SORT_KEYS} sort keys"),
+        ));
     }
     for (i, (spec, order)) in specs.into_iter().enumerate().take(MAX_SORT_KEYS) {
         if spec.is_empty() {
@@ -148,7 +169,10 @@ fn parse_sort(raw: &Value, table: &Table) -> Result<Vec<SortKey>, Vec<FieldError
         }
         let (name, mut dir) = match spec.strip_prefix('-') {
             Some(rest) => (rest.to_string(), SortOrder::Desc),
-            None => (spec.strip_prefix('+').unwrap_or(&spec).to_string(), SortOrder::Asc),
+            None => (
+                spec.strip_prefix('+').unwrap_or(&spec).to_string(),
+                SortOrder::Asc,
+            ),
         };
         let (name, suffix) = match name.split_once(':') {
             Some((n, o)) => (n.to_string(), Some(o.to_string())),
@@ -158,17 +182,30 @@ fn parse_sort(raw: &Value, table: &Table) -> Result<Vec<SortKey>, Vec<FieldError
             None => {}
             Some("asc") => dir = SortOrder::Asc,
             Some("desc") => dir = SortOrder::Desc,
-            Some(other) => errors.push(FieldError::new(format!("sort.{i}.order"), format!("`{other}` is not asc or desc"))),
+            Some(other) => errors.push(FieldError::new(
+                format!("sort.{i}.order"),
+                format!("`{other}` is not asc or desc"),
+            )),
         }
         match table.column(&name) {
-            Some(c) if c.kind != crate::repo::ColumnKind::Json => keys.push(SortKey { column: c, order: dir }),
+            Some(c) if c.kind != crate::repo::ColumnKind::Json => keys.push(SortKey {
+                column: c,
+                order: dir,
+            }),
             _ => errors.push(FieldError::new(
                 format!("sort.{i}.field"),
-                format!("unknown sort field `{name}`; sortable fields are {}", table.field_names().join(", ")),
+                format!(
+                    "unknown sort field `{name}`; sortable fields are {}",
+                    table.field_names().join(", ")
+                ),
             )),
         }
     }
-    if errors.is_empty() { Ok(keys) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(keys)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -181,9 +218,20 @@ mod tests {
         entity: "Label",
         name: "labels",
         columns: &[
-            Column { field: "name", column: "name", kind: ColumnKind::Text, nullable: false },
-            Column { field: "credits", column: "credits", kind: ColumnKind::Integer, nullable: false },
+            Column {
+                field: "name",
+                column: "name",
+                kind: ColumnKind::Text,
+                nullable: false,
+            },
+            Column {
+                field: "credits",
+                column: "credits",
+                kind: ColumnKind::Integer,
+                nullable: false,
+            },
         ],
+        unique: &[],
         default_limit: 10,
         max_limit: 100,
     };
@@ -196,9 +244,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!((q.limit, q.offset), (5, 10));
-        let Some(FilterNode::And(children)) = q.filter else { panic!("expected and") };
+        let Some(FilterNode::And(children)) = q.filter else {
+            panic!("expected and")
+        };
         assert_eq!(children.len(), 2);
-        assert!(matches!(&children[1], FilterNode::Leaf { op: Op::Gt, value: FilterValue::Integer(3), .. }));
+        assert!(matches!(
+            &children[1],
+            FilterNode::Leaf {
+                op: Op::Gt,
+                value: FilterValue::Integer(3),
+                ..
+            }
+        ));
         assert_eq!(q.sort[0].order, SortOrder::Desc);
     }
 
@@ -215,7 +272,8 @@ mod tests {
 
     #[test]
     fn unknown_filter_field_is_rejected() {
-        let errs = ListQuery::from_query("filter[field]=password&filter[value]=x", &TABLE).unwrap_err();
+        let errs =
+            ListQuery::from_query("filter[field]=password&filter[value]=x", &TABLE).unwrap_err();
         assert_eq!(errs[0].field, "filter.field");
     }
 }

@@ -12,7 +12,10 @@ pub enum RepoError {
     NotFound { entity: &'static str, id: String },
     /// A unique or foreign-key constraint refused the write.
     #[error("{message}")]
-    Conflict { constraint: Option<String>, message: String },
+    Conflict {
+        constraint: Option<String>,
+        message: String,
+    },
     /// The request cannot be run as asked (a filter on an unknown field, say).
     #[error("invalid query")]
     Invalid(Vec<FieldError>),
@@ -53,6 +56,9 @@ pub struct Table {
     pub entity: &'static str,
     pub name: &'static str,
     pub columns: &'static [Column],
+    /// Unique indices: (index name, API field names), to name the fields of a conflict the same
+    /// way on every database.
+    pub unique: &'static [(&'static str, &'static [&'static str])],
     pub default_limit: u32,
     pub max_limit: u32,
 }
@@ -97,7 +103,12 @@ pub struct ListQuery {
 
 impl ListQuery {
     pub fn first(table: &Table) -> Self {
-        Self { limit: table.default_limit, offset: 0, filter: None, sort: Vec::new() }
+        Self {
+            limit: table.default_limit,
+            offset: 0,
+            filter: None,
+            sort: Vec::new(),
+        }
     }
 }
 
@@ -115,6 +126,9 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn new(data: Vec<T>, total: u64) -> Self {
-        Self { data, meta: PageMeta { total } }
+        Self {
+            data,
+            meta: PageMeta { total },
+        }
     }
 }

@@ -19,10 +19,13 @@ pub struct Config {
 impl Config {
     pub fn from_env(service: &str) -> Result<Self, BoxError> {
         let port = match std::env::var("PORT") {
-            Ok(p) => p.parse().map_err(|_| format!("PORT must be a port number, got `{p}`"))?,
+            Ok(p) => p
+                .parse()
+                .map_err(|_| format!("PORT must be a port number, got `{p}`"))?,
             Err(_) => 8080,
         };
-        let database_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{service}.db"));
+        let database_url =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{service}.db"));
         Ok(Self { port, database_url })
     }
 }
@@ -30,7 +33,10 @@ impl Config {
 /// Log to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Serve `router` on `0.0.0.0:port` until Ctrl-C or SIGTERM, letting requests in flight finish.
@@ -38,7 +44,9 @@ pub async fn serve(router: Router, port: u16) -> Result<(), BoxError> {
     let addr = SocketAddr::from(([0, 0, 0, 0], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "listening");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 
@@ -48,7 +56,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

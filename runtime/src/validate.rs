@@ -84,7 +84,9 @@ pub struct Field {
 
 /// Validate `value`, appending an error per failing field to `errors`.
 pub fn validate(value: &Value, schema: &Schema, path: &str, errors: &mut Vec<FieldError>) {
-    let err = |errors: &mut Vec<FieldError>, msg: String| errors.push(FieldError::new(display(path), msg));
+    let err = |errors: &mut Vec<FieldError>, msg: String| {
+        errors.push(FieldError::new(display(path), msg))
+    };
     match schema {
         Schema::Any => {}
         Schema::Nullable(inner) => {
@@ -96,7 +98,8 @@ pub fn validate(value: &Value, schema: &Schema, path: &str, errors: &mut Vec<Fie
             Some(s) => check_string(s, rules, path, errors),
             None => err(errors, format!("must be a string, got {}", kind(value))),
         },
-        Schema::Integer(rules) => match value.as_i64().or_else(|| value.as_u64().map(|_| i64::MAX)) {
+        Schema::Integer(rules) => match value.as_i64().or_else(|| value.as_u64().map(|_| i64::MAX))
+        {
             Some(n) if value.is_i64() || value.is_u64() => {
                 if rules.int32 && i32::try_from(n).is_err() {
                     err(errors, "must fit in a 32-bit integer".into());
@@ -149,11 +152,19 @@ pub fn validate(value: &Value, schema: &Schema, path: &str, errors: &mut Vec<Fie
     }
 }
 
-fn check_object(map: &serde_json::Map<String, Value>, rules: &ObjectRules, path: &str, errors: &mut Vec<FieldError>) {
+fn check_object(
+    map: &serde_json::Map<String, Value>,
+    rules: &ObjectRules,
+    path: &str,
+    errors: &mut Vec<FieldError>,
+) {
     for field in rules.fields {
         match map.get(field.name) {
             Some(v) => validate(v, field.schema, &join(path, field.name), errors),
-            None if field.required => errors.push(FieldError::new(display(&join(path, field.name)), "is required")),
+            None if field.required => errors.push(FieldError::new(
+                display(&join(path, field.name)),
+                "is required",
+            )),
             None => {}
         }
     }
@@ -164,7 +175,10 @@ fn check_object(map: &serde_json::Map<String, Value>, rules: &ObjectRules, path:
         if let Some((_, why)) = rules.forbidden.iter().find(|(name, _)| name == key) {
             errors.push(FieldError::new(display(&join(path, key)), *why));
         } else if rules.deny_unknown {
-            errors.push(FieldError::new(display(&join(path, key)), "is not a known field"));
+            errors.push(FieldError::new(
+                display(&join(path, key)),
+                "is not a known field",
+            ));
         }
     }
 }
@@ -183,9 +197,10 @@ fn check_string(s: &str, rules: &StringRules, path: &str, errors: &mut Vec<Field
         err(format!("must be at most {max} characters"));
     }
     if let Some(pattern) = rules.pattern
-        && let Some(false) = matches_pattern(pattern, s) {
-            err(format!("must match the pattern {pattern}"));
-        }
+        && let Some(false) = matches_pattern(pattern, s)
+    {
+        err(format!("must match the pattern {pattern}"));
+    }
     let format_ok = match rules.format {
         Format::None => true,
         Format::Uuid => uuid::Uuid::parse_str(s).is_ok(),
@@ -196,10 +211,17 @@ fn check_string(s: &str, rules: &StringRules, path: &str, errors: &mut Vec<Field
             matches!((parts.next(), parts.next()), (Some(l), Some(d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
         }
         Format::Uri => s.split_once(':').is_some_and(|(scheme, _)| {
-            scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            scheme
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         }),
-        Format::Byte => s.chars().all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c)),
+        Format::Byte => s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c)),
     };
     if !format_ok {
         err(format!("must be a valid {}", format_name(rules.format)));
@@ -213,21 +235,32 @@ fn check_number(n: f64, rules: &NumberRules, path: &str, errors: &mut Vec<FieldE
         err(format!("must be one of {}", list.join(", ")));
     }
     if let Some(min) = rules.minimum
-        && (n < min || (rules.exclusive_minimum && n == min)) {
-            let op = if rules.exclusive_minimum { "greater than" } else { "at least" };
-            err(format!("must be {op} {min}"));
-        }
+        && (n < min || (rules.exclusive_minimum && n == min))
+    {
+        let op = if rules.exclusive_minimum {
+            "greater than"
+        } else {
+            "at least"
+        };
+        err(format!("must be {op} {min}"));
+    }
     if let Some(max) = rules.maximum
-        && (n > max || (rules.exclusive_maximum && n == max)) {
-            let op = if rules.exclusive_maximum { "less than" } else { "at most" };
-            err(format!("must be {op} {max}"));
-        }
+        && (n > max || (rules.exclusive_maximum && n == max))
+    {
+        let op = if rules.exclusive_maximum {
+            "less than"
+        } else {
+            "at most"
+        };
+        err(format!("must be {op} {max}"));
+    }
 }
 
 /// Patterns are compiled once per process. A pattern the regex engine cannot compile was already
 /// reported by the generator, so it is skipped here (`None`) rather than failing every request.
 fn matches_pattern(pattern: &'static str, s: &str) -> Option<bool> {
-    static CACHE: LazyLock<RwLock<HashMap<&'static str, Option<Regex>>>> = LazyLock::new(Default::default);
+    static CACHE: LazyLock<RwLock<HashMap<&'static str, Option<Regex>>>> =
+        LazyLock::new(Default::default);
     if let Some(entry) = CACHE.read().ok()?.get(pattern) {
         return entry.as_ref().map(|re| re.is_match(s));
     }
@@ -261,11 +294,19 @@ fn kind(v: &Value) -> &'static str {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn display(path: &str) -> String {
-    if path.is_empty() { "body".to_string() } else { path.to_string() }
+    if path.is_empty() {
+        "body".to_string()
+    } else {
+        path.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -289,8 +330,16 @@ mod tests {
     });
     static BODY: Schema = Schema::Object(ObjectRules {
         fields: &[
-            Field { name: "name", required: true, schema: &NAME },
-            Field { name: "count", required: false, schema: &COUNT },
+            Field {
+                name: "name",
+                required: true,
+                schema: &NAME,
+            },
+            Field {
+                name: "count",
+                required: false,
+                schema: &COUNT,
+            },
         ],
         deny_unknown: true,
         forbidden: &[("id", "is set by the server")],
@@ -299,12 +348,16 @@ mod tests {
     fn check(v: Value) -> Vec<String> {
         let mut errors = Vec::new();
         validate(&v, &BODY, "", &mut errors);
-        errors.into_iter().map(|e| format!("{}: {}", e.field, e.message)).collect()
+        errors
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect()
     }
 
     #[test]
     fn reports_every_failing_field() {
-        let errs = check(serde_json::json!({"name": "TOOLONG", "count": -1, "id": "x", "extra": 1}));
+        let errs =
+            check(serde_json::json!({"name": "TOOLONG", "count": -1, "id": "x", "extra": 1}));
         assert_eq!(
             errs,
             [
@@ -319,8 +372,17 @@ mod tests {
 
     #[test]
     fn required_and_types() {
-        assert_eq!(check(serde_json::json!({"count": 1.5})), ["name: is required", "count: must be an integer, got a number"]);
-        assert_eq!(check(serde_json::json!({"name": "ok", "count": 3_000_000_000u64})), ["count: must fit in a 32-bit integer"]);
+        assert_eq!(
+            check(serde_json::json!({"count": 1.5})),
+            [
+                "name: is required",
+                "count: must be an integer, got a number"
+            ]
+        );
+        assert_eq!(
+            check(serde_json::json!({"name": "ok", "count": 3_000_000_000u64})),
+            ["count: must fit in a 32-bit integer"]
+        );
         assert!(check(serde_json::json!({"name": "ok"})).is_empty());
     }
 }

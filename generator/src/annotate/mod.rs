@@ -107,7 +107,9 @@ pub struct Annotator<'a> {
 
 impl<'a> Annotator<'a> {
     pub fn new(sources: &'a SourceMap) -> Self {
-        Self { reader: Reader::new(sources) }
+        Self {
+            reader: Reader::new(sources),
+        }
     }
 
     pub fn finish(self) -> Diagnostics {
@@ -115,7 +117,11 @@ impl<'a> Annotator<'a> {
     }
 
     /// `extensions` are the `x-…` keys of a component schema at `pointer`.
-    pub fn schema<'v>(&mut self, extensions: impl IntoIterator<Item = (&'v String, &'v Value)>, pointer: &str) -> SchemaAnnotations {
+    pub fn schema<'v>(
+        &mut self,
+        extensions: impl IntoIterator<Item = (&'v String, &'v Value)>,
+        pointer: &str,
+    ) -> SchemaAnnotations {
         let mut out = SchemaAnnotations::default();
         for (key, value) in extensions {
             let ptr = crate::load::push_pointer(pointer, key);
@@ -123,9 +129,15 @@ impl<'a> Annotator<'a> {
                 "x-codegen-schema-type" => {
                     out.schema_type = match self.reader.string(value, &ptr).as_deref() {
                         Some("entity") => Some(SchemaType::Entity),
-                        Some("valueobject" | "value-object" | "valueObject") => Some(SchemaType::ValueObject),
+                        Some("valueobject" | "value-object" | "valueObject") => {
+                            Some(SchemaType::ValueObject)
+                        }
                         Some(other) => {
-                            self.reader.error(&ptr, format!("unknown schema type `{other}`"), Some("use `entity` or `valueobject`".into()));
+                            self.reader.error(
+                                &ptr,
+                                format!("unknown schema type `{other}`"),
+                                Some("use `entity` or `valueobject`".into()),
+                            );
                             None
                         }
                         None => None,
@@ -133,7 +145,9 @@ impl<'a> Annotator<'a> {
                 }
                 "x-internal" => out.internal = self.reader.string(value, &ptr),
                 "x-codegen" => self.schema_codegen(value, &ptr, &mut out),
-                k if k.starts_with("x-codegen") => self.reader.unknown_key(&ptr, k, SCHEMA_EXTENSIONS),
+                k if k.starts_with("x-codegen") => {
+                    self.reader.unknown_key(&ptr, k, SCHEMA_EXTENSIONS)
+                }
                 _ => {} // Other tools' extensions are none of our business.
             }
         }
@@ -141,8 +155,18 @@ impl<'a> Annotator<'a> {
     }
 
     fn schema_codegen(&mut self, value: &Value, ptr: &str, out: &mut SchemaAnnotations) {
-        let known = ["repository", "cache", "events", "handler", "adapter", "service", "database"];
-        let Some(entries) = self.reader.object(value, ptr, &known) else { return };
+        let known = [
+            "repository",
+            "cache",
+            "events",
+            "handler",
+            "adapter",
+            "service",
+            "database",
+        ];
+        let Some(entries) = self.reader.object(value, ptr, &known) else {
+            return;
+        };
         for (key, value, p) in entries {
             match key {
                 "repository" => out.repository = self.repository(value, &p),
@@ -172,7 +196,10 @@ impl<'a> Annotator<'a> {
             "timestamps",
         ];
         let entries = self.reader.object(value, ptr, &known)?;
-        let mut repo = Repository { pointer: ptr.to_string(), ..Default::default() };
+        let mut repo = Repository {
+            pointer: ptr.to_string(),
+            ..Default::default()
+        };
         for (key, value, p) in entries {
             match key {
                 "indices" => repo.indices.extend(self.indices(value, &p)),
@@ -180,11 +207,19 @@ impl<'a> Annotator<'a> {
                     for (i, item) in self.reader.list(value, &p).iter().enumerate() {
                         let ip = crate::load::push_pointer(&p, &i.to_string());
                         let fields = self.reader.string_list(item, &ip);
-                        repo.indices.push(Index { fields, unique: true, name: None });
+                        repo.indices.push(Index {
+                            fields,
+                            unique: true,
+                            name: None,
+                        });
                     }
                 }
-                "excludeFromCreate" => repo.exclude_from_create = self.reader.string_list(value, &p),
-                "excludeFromUpdate" => repo.exclude_from_update = self.reader.string_list(value, &p),
+                "excludeFromCreate" => {
+                    repo.exclude_from_create = self.reader.string_list(value, &p)
+                }
+                "excludeFromUpdate" => {
+                    repo.exclude_from_update = self.reader.string_list(value, &p)
+                }
                 "relations" => repo.relations = self.relations(value, &p),
                 "additionalMethods" => repo.additional_methods = self.methods(value, &p),
                 "tableName" => repo.table_name = self.reader.string(value, &p),
@@ -200,7 +235,9 @@ impl<'a> Annotator<'a> {
                 // Every CRUD operation is always generated; these only matter to ArchesAI's Go output.
                 "operations" | "softDelete" | "timestamps" => self.reader.warning(
                     &p,
-                    format!("`repository.{key}` is accepted for compatibility but has no effect yet"),
+                    format!(
+                        "`repository.{key}` is accepted for compatibility but has no effect yet"
+                    ),
                 ),
                 _ => unreachable!("reader only yields known keys"),
             }
@@ -213,21 +250,44 @@ impl<'a> Annotator<'a> {
         for (i, item) in self.reader.list(value, ptr).iter().enumerate() {
             let p = crate::load::push_pointer(ptr, &i.to_string());
             if let Some(field) = item.as_str() {
-                out.push(Index { fields: vec![Spanned { value: field.to_string(), pointer: p }], unique: false, name: None });
+                out.push(Index {
+                    fields: vec![Spanned {
+                        value: field.to_string(),
+                        pointer: p,
+                    }],
+                    unique: false,
+                    name: None,
+                });
                 continue;
             }
-            let Some(entries) = self.reader.object(item, &p, &["fields", "unique", "name", "where", "method"]) else { continue };
-            let mut index = Index { fields: Vec::new(), unique: false, name: None };
+            let Some(entries) =
+                self.reader
+                    .object(item, &p, &["fields", "unique", "name", "where", "method"])
+            else {
+                continue;
+            };
+            let mut index = Index {
+                fields: Vec::new(),
+                unique: false,
+                name: None,
+            };
             for (k, v, pp) in entries {
                 match k {
                     "fields" => index.fields = self.reader.string_list(v, &pp),
                     "unique" => index.unique = self.reader.bool(v, &pp).unwrap_or(false),
                     "name" => index.name = self.reader.string(v, &pp),
-                    _ => self.reader.warning(&pp, format!("index `{k}` is not supported yet and is ignored")),
+                    _ => self.reader.warning(
+                        &pp,
+                        format!("index `{k}` is not supported yet and is ignored"),
+                    ),
                 }
             }
             if index.fields.is_empty() {
-                self.reader.error(&p, "an index needs at least one field".into(), Some("add `fields: [name]`".into()));
+                self.reader.error(
+                    &p,
+                    "an index needs at least one field".into(),
+                    Some("add `fields: [name]`".into()),
+                );
             } else {
                 out.push(index);
             }
@@ -239,13 +299,32 @@ impl<'a> Annotator<'a> {
         let mut out = Vec::new();
         for (i, item) in self.reader.list(value, ptr).iter().enumerate() {
             let p = crate::load::push_pointer(ptr, &i.to_string());
-            let known = ["field", "references", "referencesField", "onDelete", "onUpdate"];
-            let Some(entries) = self.reader.object(item, &p, &known) else { continue };
-            let (mut field, mut references, mut references_field, mut on_delete, mut on_update) = (None, None, None, None, None);
+            let known = [
+                "field",
+                "references",
+                "referencesField",
+                "onDelete",
+                "onUpdate",
+            ];
+            let Some(entries) = self.reader.object(item, &p, &known) else {
+                continue;
+            };
+            let (mut field, mut references, mut references_field, mut on_delete, mut on_update) =
+                (None, None, None, None, None);
             for (k, v, pp) in entries {
                 match k {
-                    "field" => field = self.reader.string(v, &pp).map(|s| Spanned { value: s, pointer: pp.clone() }),
-                    "references" => references = self.reader.string(v, &pp).map(|s| Spanned { value: s, pointer: pp.clone() }),
+                    "field" => {
+                        field = self.reader.string(v, &pp).map(|s| Spanned {
+                            value: s,
+                            pointer: pp.clone(),
+                        })
+                    }
+                    "references" => {
+                        references = self.reader.string(v, &pp).map(|s| Spanned {
+                            value: s,
+                            pointer: pp.clone(),
+                        })
+                    }
                     "referencesField" => references_field = self.reader.string(v, &pp),
                     "onDelete" => on_delete = self.action(v, &pp),
                     "onUpdate" => on_update = self.action(v, &pp),
@@ -253,10 +332,17 @@ impl<'a> Annotator<'a> {
                 }
             }
             match (field, references) {
-                (Some(field), Some(references)) => {
-                    out.push(Relation { field, references, references_field, on_delete, on_update })
+                (Some(field), Some(references)) => out.push(Relation {
+                    field,
+                    references,
+                    references_field,
+                    on_delete,
+                    on_update,
+                }),
+                _ => {
+                    self.reader
+                        .error(&p, "a relation needs `field` and `references`".into(), None)
                 }
-                _ => self.reader.error(&p, "a relation needs `field` and `references`".into(), None),
             }
         }
         out
@@ -265,11 +351,21 @@ impl<'a> Annotator<'a> {
     fn action(&mut self, value: &Value, ptr: &str) -> Option<String> {
         let raw = self.reader.string(value, ptr)?;
         let normal = raw.to_ascii_uppercase().replace(['_', '-'], " ");
-        const ACTIONS: [&str; 5] = ["CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"];
+        const ACTIONS: [&str; 5] = [
+            "CASCADE",
+            "SET NULL",
+            "SET DEFAULT",
+            "RESTRICT",
+            "NO ACTION",
+        ];
         if ACTIONS.contains(&normal.as_str()) {
             Some(normal)
         } else {
-            self.reader.error(ptr, format!("unknown referential action `{raw}`"), Some(format!("use one of {}", ACTIONS.join(", "))));
+            self.reader.error(
+                ptr,
+                format!("unknown referential action `{raw}`"),
+                Some(format!("use one of {}", ACTIONS.join(", "))),
+            );
             None
         }
     }
@@ -278,8 +374,14 @@ impl<'a> Annotator<'a> {
         let mut out = Vec::new();
         for (i, item) in self.reader.list(value, ptr).iter().enumerate() {
             let p = crate::load::push_pointer(ptr, &i.to_string());
-            let Some(entries) = self.reader.object(item, &p, &["name", "params", "returns", "query", "cache"]) else { continue };
-            let (mut name, mut params, mut returns, mut cache) = (None, Vec::new(), Returns::Single, false);
+            let Some(entries) =
+                self.reader
+                    .object(item, &p, &["name", "params", "returns", "query", "cache"])
+            else {
+                continue;
+            };
+            let (mut name, mut params, mut returns, mut cache) =
+                (None, Vec::new(), Returns::Single, false);
             for (k, v, pp) in entries {
                 match k {
                     "name" => name = self.reader.string(v, &pp).map(|s| Spanned { value: s, pointer: pp.clone() }),
@@ -303,8 +405,15 @@ impl<'a> Annotator<'a> {
                 }
             }
             match name {
-                Some(name) => out.push(AdditionalMethod { name, params, returns, cache }),
-                None => self.reader.error(&p, "an additional method needs a `name`".into(), None),
+                Some(name) => out.push(AdditionalMethod {
+                    name,
+                    params,
+                    returns,
+                    cache,
+                }),
+                None => self
+                    .reader
+                    .error(&p, "an additional method needs a `name`".into(), None),
             }
         }
         out
@@ -316,15 +425,30 @@ impl<'a> Annotator<'a> {
         for (i, item) in self.reader.list(value, ptr).iter().enumerate() {
             let p = crate::load::push_pointer(ptr, &i.to_string());
             if let Some(s) = item.as_str() {
-                out.push(Spanned { value: s.to_string(), pointer: p });
+                out.push(Spanned {
+                    value: s.to_string(),
+                    pointer: p,
+                });
                 continue;
             }
-            let known = ["name", "type", "format", "maxLength", "minLength", "pattern"];
-            let Some(entries) = self.reader.object(item, &p, &known) else { continue };
+            let known = [
+                "name",
+                "type",
+                "format",
+                "maxLength",
+                "minLength",
+                "pattern",
+            ];
+            let Some(entries) = self.reader.object(item, &p, &known) else {
+                continue;
+            };
             for (k, v, pp) in entries {
                 if k == "name" {
                     if let Some(s) = self.reader.string(v, &pp) {
-                        out.push(Spanned { value: s, pointer: pp });
+                        out.push(Spanned {
+                            value: s,
+                            pointer: pp,
+                        });
                     }
                 }
             }
@@ -333,32 +457,64 @@ impl<'a> Annotator<'a> {
     }
 
     fn cache(&mut self, value: &Value, ptr: &str) -> Option<Cache> {
-        let known = ["enabled", "ttl", "keyPattern", "invalidateOn", "warmOnStartup", "redis"];
+        let known = [
+            "enabled",
+            "ttl",
+            "keyPattern",
+            "invalidateOn",
+            "warmOnStartup",
+            "redis",
+        ];
         let entries = self.reader.object(value, ptr, &known)?;
         let mut cache = Cache::default();
         for (k, v, p) in entries {
             match k {
                 "enabled" => cache.enabled = self.reader.bool(v, &p).unwrap_or(false),
-                "ttl" => cache.ttl = v.as_u64().or_else(|| {
-                    self.reader.error(&p, "`ttl` must be a whole number of seconds".into(), None);
-                    None
-                }),
+                "ttl" => {
+                    cache.ttl = v.as_u64().or_else(|| {
+                        self.reader.error(
+                            &p,
+                            "`ttl` must be a whole number of seconds".into(),
+                            None,
+                        );
+                        None
+                    })
+                }
                 "keyPattern" => cache.key_pattern = self.reader.string(v, &p),
-                "invalidateOn" => cache.invalidate_on = self.reader.string_list(v, &p).into_iter().map(|s| s.value).collect(),
-                _ => self.reader.warning(&p, format!("`cache.{k}` has no effect yet")),
+                "invalidateOn" => {
+                    cache.invalidate_on = self
+                        .reader
+                        .string_list(v, &p)
+                        .into_iter()
+                        .map(|s| s.value)
+                        .collect()
+                }
+                _ => self
+                    .reader
+                    .warning(&p, format!("`cache.{k}` has no effect yet")),
             }
         }
         Some(cache)
     }
 
-    pub fn field<'v>(&mut self, extensions: impl IntoIterator<Item = (&'v String, &'v Value)>, pointer: &str) -> FieldAnnotations {
+    pub fn field<'v>(
+        &mut self,
+        extensions: impl IntoIterator<Item = (&'v String, &'v Value)>,
+        pointer: &str,
+    ) -> FieldAnnotations {
         let mut out = FieldAnnotations::default();
         for (key, value) in extensions {
             let ptr = crate::load::push_pointer(pointer, key);
             match key.as_str() {
                 "x-sensitive" => out.sensitive = self.reader.bool(value, &ptr).unwrap_or(false),
                 "x-codegen" => {
-                    let Some(entries) = self.reader.object(value, &ptr, &["unique", "index", "validation", "searchable"]) else { continue };
+                    let Some(entries) = self.reader.object(
+                        value,
+                        &ptr,
+                        &["unique", "index", "validation", "searchable"],
+                    ) else {
+                        continue;
+                    };
                     for (k, v, p) in entries {
                         match k {
                             "unique" => out.unique = self.reader.bool(v, &p).unwrap_or(false),
@@ -375,15 +531,23 @@ impl<'a> Annotator<'a> {
         out
     }
 
-    pub fn operation<'v>(&mut self, extensions: impl IntoIterator<Item = (&'v String, &'v Value)>, pointer: &str) -> OperationAnnotations {
+    pub fn operation<'v>(
+        &mut self,
+        extensions: impl IntoIterator<Item = (&'v String, &'v Value)>,
+        pointer: &str,
+    ) -> OperationAnnotations {
         let mut out = OperationAnnotations::default();
         for (key, value) in extensions {
             let ptr = crate::load::push_pointer(pointer, key);
             match key.as_str() {
-                "x-codegen-custom-handler" => out.custom_handler = self.reader.bool(value, &ptr).unwrap_or(false),
+                "x-codegen-custom-handler" => {
+                    out.custom_handler = self.reader.bool(value, &ptr).unwrap_or(false)
+                }
                 "x-public-endpoint" => out.public = self.reader.bool(value, &ptr).unwrap_or(false),
                 "x-internal" => out.internal = self.reader.string(value, &ptr),
-                k if k.starts_with("x-codegen") || k == "x-public" => self.reader.unknown_key(&ptr, k, OPERATION_EXTENSIONS),
+                k if k.starts_with("x-codegen") || k == "x-public" => {
+                    self.reader.unknown_key(&ptr, k, OPERATION_EXTENSIONS)
+                }
                 _ => {}
             }
         }
@@ -392,4 +556,8 @@ impl<'a> Annotator<'a> {
 }
 
 const SCHEMA_EXTENSIONS: &[&str] = &["x-codegen", "x-codegen-schema-type", "x-internal"];
-const OPERATION_EXTENSIONS: &[&str] = &["x-codegen-custom-handler", "x-public-endpoint", "x-internal"];
+const OPERATION_EXTENSIONS: &[&str] = &[
+    "x-codegen-custom-handler",
+    "x-public-endpoint",
+    "x-internal",
+];

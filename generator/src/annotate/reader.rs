@@ -13,16 +13,24 @@ pub struct Reader<'a> {
 /// Keys match whatever their case style: ArchesAI used both `additionalMethods` and
 /// `additional_methods` over its history.
 fn normalise(key: &str) -> String {
-    key.chars().filter(|c| *c != '_' && *c != '-').map(|c| c.to_ascii_lowercase()).collect()
+    key.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 impl<'a> Reader<'a> {
     pub fn new(sources: &'a SourceMap) -> Self {
-        Self { sources, diagnostics: Diagnostics::default() }
+        Self {
+            sources,
+            diagnostics: Diagnostics::default(),
+        }
     }
 
     pub fn error(&mut self, pointer: &str, message: String, hint: Option<String>) {
-        let mut d = Diagnostic::error(message).at(self.sources.locate(pointer)).pointer(pointer);
+        let mut d = Diagnostic::error(message)
+            .at(self.sources.locate(pointer))
+            .pointer(pointer);
         if let Some(h) = hint {
             d = d.hint(h);
         }
@@ -30,20 +38,37 @@ impl<'a> Reader<'a> {
     }
 
     pub fn warning(&mut self, pointer: &str, message: String) {
-        self.diagnostics.push(Diagnostic::warning(message).at(self.sources.locate(pointer)).pointer(pointer));
+        self.diagnostics.push(
+            Diagnostic::warning(message)
+                .at(self.sources.locate(pointer))
+                .pointer(pointer),
+        );
     }
 
     pub fn unknown_key(&mut self, pointer: &str, key: &str, known: &[&str]) {
         let hint = did_you_mean(key, known.iter().copied())
             .unwrap_or_else(|| format!("known keys here: {}", known.join(", ")));
-        self.error(pointer, format!("unknown annotation key `{key}`"), Some(hint));
+        self.error(
+            pointer,
+            format!("unknown annotation key `{key}`"),
+            Some(hint),
+        );
     }
 
     /// The entries of an object whose keys are all in `known` (by canonical name), as
     /// (canonical key, value, pointer). Unknown keys are reported and skipped.
-    pub fn object<'v>(&mut self, value: &'v Value, pointer: &str, known: &[&'static str]) -> Option<Vec<(&'static str, &'v Value, String)>> {
+    pub fn object<'v>(
+        &mut self,
+        value: &'v Value,
+        pointer: &str,
+        known: &[&'static str],
+    ) -> Option<Vec<(&'static str, &'v Value, String)>> {
         let Some(map) = value.as_object() else {
-            self.error(pointer, format!("expected an object, found {}", describe(value)), None);
+            self.error(
+                pointer,
+                format!("expected an object, found {}", describe(value)),
+                None,
+            );
             return None;
         };
         let mut out = Vec::new();
@@ -61,7 +86,11 @@ impl<'a> Reader<'a> {
         match value.as_array() {
             Some(items) => items,
             None => {
-                self.error(pointer, format!("expected a list, found {}", describe(value)), None);
+                self.error(
+                    pointer,
+                    format!("expected a list, found {}", describe(value)),
+                    None,
+                );
                 &[]
             }
         }
@@ -71,7 +100,11 @@ impl<'a> Reader<'a> {
         match value.as_str() {
             Some(s) => Some(s.to_string()),
             None => {
-                self.error(pointer, format!("expected a string, found {}", describe(value)), None);
+                self.error(
+                    pointer,
+                    format!("expected a string, found {}", describe(value)),
+                    None,
+                );
                 None
             }
         }
@@ -81,7 +114,11 @@ impl<'a> Reader<'a> {
         match value.as_bool() {
             Some(b) => Some(b),
             None => {
-                self.error(pointer, format!("expected true or false, found {}", describe(value)), None);
+                self.error(
+                    pointer,
+                    format!("expected true or false, found {}", describe(value)),
+                    None,
+                );
                 None
             }
         }
@@ -92,7 +129,10 @@ impl<'a> Reader<'a> {
         for (i, item) in self.list(value, pointer).iter().enumerate() {
             let p = push_pointer(pointer, &i.to_string());
             if let Some(s) = self.string(item, &p) {
-                out.push(super::Spanned { value: s, pointer: p });
+                out.push(super::Spanned {
+                    value: s,
+                    pointer: p,
+                });
             }
         }
         out

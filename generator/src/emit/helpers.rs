@@ -5,7 +5,9 @@ use minijinja::{Environment, Error, ErrorKind};
 use serde_json::Value as Json;
 
 pub fn register(env: &mut Environment<'_>) {
-    env.add_filter("lines", |s: String| s.lines().map(str::to_string).collect::<Vec<_>>());
+    env.add_filter("lines", |s: String| {
+        s.lines().map(str::to_string).collect::<Vec<_>>()
+    });
     env.add_filter("snake", |s: String| crate::model::names::snake(&s));
     env.add_filter("ph_postgres", |n: String| format!("${n}"));
     env.add_filter("ph_sqlite", |n: String| format!("?{n}"));
@@ -14,6 +16,7 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_function("id_field", |e: Value| field_where(e, "id"));
     env.add_function("updated_field", |e: Value| field_where(e, "updated_at"));
     env.add_function("mock_predicate", mock_predicate);
+    env.add_function("column_field", column_field);
 }
 
 fn json(v: &Value) -> Result<Json, Error> {
@@ -21,7 +24,11 @@ fn json(v: &Value) -> Result<Json, Error> {
 }
 
 fn ph(dialect: &str, n: usize) -> String {
-    if dialect == "postgres" { format!("${n}") } else { format!("?{n}") }
+    if dialect == "postgres" {
+        format!("${n}")
+    } else {
+        format!("?{n}")
+    }
 }
 
 /// `SET` of the update statement: each updatable column changes only when its flag is bound
@@ -34,11 +41,18 @@ fn update_sets(fields: Value, dialect: String, has_updated_at: bool) -> Result<S
         .enumerate()
         .map(|(i, f)| {
             let col = f["column"].as_str().unwrap_or_default();
-            format!("\"{col}\" = CASE WHEN {} THEN {} ELSE \"{col}\" END", ph(&dialect, 2 + 2 * i), ph(&dialect, 3 + 2 * i))
+            format!(
+                "\"{col}\" = CASE WHEN {} THEN {} ELSE \"{col}\" END",
+                ph(&dialect, 2 + 2 * i),
+                ph(&dialect, 3 + 2 * i)
+            )
         })
         .collect();
     if has_updated_at {
-        sets.push(format!("\"updated_at\" = {}", ph(&dialect, 2 + 2 * fields.len())));
+        sets.push(format!(
+            "\"updated_at\" = {}",
+            ph(&dialect, 2 + 2 * fields.len())
+        ));
     }
     if sets.is_empty() {
         sets.push("\"id\" = \"id\"".into());
@@ -53,7 +67,13 @@ fn where_clause(params: Value, dialect: String) -> Result<String, Error> {
         .into_iter()
         .flatten()
         .enumerate()
-        .map(|(i, p)| format!("\"{}\" = {}", p["column"].as_str().unwrap_or_default(), ph(&dialect, i + 1)))
+        .map(|(i, p)| {
+            format!(
+                "\"{}\" = {}",
+                p["column"].as_str().unwrap_or_default(),
+                ph(&dialect, i + 1)
+            )
+        })
         .collect();
     Ok(parts.join(" AND "))
 }
@@ -65,7 +85,10 @@ fn field_where(entity: Value, server_set: &str) -> Result<Value, Error> {
             return Ok(f);
         }
     }
-    Err(Error::new(ErrorKind::InvalidOperation, format!("entity has no {server_set} field")))
+    Err(Error::new(
+        ErrorKind::InvalidOperation,
+        format!("entity has no {server_set} field"),
+    ))
 }
 
 /// The closure body a mock uses to find rows matching a method's params.
@@ -79,11 +102,21 @@ fn mock_predicate(params: Value, entity: Value) -> Result<String, Error> {
         .flatten()
         .map(|p| {
             let ident = p["ident"].as_str().unwrap_or_default();
-            let nullable = fields.iter().any(|f| f["ident"] == p["ident"] && f["nullable"] == Json::Bool(true));
-            if nullable { format!("r.{ident}.as_ref() == Some(&{ident})") } else { format!("r.{ident} == {ident}") }
+            let nullable = fields
+                .iter()
+                .any(|f| f["ident"] == p["ident"] && f["nullable"] == Json::Bool(true));
+            if nullable {
+                format!("r.{ident}.as_ref() == Some(&{ident})")
+            } else {
+                format!("r.{ident} == {ident}")
+            }
         })
         .collect();
-    Ok(if parts.is_empty() { "true".into() } else { parts.join(" && ") })
+    Ok(if parts.is_empty() {
+        "true".into()
+    } else {
+        parts.join(" && ")
+    })
 }
 
 /// A path with parameter names erased: `/a/{id}` and `/a/{name}` have the same shape.
@@ -102,4 +135,21 @@ pub fn route_shape(path: &str) -> String {
         }
     }
     out
+}
+
+/// The API name of the field stored in `column`.
+fn column_field(entity: Value, column: String) -> Result<String, Error> {
+    let entity = json(&entity)?;
+    entity["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["column"] == Json::String(column.clone()))
+        .and_then(|f| f["name"].as_str().map(str::to_string))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("no field for column {column}"),
+            )
+        })
 }

@@ -58,24 +58,45 @@ pub fn emit(model: &Model, template_dir: Option<&Path>) -> Result<Output, Diagno
             .and_then(|t| t.render(context! { model, dialect }))
             .map_err(|e| Diagnostics::from(template_error("migration.sql.jinja", &e)))?;
         let sql = sql.trim().to_string() + "\n";
-        migrations.insert(dialect, vec![MigrationFile { version: 1, name: "init".into(), sql: sql.clone() }]);
+        migrations.insert(
+            dialect,
+            vec![MigrationFile {
+                version: 1,
+                name: "init".into(),
+                sql: sql.clone(),
+            }],
+        );
         out.insert(path, sql);
     }
-    let migrations = context! { postgres => migrations["postgres"], sqlite => migrations["sqlite"] };
+    let migrations =
+        context! { postgres => migrations["postgres"], sqlite => migrations["sqlite"] };
 
-    let mut render = |template: &str, path: PathBuf, ctx: minijinja::Value| -> Result<(), Diagnostics> {
-        let text = env
-            .get_template(template)
-            .and_then(|t| t.render(ctx))
-            .map_err(|e| Diagnostics::from(template_error(template, &e)))?;
-        out.insert(path, text);
-        Ok(())
-    };
+    let mut render =
+        |template: &str, path: PathBuf, ctx: minijinja::Value| -> Result<(), Diagnostics> {
+            let text = env
+                .get_template(template)
+                .and_then(|t| t.render(ctx))
+                .map_err(|e| Diagnostics::from(template_error(template, &e)))?;
+            out.insert(path, text);
+            Ok(())
+        };
 
-    render("root_mod.rs.jinja", "mod.rs".into(), context! { model, routes })?;
-    render("migrations.rs.jinja", "migrations.rs".into(), context! { migrations })?;
+    render(
+        "root_mod.rs.jinja",
+        "mod.rs".into(),
+        context! { model, routes },
+    )?;
+    render(
+        "migrations.rs.jinja",
+        "migrations.rs".into(),
+        context! { migrations },
+    )?;
     if !model.common_types.is_empty() {
-        render("common.rs.jinja", "common.rs".into(), context! { types => model.common_types })?;
+        render(
+            "common.rs.jinja",
+            "common.rs".into(),
+            context! { types => model.common_types },
+        )?;
     }
     for domain in &model.domains {
         let dir = PathBuf::from(&domain.name);
@@ -87,8 +108,16 @@ pub fn emit(model: &Model, template_dir: Option<&Path>) -> Result<Output, Diagno
         if !domain.entities.is_empty() {
             render("repository.rs.jinja", dir.join("repository.rs"), ctx())?;
             render("mock.rs.jinja", dir.join("mock.rs"), ctx())?;
-            render("sql.rs.jinja", dir.join("postgres.rs"), context! { domain, limits, dialect => "postgres" })?;
-            render("sql.rs.jinja", dir.join("sqlite.rs"), context! { domain, limits, dialect => "sqlite" })?;
+            render(
+                "sql.rs.jinja",
+                dir.join("postgres.rs"),
+                context! { domain, limits, dialect => "postgres" },
+            )?;
+            render(
+                "sql.rs.jinja",
+                dir.join("sqlite.rs"),
+                context! { domain, limits, dialect => "sqlite" },
+            )?;
         }
     }
     Ok(out)
@@ -104,20 +133,35 @@ fn routes(model: &Model) -> Result<Vec<Route>, Diagnostics> {
     for domain in &model.domains {
         for op in &domain.operations {
             if !METHODS.contains(&op.method.as_str()) {
-                diags.push(Diagnostic::warning(format!("{} {} is not served: axum has no `{}` router", op.method.to_uppercase(), op.path, op.method)));
+                diags.push(Diagnostic::warning(format!(
+                    "{} {} is not served: axum has no `{}` router",
+                    op.method.to_uppercase(),
+                    op.path,
+                    op.method
+                )));
                 continue;
             }
             let shape = helpers::route_shape(&op.path);
             if let Some(other) = shapes.get(&shape).filter(|p| **p != op.path) {
                 diags.push(
-                    Diagnostic::error(format!("paths `{}` and `{other}` differ only in parameter names", op.path))
-                        .hint("use the same parameter name in both paths"),
+                    Diagnostic::error(format!(
+                        "paths `{}` and `{other}` differ only in parameter names",
+                        op.path
+                    ))
+                    .hint("use the same parameter name in both paths"),
                 );
                 continue;
             }
             shapes.insert(shape, op.path.clone());
-            let route = by_path.entry(op.path.clone()).or_insert_with(|| Route { path: op.path.clone(), handlers: Vec::new() });
-            route.handlers.push(Handler { method: op.method.clone(), domain: domain.name.clone(), fn_name: op.fn_name.clone() });
+            let route = by_path.entry(op.path.clone()).or_insert_with(|| Route {
+                path: op.path.clone(),
+                handlers: Vec::new(),
+            });
+            route.handlers.push(Handler {
+                method: op.method.clone(),
+                domain: domain.name.clone(),
+                fn_name: op.fn_name.clone(),
+            });
         }
     }
     if diags.has_errors() {
@@ -134,5 +178,7 @@ fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
         detail.push_str(&format!(": {s}"));
         source = s.source();
     }
-    Diagnostic::error(detail).hint("this is a bug in archgen (or in a --templates override); please report it with the spec")
+    Diagnostic::error(detail).hint(
+        "this is a bug in archgen (or in a --templates override); please report it with the spec",
+    )
 }

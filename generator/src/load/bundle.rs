@@ -24,7 +24,12 @@ const MAX_FILES: usize = 1000;
 const MAX_INLINE_DEPTH: usize = 32;
 
 /// Bundles in place. `files[0]` is the root; files read along the way are appended.
-pub(crate) fn bundle(root: &mut Node, files: &mut Vec<PathBuf>, budget: &mut Budget, problems: &mut Vec<Problem>) {
+pub(crate) fn bundle(
+    root: &mut Node,
+    files: &mut Vec<PathBuf>,
+    budget: &mut Budget,
+    problems: &mut Vec<Problem>,
+) {
     let mut b = Bundler {
         ids: HashMap::from([(refs::identity(&files[0]), Some(0))]),
         files,
@@ -80,10 +85,15 @@ struct Bundler<'a> {
 
 impl Bundler<'_> {
     fn reserve_root_names(&mut self, root: &Node) {
-        let Some(components) = root.get("components").and_then(Node::as_map) else { return };
+        let Some(components) = root.get("components").and_then(Node::as_map) else {
+            return;
+        };
         for (section, entries) in components {
             if let Some(entries) = entries.as_map() {
-                self.taken.entry(section.clone()).or_default().extend(entries.keys().cloned());
+                self.taken
+                    .entry(section.clone())
+                    .or_default()
+                    .extend(entries.keys().cloned());
             }
         }
     }
@@ -92,11 +102,18 @@ impl Bundler<'_> {
     /// Such a component becomes the file's content under its own name, rather than an alias of
     /// a hoisted `Pet2`; claiming these first keeps the name whatever order references come in.
     fn claim_component_refs(&mut self, root: &Node) {
-        let Some(components) = root.get("components").and_then(Node::as_map) else { return };
+        let Some(components) = root.get("components").and_then(Node::as_map) else {
+            return;
+        };
         for (section, slot) in SECTIONS {
-            let Some(entries) = components.get(*section).and_then(Node::as_map) else { continue };
+            let Some(entries) = components.get(*section).and_then(Node::as_map) else {
+                continue;
+            };
             for (name, node) in entries {
-                let (Some(raw), Some(1)) = (node.ref_str(), node.as_map().map(IndexMap::len)) else { continue };
+                let (Some(raw), Some(1)) = (node.ref_str(), node.as_map().map(IndexMap::len))
+                else {
+                    continue;
+                };
                 let mut at = format!("/components/{section}");
                 append_segment(&mut at, name);
                 let loc = node.get("$ref").map_or(node.loc, |r| r.loc);
@@ -106,11 +123,19 @@ impl Bundler<'_> {
                         // Already reported; the walk must not report it again.
                         self.skip.insert(at);
                     }
-                    Some(Target::File(file, pointer)) if !self.assigned.contains_key(&(file, pointer.clone())) => {
+                    Some(Target::File(file, pointer))
+                        if !self.assigned.contains_key(&(file, pointer.clone())) =>
+                    {
                         if self.exists(file, &pointer, raw, loc, &ref_at) {
-                            self.assigned.insert((file, pointer.clone()), format!("#{at}"));
-                            let hoist =
-                                Hoist { file, pointer, section: (*section).into(), name: name.clone(), slot: *slot };
+                            self.assigned
+                                .insert((file, pointer.clone()), format!("#{at}"));
+                            let hoist = Hoist {
+                                file,
+                                pointer,
+                                section: (*section).into(),
+                                name: name.clone(),
+                                slot: *slot,
+                            };
                             self.queue.push_back(hoist);
                         }
                         self.skip.insert(at);
@@ -135,8 +160,11 @@ impl Bundler<'_> {
                     }
                 }
                 None => self.problems.push(
-                    Problem::new(format!("`$ref` must be a string, not {}", r.kind_name()), r.loc)
-                        .pointer(format!("{at}/$ref")),
+                    Problem::new(
+                        format!("`$ref` must be a string, not {}", r.kind_name()),
+                        r.loc,
+                    )
+                    .pointer(format!("{at}/$ref")),
                 ),
             }
         }
@@ -159,7 +187,15 @@ impl Bundler<'_> {
 
     /// Rewrites or replaces the reference object `node`. Returns true when `node` was replaced
     /// by an in-place copy, which has then been walked already.
-    fn follow(&mut self, node: &mut Node, raw: &str, loc: Loc, slot: Slot, file: u32, at: &str) -> bool {
+    fn follow(
+        &mut self,
+        node: &mut Node,
+        raw: &str,
+        loc: Loc,
+        slot: Slot,
+        file: u32,
+        at: &str,
+    ) -> bool {
         let has_path = raw.split('#').next().is_some_and(|p| !p.is_empty());
         let ref_at = format!("{at}/$ref");
         match self.target(raw, file, loc, &ref_at) {
@@ -173,7 +209,9 @@ impl Bundler<'_> {
             }
             Some(Target::File(target_file, pointer)) => match shape::section(slot) {
                 Some(section) => {
-                    if let Some(local) = self.assign(target_file, pointer, section, slot, raw, loc, &ref_at) {
+                    if let Some(local) =
+                        self.assign(target_file, pointer, section, slot, raw, loc, &ref_at)
+                    {
                         set_ref(node, local);
                     }
                     false
@@ -191,7 +229,8 @@ impl Bundler<'_> {
         let RefParts { path, pointer } = match parse_ref(raw) {
             Ok(parts) => parts,
             Err(bad) => {
-                self.problems.push(Problem::new(bad.message, loc).pointer(at).hint(bad.hint));
+                self.problems
+                    .push(Problem::new(bad.message, loc).pointer(at).hint(bad.hint));
                 return None;
             }
         };
@@ -202,7 +241,11 @@ impl Bundler<'_> {
                 self.read(refs::clean(&base.join(path)), raw, loc, at)?
             }
         };
-        Some(if target_file == 0 { Target::Root(pointer) } else { Target::File(target_file, pointer) })
+        Some(if target_file == 0 {
+            Target::Root(pointer)
+        } else {
+            Target::File(target_file, pointer)
+        })
     }
 
     /// Reads and parses a file once; `None` if it cannot be (the problem is reported).
@@ -212,26 +255,41 @@ impl Bundler<'_> {
             return *known;
         }
         if self.files.len() >= MAX_FILES {
-            self.problems
-                .push(Problem::new(format!("the spec references more than {MAX_FILES} files"), loc).pointer(at));
+            self.problems.push(
+                Problem::new(
+                    format!("the spec references more than {MAX_FILES} files"),
+                    loc,
+                )
+                .pointer(at),
+            );
             return None;
         }
         let text = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) => {
-                let why =
-                    if e.kind() == std::io::ErrorKind::NotFound { "file not found".to_string() } else { e.to_string() };
-                let problem = Problem::new(format!("unresolved reference `{raw}`: {}: {why}", path.display()), loc);
-                self.problems.push(problem.pointer(at).hint(refs::similar_file(&path)));
+                let why = if e.kind() == std::io::ErrorKind::NotFound {
+                    "file not found".to_string()
+                } else {
+                    e.to_string()
+                };
+                let problem = Problem::new(
+                    format!("unresolved reference `{raw}`: {}: {why}", path.display()),
+                    loc,
+                );
+                self.problems
+                    .push(problem.pointer(at).hint(refs::similar_file(&path)));
                 return None;
             }
         };
         let file = u32::try_from(self.files.len()).unwrap_or(u32::MAX);
         self.files.push(path.clone());
         let tree = match String::from_utf8(text) {
-            Ok(text) => yaml::parse(&text, file, self.budget).map_err(|p| self.problems.push(p)).ok(),
+            Ok(text) => yaml::parse(&text, file, self.budget)
+                .map_err(|p| self.problems.push(p))
+                .ok(),
             Err(_) => {
-                let problem = Problem::new(format!("{} is not UTF-8 text", path.display()), loc).pointer(at);
+                let problem =
+                    Problem::new(format!("{} is not UTF-8 text", path.display()), loc).pointer(at);
                 self.problems.push(problem);
                 None
             }
@@ -245,12 +303,19 @@ impl Bundler<'_> {
     /// Whether a pointer names a node in a parsed file; reports a dangling pointer. A file that
     /// failed to parse has had its error reported already and quietly resolves nothing.
     fn exists(&mut self, file: u32, pointer: &str, raw: &str, loc: Loc, at: &str) -> bool {
-        let Some(tree) = self.trees.get(file as usize).and_then(Option::as_ref) else { return false };
+        let Some(tree) = self.trees.get(file as usize).and_then(Option::as_ref) else {
+            return false;
+        };
         let segments = split_pointer(pointer).unwrap_or_default();
-        let Err(matched) = tree.lookup(&segments) else { return true };
+        let Err(matched) = tree.lookup(&segments) else {
+            return true;
+        };
         let hint = missing_hint(tree, &segments, matched);
         let shown = self.files[file as usize].display();
-        let problem = Problem::new(format!("unresolved reference `{raw}`: {shown} has no `#{pointer}`"), loc);
+        let problem = Problem::new(
+            format!("unresolved reference `{raw}`: {shown} has no `#{pointer}`"),
+            loc,
+        );
         self.problems.push(problem.pointer(at).hint(hint));
         false
     }
@@ -277,7 +342,13 @@ impl Bundler<'_> {
         let name = self.unique_name(section, base_name(&pointer, &self.files[file as usize]));
         let local = format!("#/components/{section}{}", super::push_pointer("", &name));
         self.assigned.insert((file, pointer.clone()), local.clone());
-        self.queue.push_back(Hoist { file, pointer, section: section.into(), name, slot });
+        self.queue.push_back(Hoist {
+            file,
+            pointer,
+            section: section.into(),
+            name,
+            slot,
+        });
         Some(local)
     }
 
@@ -296,24 +367,39 @@ impl Bundler<'_> {
     /// Copies a target into the root under its component name, resolving its own references
     /// relative to the file it came from.
     fn hoist(&mut self, root: &mut Node, hoist: Hoist) {
-        let Some(mut content) = self.copy(hoist.file, &hoist.pointer, root.loc) else { return };
+        let Some(mut content) = self.copy(hoist.file, &hoist.pointer, root.loc) else {
+            return;
+        };
         let mut at = format!("/components/{}", hoist.section);
         append_segment(&mut at, &hoist.name);
         self.walk(&mut content, hoist.slot, hoist.file, &mut at);
-        let Some(root_map) = root.as_map_mut() else { return };
-        let components = root_map.entry("components".to_string()).or_insert_with(empty_map);
-        let Kind::Map(components) = &mut components.kind else {
-            self.problems.push(Problem::new("`components` must be a mapping", components.loc).pointer("/components"));
+        let Some(root_map) = root.as_map_mut() else {
             return;
         };
-        let section = components.entry(hoist.section.clone()).or_insert_with(empty_map);
+        let components = root_map
+            .entry("components".to_string())
+            .or_insert_with(empty_map);
+        let Kind::Map(components) = &mut components.kind else {
+            self.problems.push(
+                Problem::new("`components` must be a mapping", components.loc)
+                    .pointer("/components"),
+            );
+            return;
+        };
+        let section = components
+            .entry(hoist.section.clone())
+            .or_insert_with(empty_map);
         match &mut section.kind {
             Kind::Map(entries) => {
                 entries.insert(hoist.name, content);
             }
             _ => {
-                let problem = Problem::new(format!("`components.{}` must be a mapping", hoist.section), section.loc);
-                self.problems.push(problem.pointer(format!("/components/{}", hoist.section)));
+                let problem = Problem::new(
+                    format!("`components.{}` must be a mapping", hoist.section),
+                    section.loc,
+                );
+                self.problems
+                    .push(problem.pointer(format!("/components/{}", hoist.section)));
             }
         }
     }
@@ -321,9 +407,17 @@ impl Bundler<'_> {
     /// A copy of a target, charged to the node budget.
     fn copy(&mut self, file: u32, pointer: &str, loc: Loc) -> Option<Node> {
         let segments = split_pointer(pointer)?;
-        let source = self.trees.get(file as usize)?.as_ref()?.lookup(&segments).ok()?;
+        let source = self
+            .trees
+            .get(file as usize)?
+            .as_ref()?
+            .lookup(&segments)
+            .ok()?;
         if !self.budget.take(source.count()) {
-            self.problems.push(Problem::new("the bundled document is too large (too many nodes)", loc));
+            self.problems.push(Problem::new(
+                "the bundled document is too large (too many nodes)",
+                loc,
+            ));
             return None;
         }
         Some(source.clone())
@@ -344,18 +438,24 @@ impl Bundler<'_> {
     ) {
         let key = (target_file, pointer);
         if self.inlining.contains(&key) || self.inlining.len() >= MAX_INLINE_DEPTH {
-            let problem = Problem::new(format!("circular reference `{raw}`: this object includes itself"), loc);
+            let problem = Problem::new(
+                format!("circular reference `{raw}`: this object includes itself"),
+                loc,
+            );
             self.problems.push(problem.pointer(format!("{at}/$ref")));
             return;
         }
         if !self.exists(target_file, &key.1, raw, loc, &format!("{at}/$ref")) {
             return;
         }
-        let Some(mut content) = self.copy(target_file, &key.1, loc) else { return };
+        let Some(mut content) = self.copy(target_file, &key.1, loc) else {
+            return;
+        };
         // Copies nest inside each other, so without this a chain of them could nest (and make
         // this walk recurse) far past the limit each file was held to.
         if at.matches('/').count() + content.depth() > super::MAX_DEPTH {
-            self.problems.push(too_deep(loc).pointer(format!("{at}/$ref")));
+            self.problems
+                .push(too_deep(loc).pointer(format!("{at}/$ref")));
             return;
         }
         let mut here = at.to_string();
@@ -364,7 +464,9 @@ impl Bundler<'_> {
         self.inlining.pop();
 
         let entry_loc = node.loc;
-        let Some(entries) = node.as_map_mut() else { return };
+        let Some(entries) = node.as_map_mut() else {
+            return;
+        };
         entries.shift_remove("$ref");
         let mut siblings = Node::map(std::mem::take(entries), entry_loc);
         self.descend(&mut siblings, slot, file, &mut here);
@@ -387,14 +489,28 @@ impl Bundler<'_> {
             .and_then(Node::as_map_mut);
         let Some(mapping) = mapping else { return };
         for (key, value) in mapping.iter_mut() {
-            let Some(raw) = value.as_str().filter(|s| looks_like_ref(s)).map(str::to_string) else { continue };
+            let Some(raw) = value
+                .as_str()
+                .filter(|s| looks_like_ref(s))
+                .map(str::to_string)
+            else {
+                continue;
+            };
             let mut here = format!("{at}/discriminator/mapping");
             append_segment(&mut here, key);
             let rewritten = match self.target(&raw, file, value.loc, &here) {
-                Some(Target::Root(pointer)) if file != 0 || !raw.starts_with('#') => Some(format!("#{pointer}")),
-                Some(Target::File(target_file, pointer)) => {
-                    self.assign(target_file, pointer, "schemas", Slot::Schema, &raw, value.loc, &here)
+                Some(Target::Root(pointer)) if file != 0 || !raw.starts_with('#') => {
+                    Some(format!("#{pointer}"))
                 }
+                Some(Target::File(target_file, pointer)) => self.assign(
+                    target_file,
+                    pointer,
+                    "schemas",
+                    Slot::Schema,
+                    &raw,
+                    value.loc,
+                    &here,
+                ),
                 _ => None,
             };
             if let Some(local) = rewritten {
@@ -406,7 +522,10 @@ impl Bundler<'_> {
 
 /// A mapping value is either a schema name (`Cat`) or a reference (`#/...`, `./Cat.yaml`).
 pub(crate) fn looks_like_ref(s: &str) -> bool {
-    s.contains(['#', '/']) || [".yaml", ".yml", ".json"].iter().any(|ext| s.ends_with(ext))
+    s.contains(['#', '/'])
+        || [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|ext| s.ends_with(ext))
 }
 
 /// A container the loader creates has no place in any file.
@@ -423,7 +542,10 @@ fn set_ref(node: &mut Node, local: String) {
 /// The component name for a target: its last pointer segment, or the file's stem for a
 /// whole-file reference, reduced to the characters OpenAPI allows in component names.
 fn base_name(pointer: &str, file: &Path) -> String {
-    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("Unnamed");
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("Unnamed");
     let segments = split_pointer(pointer).unwrap_or_default();
     let raw = match segments.last() {
         None => stem.to_string(),
@@ -432,9 +554,21 @@ fn base_name(pointer: &str, file: &Path) -> String {
         Some(s) if s.bytes().all(|b| b.is_ascii_digit()) => format!("{stem}{s}"),
         Some(s) => s.clone(),
     };
-    let name: String =
-        raw.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
-    if name.is_empty() { "Unnamed".into() } else { name }
+    let name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() {
+        "Unnamed".into()
+    } else {
+        name
+    }
 }
 
 /// Suggests a name from the deepest part of the pointer that exists.

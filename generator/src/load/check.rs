@@ -33,17 +33,25 @@ pub(crate) fn check_refs(root: &mut Node, problems: &mut Vec<Problem>) {
     let mut edges: HashMap<String, String> = HashMap::new();
     for site in &sites {
         // Anything else is a reference that bundling could not follow, reported already.
-        let Some(fragment) = site.raw.strip_prefix('#') else { continue };
-        let Some(segments) = split_pointer(&percent_decode(fragment)) else { continue };
+        let Some(fragment) = site.raw.strip_prefix('#') else {
+            continue;
+        };
+        let Some(segments) = split_pointer(&percent_decode(fragment)) else {
+            continue;
+        };
         match root.lookup(&segments) {
             Ok(_) if site.bare => {
                 edges.insert(site.at.clone(), join_pointer(&segments));
             }
             Ok(_) => {}
             Err(matched) => {
-                let problem = Problem::new(format!("unresolved reference `{}`", site.raw), site.loc);
-                problems
-                    .push(problem.pointer(format!("{}/$ref", site.at)).hint(missing_hint(root, &segments, matched)));
+                let problem =
+                    Problem::new(format!("unresolved reference `{}`", site.raw), site.loc);
+                problems.push(
+                    problem
+                        .pointer(format!("{}/$ref", site.at))
+                        .hint(missing_hint(root, &segments, matched)),
+                );
             }
         }
     }
@@ -55,16 +63,31 @@ fn collect(node: &mut Node, slot: Slot, at: &mut String, sites: &mut Vec<Site>) 
         if let Some(r) = map.get("$ref")
             && let Some(raw) = r.as_str()
         {
-            let bare = map.keys().all(|k| matches!(k.as_str(), "$ref" | "description" | "summary"));
-            sites.push(Site { at: at.clone(), raw: raw.to_string(), loc: r.loc, bare });
+            let bare = map
+                .keys()
+                .all(|k| matches!(k.as_str(), "$ref" | "description" | "summary"));
+            sites.push(Site {
+                at: at.clone(),
+                raw: raw.to_string(),
+                loc: r.loc,
+                bare,
+            });
         }
         if slot == Slot::Schema {
-            let mapping = map.get("discriminator").and_then(|d| d.get("mapping")).and_then(Node::as_map);
+            let mapping = map
+                .get("discriminator")
+                .and_then(|d| d.get("mapping"))
+                .and_then(Node::as_map);
             for (key, value) in mapping.into_iter().flatten() {
                 if let Some(raw) = value.as_str().filter(|s| looks_like_ref(s)) {
                     let mut here = format!("{at}/discriminator/mapping");
                     append_segment(&mut here, key);
-                    sites.push(Site { at: here, raw: raw.to_string(), loc: value.loc, bare: false });
+                    sites.push(Site {
+                        at: here,
+                        raw: raw.to_string(),
+                        loc: value.loc,
+                        bare: false,
+                    });
                 }
             }
         }
@@ -82,7 +105,11 @@ fn collect(node: &mut Node, slot: Slot, at: &mut String, sites: &mut Vec<Site>) 
 /// Each object has at most one outgoing bare reference, so following edges from every start and
 /// remembering finished nodes finds every cycle in linear time.
 fn report_cycles(sites: &[Site], edges: &HashMap<String, String>, problems: &mut Vec<Problem>) {
-    let locs: HashMap<&str, Loc> = sites.iter().filter(|s| s.bare).map(|s| (s.at.as_str(), s.loc)).collect();
+    let locs: HashMap<&str, Loc> = sites
+        .iter()
+        .filter(|s| s.bare)
+        .map(|s| (s.at.as_str(), s.loc))
+        .collect();
     let mut done: HashSet<&str> = HashSet::new();
     for site in sites.iter().filter(|s| s.bare) {
         let mut path: Vec<&str> = Vec::new();
@@ -93,7 +120,10 @@ fn report_cycles(sites: &[Site], edges: &HashMap<String, String>, problems: &mut
                 let first = cycle.iter().min().copied().unwrap_or(cur);
                 let shown: Vec<String> = cycle.iter().map(|p| format!("`#{p}`")).collect();
                 let loc = locs.get(first).copied().unwrap_or(Loc::NONE);
-                let problem = Problem::new(format!("reference cycle: {} → back to the start", shown.join(" → ")), loc);
+                let problem = Problem::new(
+                    format!("reference cycle: {} → back to the start", shown.join(" → ")),
+                    loc,
+                );
                 problems.push(
                     problem.pointer(format!("{first}/$ref")).hint(Some(
                         "a component that is only a `$ref` must eventually lead to a real definition".into(),

@@ -45,15 +45,23 @@ pub struct Loaded {
 
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     let bytes = std::fs::read(path).map_err(|e| {
-        let why = if e.kind() == std::io::ErrorKind::NotFound { "file not found".to_string() } else { e.to_string() };
+        let why = if e.kind() == std::io::ErrorKind::NotFound {
+            "file not found".to_string()
+        } else {
+            e.to_string()
+        };
         let error = Diagnostic::error(format!("cannot read {}: {why}", path.display()));
         Diagnostics::from(match refs::similar_file(path) {
             Some(hint) => error.hint(hint),
             None => error,
         })
     })?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Diagnostics::from(Diagnostic::error(format!("{} is not UTF-8 text", path.display()))))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Diagnostics::from(Diagnostic::error(format!(
+            "{} is not UTF-8 text",
+            path.display()
+        )))
+    })?;
     load_str(path, &text)
 }
 
@@ -61,7 +69,9 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
 /// locations. References to other files are resolved relative to `name`'s directory.
 pub fn load_str(name: &Path, text: &str) -> Result<Loaded, Diagnostics> {
     let mut files = vec![name.to_path_buf()];
-    let mut budget = Budget { remaining: MAX_NODES };
+    let mut budget = Budget {
+        remaining: MAX_NODES,
+    };
     let fail = |problems: Vec<Problem>, files: &[PathBuf]| diagnostics(problems, files);
 
     let mut root = yaml::parse(text, 0, &mut budget).map_err(|p| fail(vec![p], &files))?;
@@ -79,7 +89,15 @@ pub fn load_str(name: &Path, text: &str) -> Result<Loaded, Diagnostics> {
 
     let mut locs = HashMap::new();
     let doc = node::into_json(root, &mut String::new(), &mut locs);
-    Ok(Loaded { doc, version, sources: SourceMap { files: files.clone(), locs }, files })
+    Ok(Loaded {
+        doc,
+        version,
+        sources: SourceMap {
+            files: files.clone(),
+            locs,
+        },
+        files,
+    })
 }
 
 /// Where each node of the bundled document came from.
@@ -107,7 +125,9 @@ impl SourceMap {
 
     /// Location recorded for exactly this node, without falling back to an ancestor.
     pub fn get(&self, pointer: &str) -> Option<Location> {
-        self.locs.get(pointer).and_then(|loc| location(*loc, &self.files))
+        self.locs
+            .get(pointer)
+            .and_then(|loc| location(*loc, &self.files))
     }
 }
 
@@ -131,7 +151,11 @@ pub(crate) fn append_segment(pointer: &mut String, segment: &str) {
 
 fn location(loc: Loc, files: &[PathBuf]) -> Option<Location> {
     let file = files.get(loc.file as usize)?;
-    loc.is_known().then(|| Location { file: file.clone(), line: loc.line as usize, column: loc.col as usize })
+    loc.is_known().then(|| Location {
+        file: file.clone(),
+        line: loc.line as usize,
+        column: loc.col as usize,
+    })
 }
 
 fn diagnostics(problems: Vec<Problem>, files: &[PathBuf]) -> Diagnostics {

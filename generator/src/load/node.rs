@@ -19,7 +19,11 @@ pub(crate) struct Loc {
 }
 
 impl Loc {
-    pub const NONE: Loc = Loc { file: 0, line: 0, col: 0 };
+    pub const NONE: Loc = Loc {
+        file: 0,
+        line: 0,
+        col: 0,
+    };
 
     pub fn is_known(self) -> bool {
         self.line != 0
@@ -149,7 +153,10 @@ impl Node {
 
 /// RFC 6901 array index: digits without a leading zero.
 fn array_index(seg: &str) -> Option<usize> {
-    if seg.is_empty() || !seg.bytes().all(|b| b.is_ascii_digit()) || (seg.len() > 1 && seg.starts_with('0')) {
+    if seg.is_empty()
+        || !seg.bytes().all(|b| b.is_ascii_digit())
+        || (seg.len() > 1 && seg.starts_with('0'))
+    {
         return None;
     }
     seg.parse().ok()
@@ -211,8 +218,16 @@ impl Budget {
 }
 
 pub(crate) fn too_deep(loc: Loc) -> Problem {
-    Problem::new(format!("the document is nested more than {} levels deep", super::MAX_DEPTH), loc)
-        .hint(Some("move deeply nested schemas into components and reference them with $ref".into()))
+    Problem::new(
+        format!(
+            "the document is nested more than {} levels deep",
+            super::MAX_DEPTH
+        ),
+        loc,
+    )
+    .hint(Some(
+        "move deeply nested schemas into components and reference them with $ref".into(),
+    ))
 }
 
 /// An error before it is turned into a `Diagnostic`: modules below `mod.rs` only know file ids.
@@ -226,7 +241,12 @@ pub(crate) struct Problem {
 
 impl Problem {
     pub fn new(message: impl Into<String>, loc: Loc) -> Self {
-        Self { message: message.into(), loc, pointer: None, hint: None }
+        Self {
+            message: message.into(),
+            loc,
+            pointer: None,
+            hint: None,
+        }
     }
 
     pub fn pointer(mut self, pointer: impl Into<String>) -> Self {
@@ -241,7 +261,11 @@ impl Problem {
 }
 
 /// Converts the tree to JSON, recording the location of every node under its pointer.
-pub(crate) fn into_json(node: Node, pointer: &mut String, locs: &mut HashMap<String, Loc>) -> serde_json::Value {
+pub(crate) fn into_json(
+    node: Node,
+    pointer: &mut String,
+    locs: &mut HashMap<String, Loc>,
+) -> serde_json::Value {
     if node.loc.is_known() {
         locs.insert(pointer.clone(), node.loc);
     }

@@ -17,7 +17,11 @@ pub(crate) const NORMALIZED_VERSION: &str = "3.0.3";
 const NEWER_TOP_LEVEL: &[&str] = &["webhooks", "jsonSchemaDialect", "$self"];
 
 /// Where a boolean is a meaningful value rather than a boolean schema to expand.
-const BOOLEAN_ALLOWED: &[&str] = &["additionalProperties", "unevaluatedProperties", "unevaluatedItems"];
+const BOOLEAN_ALLOWED: &[&str] = &[
+    "additionalProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+];
 
 /// Keywords that may sit beside `$ref` without changing what it means.
 const REF_ANNOTATIONS: &[&str] = &["$ref", "description", "summary"];
@@ -30,20 +34,34 @@ pub(crate) fn drop_newer_top_level(root: &mut Node) {
     }
 }
 
-pub(crate) fn normalize(root: &mut Node, version: &str, budget: &mut Budget, problems: &mut Vec<Problem>) {
+pub(crate) fn normalize(
+    root: &mut Node,
+    version: &str,
+    budget: &mut Budget,
+    problems: &mut Vec<Problem>,
+) {
     if let Some(m) = root.as_map_mut() {
         if let Some(v) = m.get_mut("openapi") {
             v.kind = Kind::String(NORMALIZED_VERSION.into());
         }
-        m.entry("paths".to_string()).or_insert_with(|| Node::map(IndexMap::new(), Loc::NONE));
+        m.entry("paths".to_string())
+            .or_insert_with(|| Node::map(IndexMap::new(), Loc::NONE));
         // `version: 1.10` is a number to YAML; the text is what the author meant.
-        if let Some(v) = m.get_mut("info").and_then(Node::as_map_mut).and_then(|i| i.get_mut("version"))
+        if let Some(v) = m
+            .get_mut("info")
+            .and_then(Node::as_map_mut)
+            .and_then(|i| i.get_mut("version"))
             && let Kind::Number(_, raw) = &v.kind
         {
             v.kind = Kind::String(raw.to_string());
         }
     }
-    let mut n = Normalizer { modern: !version.starts_with("3.0"), budget, problems, exhausted: false };
+    let mut n = Normalizer {
+        modern: !version.starts_with("3.0"),
+        budget,
+        problems,
+        exhausted: false,
+    };
     n.walk(root, Slot::Document, false);
 }
 
@@ -87,7 +105,8 @@ impl Normalizer<'_> {
 
     fn unsupported(&mut self, node: &Node, key: &str, value: &str, message: &str, hint: &str) {
         if let Some(found) = node.get(key).filter(|v| v.as_str() == Some(value)) {
-            self.problems.push(Problem::new(message, found.loc).hint(Some(hint.into())));
+            self.problems
+                .push(Problem::new(message, found.loc).hint(Some(hint.into())));
         }
     }
 
@@ -118,11 +137,17 @@ impl Normalizer<'_> {
 
     /// `type: [T, "null"]` → `type: T, nullable: true`; several types become a `oneOf`.
     fn type_list(&mut self, m: &mut IndexMap<String, Node>) -> bool {
-        let Some(ty) = m.get("type") else { return false };
+        let Some(ty) = m.get("type") else {
+            return false;
+        };
         let loc = ty.loc;
         let names: Vec<(String, Loc)> = match &ty.kind {
             Kind::String(s) if s == "null" => vec![(s.clone(), loc)],
-            Kind::Seq(items) => match items.iter().map(|i| i.as_str().map(|s| (s.to_string(), i.loc))).collect() {
+            Kind::Seq(items) => match items
+                .iter()
+                .map(|i| i.as_str().map(|s| (s.to_string(), i.loc)))
+                .collect()
+            {
                 Some(names) => names,
                 // Not a list of names: leave it for the validate stage to report.
                 None => return false,
@@ -161,7 +186,8 @@ impl Normalizer<'_> {
         let mut routed = Vec::new();
         let mut branches = Vec::new();
         for (ty, ty_loc) in types {
-            let mut branch = IndexMap::from([("type".to_string(), Node::string(ty.clone(), *ty_loc))]);
+            let mut branch =
+                IndexMap::from([("type".to_string(), Node::string(ty.clone(), *ty_loc))]);
             for (key, value) in m.iter() {
                 if applies_to(key, value, ty, types) {
                     if !self.budget.take(value.count()) {
@@ -190,7 +216,10 @@ impl Normalizer<'_> {
     fn too_large(&mut self, loc: Loc) {
         if !self.exhausted {
             self.exhausted = true;
-            self.problems.push(Problem::new("the document is too large to normalize (too many nodes)", loc));
+            self.problems.push(Problem::new(
+                "the document is too large to normalize (too many nodes)",
+                loc,
+            ));
         }
     }
 }
@@ -199,10 +228,12 @@ impl Normalizer<'_> {
 fn applies_to(key: &str, value: &Node, ty: &str, types: &[(String, Loc)]) -> bool {
     let numeric = ty == "number" || ty == "integer";
     match key {
-        "minLength" | "maxLength" | "pattern" | "contentEncoding" | "contentMediaType" => ty == "string",
+        "minLength" | "maxLength" | "pattern" | "contentEncoding" | "contentMediaType" => {
+            ty == "string"
+        }
         "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf" => numeric,
-        "items" | "prefixItems" | "minItems" | "maxItems" | "uniqueItems" | "contains" | "minContains"
-        | "maxContains" | "unevaluatedItems" => ty == "array",
+        "items" | "prefixItems" | "minItems" | "maxItems" | "uniqueItems" | "contains"
+        | "minContains" | "maxContains" | "unevaluatedItems" => ty == "array",
         "properties"
         | "required"
         | "additionalProperties"
@@ -276,7 +307,9 @@ fn push_all_of(m: &mut IndexMap<String, Node>, member: Node, loc: Loc) {
 
 /// `const: v` → `enum: [v]`.
 fn const_to_enum(m: &mut IndexMap<String, Node>) -> bool {
-    let Some(value) = m.get("const").cloned() else { return false };
+    let Some(value) = m.get("const").cloned() else {
+        return false;
+    };
     let loc = value.loc;
     replace_entry(m, "const", "enum", Node::new(Kind::Seq(vec![value]), loc));
     true
@@ -284,7 +317,9 @@ fn const_to_enum(m: &mut IndexMap<String, Node>) -> bool {
 
 /// 3.1 schemas list `examples`; 3.0 has a single `example`.
 fn examples_to_example(m: &mut IndexMap<String, Node>) -> bool {
-    let Some(Kind::Seq(items)) = m.get("examples").map(|e| &e.kind) else { return false };
+    let Some(Kind::Seq(items)) = m.get("examples").map(|e| &e.kind) else {
+        return false;
+    };
     match items.first().cloned() {
         Some(first) if !m.contains_key("example") => replace_entry(m, "examples", "example", first),
         _ => {
@@ -302,7 +337,13 @@ fn exclusive_bound(
     inclusive: &str,
     stricter: fn(f64, f64) -> bool,
 ) -> bool {
-    let Some(Node { kind: Kind::Number(n, raw), loc }) = m.get(exclusive).cloned() else { return false };
+    let Some(Node {
+        kind: Kind::Number(n, raw),
+        loc,
+    }) = m.get(exclusive).cloned()
+    else {
+        return false;
+    };
     let existing = match m.get(inclusive).map(|b| &b.kind) {
         Some(Kind::Number(b, _)) => b.as_f64(),
         _ => None,
@@ -325,15 +366,23 @@ fn wrap_ref_with_siblings(m: &mut IndexMap<String, Node>) -> bool {
     if !m.contains_key("$ref") || m.keys().all(|k| REF_ANNOTATIONS.contains(&k.as_str())) {
         return false;
     }
-    let Some(index) = m.get_index_of("$ref") else { return false };
-    let Some(reference) = m.shift_remove("$ref") else { return false };
+    let Some(index) = m.get_index_of("$ref") else {
+        return false;
+    };
+    let Some(reference) = m.shift_remove("$ref") else {
+        return false;
+    };
     let loc = reference.loc;
     let member = Node::map(IndexMap::from([("$ref".to_string(), reference)]), loc);
     match m.get_mut("allOf").map(|a| &mut a.kind) {
         Some(Kind::Seq(items)) => items.insert(0, member),
         _ => {
             m.shift_remove("allOf");
-            m.shift_insert(index.min(m.len()), "allOf".into(), Node::new(Kind::Seq(vec![member]), loc));
+            m.shift_insert(
+                index.min(m.len()),
+                "allOf".into(),
+                Node::new(Kind::Seq(vec![member]), loc),
+            );
         }
     }
     true
@@ -347,15 +396,21 @@ fn is_null_schema(node: &Node) -> bool {
         Some(Kind::Seq(items)) => items.len() == 1 && items[0].as_str() == Some("null"),
         _ => false,
     };
-    null_type && m.keys().all(|k| matches!(k.as_str(), "type" | "description" | "title") || k.starts_with("x-"))
+    null_type
+        && m.keys()
+            .all(|k| matches!(k.as_str(), "type" | "description" | "title") || k.starts_with("x-"))
 }
 
 /// `oneOf: [X, {type: null}]` → X made nullable: `allOf: [X]` for a reference, X's keywords
 /// merged in for an inline schema (or `allOf` again if they would clash with the parent's).
 fn null_member(m: &mut IndexMap<String, Node>, key: &str) -> bool {
-    let Some(list) = m.get_mut(key) else { return false };
+    let Some(list) = m.get_mut(key) else {
+        return false;
+    };
     let loc = list.loc;
-    let Kind::Seq(members) = &mut list.kind else { return false };
+    let Kind::Seq(members) = &mut list.kind else {
+        return false;
+    };
     if !members.iter().any(is_null_schema) {
         return false;
     }
@@ -365,7 +420,9 @@ fn null_member(m: &mut IndexMap<String, Node>, key: &str) -> bool {
         Ok([member]) => {
             m.shift_remove(key);
             let clash = match member.as_map() {
-                Some(inner) => inner.contains_key("$ref") || inner.keys().any(|k| m.contains_key(k)),
+                Some(inner) => {
+                    inner.contains_key("$ref") || inner.keys().any(|k| m.contains_key(k))
+                }
                 None => true,
             };
             match member.kind {

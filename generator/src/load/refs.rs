@@ -23,20 +23,27 @@ pub(crate) fn parse_ref(raw: &str) -> Result<RefParts, BadRef> {
     if is_remote(path) {
         return Err(BadRef {
             message: format!("remote reference `{raw}` is not supported"),
-            hint: Some("download the file next to the spec and refer to it by a relative path".into()),
+            hint: Some(
+                "download the file next to the spec and refer to it by a relative path".into(),
+            ),
         });
     }
     let pointer = percent_decode(fragment);
     if !pointer.is_empty() && !pointer.starts_with('/') {
         return Err(BadRef {
             message: format!("`$ref: {raw}` uses a plain-name fragment"),
-            hint: Some("only JSON pointer fragments such as `#/components/schemas/Name` are supported".into()),
+            hint: Some(
+                "only JSON pointer fragments such as `#/components/schemas/Name` are supported"
+                    .into(),
+            ),
         });
     }
     if split_pointer(&pointer).is_none() {
         return Err(BadRef {
             message: format!("`$ref: {raw}` is not a valid JSON pointer"),
-            hint: Some("in a JSON pointer `~` must be written `~0` and `/` inside a name `~1`".into()),
+            hint: Some(
+                "in a JSON pointer `~` must be written `~0` and `/` inside a name `~1`".into(),
+            ),
         });
     }
     let path = (!path.is_empty()).then(|| percent_decode(path));
@@ -49,7 +56,9 @@ fn is_remote(path: &str) -> bool {
         Some((scheme, _)) => {
             scheme.len() > 1
                 && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         }
         None => false,
     }
@@ -65,7 +74,11 @@ pub(crate) fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(hi), Some(lo)) => {
                 // Two hex digits always fit in a byte.
                 out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
@@ -105,8 +118,9 @@ pub(crate) fn clean(path: &Path) -> PathBuf {
 
 /// What makes two spellings of a path the same file, so each file is read once.
 pub(crate) fn identity(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path)
-        .unwrap_or_else(|_| clean(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())))
+    std::fs::canonicalize(path).unwrap_or_else(|_| {
+        clean(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+    })
 }
 
 /// "did you mean" over the files next to a path that could not be read.
@@ -116,7 +130,9 @@ pub(crate) fn similar_file(path: &Path) -> Option<String> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let names: Vec<String> =
-        std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
     crate::diagnostic::did_you_mean(wanted, names.iter().map(String::as_str))
 }

@@ -50,7 +50,10 @@ pub(crate) const SECTIONS: &[(&str, Slot)] = &[
 /// is copied in place instead: `openapiv3` reads path items and media types only inline, and an
 /// unknown position defaults to schemas, by far the most common target.
 pub(crate) fn section(slot: Slot) -> Option<&'static str> {
-    let found = SECTIONS.iter().find(|(_, s)| *s == slot).map(|(name, _)| *name);
+    let found = SECTIONS
+        .iter()
+        .find(|(_, s)| *s == slot)
+        .map(|(name, _)| *name);
     match slot {
         Slot::PathItem | Slot::MediaType | Slot::Encoding => None,
         Slot::Document | Slot::Paths | Slot::Operation | Slot::Responses | Slot::Components => None,
@@ -66,7 +69,9 @@ enum Child {
     OneOrList(Slot),
 }
 
-const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace", "query"];
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace", "query",
+];
 
 fn child(slot: Slot, key: &str) -> Child {
     use Child::{ListOf, MapOf, One};
@@ -78,7 +83,11 @@ fn child(slot: Slot, key: &str) -> Child {
         (Document, "paths") => One(Paths),
         (Document, "components") => One(Components),
         (Document, "webhooks") => MapOf(PathItem),
-        (Paths, k) => One(if k.starts_with('/') { PathItem } else { Literal }),
+        (Paths, k) => One(if k.starts_with('/') {
+            PathItem
+        } else {
+            Literal
+        }),
         (PathItem, k) if METHODS.contains(&k) => One(Operation),
         (PathItem, "additionalOperations") => MapOf(Operation),
         (PathItem | Operation, "parameters") => ListOf(Parameter),
@@ -111,7 +120,9 @@ fn child(slot: Slot, key: &str) -> Child {
 fn schema_child(key: &str) -> Child {
     use Child::{ListOf, MapOf, One, OneOrList};
     match key {
-        "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => MapOf(Slot::Schema),
+        "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+            MapOf(Slot::Schema)
+        }
         "additionalProperties"
         | "not"
         | "contains"
@@ -134,7 +145,11 @@ fn schema_child(key: &str) -> Child {
 /// Calls `f` for each child object of `node` with the pointer segments that lead to it (two for
 /// an entry of a name-keyed container such as `properties`) and the kind of object it is.
 /// Containers themselves are not visited: a `properties` map is not a schema.
-pub(crate) fn for_each_child(node: &mut Node, slot: Slot, f: &mut dyn FnMut(&[&str], &mut Node, Slot)) {
+pub(crate) fn for_each_child(
+    node: &mut Node,
+    slot: Slot,
+    f: &mut dyn FnMut(&[&str], &mut Node, Slot),
+) {
     if slot == Slot::Literal {
         return;
     }

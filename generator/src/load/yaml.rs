@@ -20,7 +20,14 @@ pub(crate) fn parse(text: &str, file: u32, budget: &mut Budget) -> Result<Node, 
     let run = AssertUnwindSafe(|| Builder::new(file, budget).run(text));
     // yaml-rust2 is not known to panic, but a parser bug must not take the generator down with it.
     std::panic::catch_unwind(run).unwrap_or_else(|_| {
-        Err(Problem::new("the YAML parser failed on this file (internal error)", Loc { file, line: 1, col: 1 }))
+        Err(Problem::new(
+            "the YAML parser failed on this file (internal error)",
+            Loc {
+                file,
+                line: 1,
+                col: 1,
+            },
+        ))
     })
 }
 
@@ -71,12 +78,23 @@ struct Builder<'b> {
 
 impl<'b> Builder<'b> {
     fn new(file: u32, budget: &'b mut Budget) -> Self {
-        Self { file, budget, stack: Vec::new(), anchors: HashMap::new(), root: None, documents: 0 }
+        Self {
+            file,
+            budget,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            root: None,
+            documents: 0,
+        }
     }
 
     fn loc(&self, mark: &Marker) -> Loc {
         let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).max(1);
-        Loc { file: self.file, line: clamp(mark.line()), col: clamp(mark.col().saturating_add(1)) }
+        Loc {
+            file: self.file,
+            line: clamp(mark.line()),
+            col: clamp(mark.col().saturating_add(1)),
+        }
     }
 
     fn run(mut self, text: &str) -> Result<Node, Problem> {
@@ -89,24 +107,45 @@ impl<'b> Builder<'b> {
                 Event::DocumentStart => {
                     self.documents += 1;
                     if self.documents > 1 {
-                        return Err(Problem::new("a spec file must hold a single YAML document", loc)
-                            .hint(Some("remove this `---` and the documents after it".into())));
+                        return Err(Problem::new(
+                            "a spec file must hold a single YAML document",
+                            loc,
+                        )
+                        .hint(Some("remove this `---` and the documents after it".into())));
                     }
                 }
                 Event::Nothing | Event::StreamStart | Event::DocumentEnd => {}
-                Event::Scalar(value, style, anchor, tag) => self.scalar(value, style, anchor, tag.as_ref(), loc)?,
+                Event::Scalar(value, style, anchor, tag) => {
+                    self.scalar(value, style, anchor, tag.as_ref(), loc)?
+                }
                 Event::Alias(id) => self.alias(id, loc)?,
                 Event::SequenceStart(anchor, _) => self.open(Body::Seq(Vec::new()), anchor, loc)?,
-                Event::MappingStart(anchor, _) => self.open(Body::Map(MapFrame::default()), anchor, loc)?,
+                Event::MappingStart(anchor, _) => {
+                    self.open(Body::Map(MapFrame::default()), anchor, loc)?
+                }
                 Event::SequenceEnd | Event::MappingEnd => self.close()?,
             }
         }
-        Ok(self.root.unwrap_or(Node::new(Kind::Null, Loc { file: self.file, line: 1, col: 1 })))
+        Ok(self.root.unwrap_or(Node::new(
+            Kind::Null,
+            Loc {
+                file: self.file,
+                line: 1,
+                col: 1,
+            },
+        )))
     }
 
     fn syntax_error(&self, e: &ScanError) -> Problem {
-        let hint = e.info().contains("tab").then(|| "YAML does not allow tabs for indentation; use spaces".to_string());
-        Problem::new(format!("YAML syntax error: {}", e.info()), self.loc(e.marker())).hint(hint)
+        let hint = e
+            .info()
+            .contains("tab")
+            .then(|| "YAML does not allow tabs for indentation; use spaces".to_string());
+        Problem::new(
+            format!("YAML syntax error: {}", e.info()),
+            self.loc(e.marker()),
+        )
+        .hint(hint)
     }
 
     fn take_budget(&mut self, n: usize, loc: Loc) -> Result<(), Problem> {
@@ -138,9 +177,20 @@ impl<'b> Builder<'b> {
             // Keys keep their text as written: `200:` is the key "200", not a number.
             if anchor != 0 {
                 let node = Node::new(resolve(value.clone(), style, tag), loc);
-                self.anchors.insert(anchor, Anchored { node, count: 1, depth: 0 });
+                self.anchors.insert(
+                    anchor,
+                    Anchored {
+                        node,
+                        count: 1,
+                        depth: 0,
+                    },
+                );
             }
-            let key = if style == TScalarStyle::Plain && value == "<<" { Key::Merge } else { Key::Name(value, loc) };
+            let key = if style == TScalarStyle::Plain && value == "<<" {
+                Key::Merge
+            } else {
+                Key::Name(value, loc)
+            };
             return self.set_key(key, loc);
         }
         let node = Node::new(resolve(value, style, tag), loc);
@@ -149,7 +199,10 @@ impl<'b> Builder<'b> {
 
     fn alias(&mut self, id: usize, loc: Loc) -> Result<(), Problem> {
         let Some(anchored) = self.anchors.get(&id) else {
-            return Err(Problem::new("this alias refers to the node that contains it", loc));
+            return Err(Problem::new(
+                "this alias refers to the node that contains it",
+                loc,
+            ));
         };
         if self.stack.len() + anchored.depth > MAX_DEPTH {
             return Err(Self::depth_error(loc));
@@ -172,16 +225,28 @@ impl<'b> Builder<'b> {
     }
 
     fn complex_key(loc: Loc) -> Problem {
-        Problem::new("mapping keys must be plain strings, not sequences or mappings", loc)
+        Problem::new(
+            "mapping keys must be plain strings, not sequences or mappings",
+            loc,
+        )
     }
 
     fn set_key(&mut self, key: Key, loc: Loc) -> Result<(), Problem> {
-        let Some(Frame { body: Body::Map(m), .. }) = self.stack.last_mut() else { return Ok(()) };
+        let Some(Frame {
+            body: Body::Map(m), ..
+        }) = self.stack.last_mut()
+        else {
+            return Ok(());
+        };
         if let Key::Name(name, _) = &key
             && let Some(first) = m.entries.get(name)
         {
-            return Err(Problem::new(format!("duplicate key `{name}`"), loc)
-                .hint(Some(format!("the first `{name}` is on line {}", first.loc.line))));
+            return Err(
+                Problem::new(format!("duplicate key `{name}`"), loc).hint(Some(format!(
+                    "the first `{name}` is on line {}",
+                    first.loc.line
+                ))),
+            );
         }
         m.first_key.get_or_insert(loc);
         m.key = Some(key);
@@ -196,12 +261,20 @@ impl<'b> Builder<'b> {
             return Err(Self::depth_error(loc));
         }
         self.take_budget(1, loc)?;
-        self.stack.push(Frame { start: loc, anchor, count: 1, depth: 0, body });
+        self.stack.push(Frame {
+            start: loc,
+            anchor,
+            count: 1,
+            depth: 0,
+            body,
+        });
         Ok(())
     }
 
     fn close(&mut self) -> Result<(), Problem> {
-        let Some(frame) = self.stack.pop() else { return Ok(()) };
+        let Some(frame) = self.stack.pop() else {
+            return Ok(());
+        };
         let node = match frame.body {
             Body::Seq(items) => Node::new(Kind::Seq(items), frame.start),
             Body::Map(mut m) => {
@@ -214,9 +287,22 @@ impl<'b> Builder<'b> {
         self.finish(node, frame.count, frame.depth + 1, frame.anchor)
     }
 
-    fn finish(&mut self, node: Node, count: usize, depth: usize, anchor: usize) -> Result<(), Problem> {
+    fn finish(
+        &mut self,
+        node: Node,
+        count: usize,
+        depth: usize,
+        anchor: usize,
+    ) -> Result<(), Problem> {
         if anchor != 0 {
-            self.anchors.insert(anchor, Anchored { node: node.clone(), count, depth });
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node: node.clone(),
+                    count,
+                    depth,
+                },
+            );
         }
         self.deliver(node, count, depth)
     }
@@ -271,12 +357,17 @@ fn apply_merges(m: &mut MapFrame) -> Result<(), Problem> {
 }
 
 fn merge_error(loc: Loc) -> Problem {
-    Problem::new("the value of a `<<` merge key must be a mapping or a list of mappings", loc)
+    Problem::new(
+        "the value of a `<<` merge key must be a mapping or a list of mappings",
+        loc,
+    )
 }
 
 /// YAML 1.2 core schema: only plain scalars can be null, booleans or numbers.
 fn resolve(value: String, style: TScalarStyle, tag: Option<&Tag>) -> Kind {
-    let forced_string = tag.is_some_and(|t| (t.handle == "tag:yaml.org,2002:" && t.suffix == "str") || t.handle == "!");
+    let forced_string = tag.is_some_and(|t| {
+        (t.handle == "tag:yaml.org,2002:" && t.suffix == "str") || t.handle == "!"
+    });
     if style != TScalarStyle::Plain || forced_string {
         return Kind::String(value);
     }

@@ -12,7 +12,11 @@ pub struct Shape<'a> {
 }
 
 /// (kind, entity component) for an operation; kind is list/create/get/update/delete/custom.
-pub fn classify(shape: &Shape<'_>, success: Option<&Response>, entities: &[(String, String)]) -> (&'static str, Option<String>) {
+pub fn classify(
+    shape: &Shape<'_>,
+    success: Option<&Response>,
+    entities: &[(String, String)],
+) -> (&'static str, Option<String>) {
     if shape.custom {
         return ("custom", None);
     }
@@ -27,11 +31,18 @@ pub fn classify(shape: &Shape<'_>, success: Option<&Response>, entities: &[(Stri
     let by_path = || {
         let collection = segments.iter().rev().find(|s| !s.starts_with('{'))?;
         let norm = collection.replace(['-', '_'], "").to_lowercase();
-        entities.iter().find(|(_, plural)| plural.replace('_', "") == norm).map(|(c, _)| c.clone())
+        entities
+            .iter()
+            .find(|(_, plural)| plural.replace('_', "") == norm)
+            .map(|(c, _)| c.clone())
     };
     let entity_of = |d: &Option<(String, bool)>, list: bool| -> Option<String> {
         match d {
-            Some((name, is_list)) if *is_list == list && entities.iter().any(|(c, _)| c == name) => Some(name.clone()),
+            Some((name, is_list))
+                if *is_list == list && entities.iter().any(|(c, _)| c == name) =>
+            {
+                Some(name.clone())
+            }
             _ => None,
         }
     };
@@ -57,11 +68,16 @@ fn data_entity(response: &Response) -> Option<(String, bool)> {
     let media = response.content.iter().find(|(k, _)| k.contains("json"))?.1;
     let schema = from_ref(media.schema.as_ref()?);
     let SRef::Inline(s) = schema else { return None };
-    let SKind::Object(obj) = &s.kind else { return None };
+    let SKind::Object(obj) = &s.kind else {
+        return None;
+    };
     match obj.properties.get("data")? {
         SRef::Ref(name) => Some((name.clone(), false)),
         SRef::Inline(inner) => match &inner.kind {
-            SKind::Array { items: Some(SRef::Ref(name)), .. } => Some((name.clone(), true)),
+            SKind::Array {
+                items: Some(SRef::Ref(name)),
+                ..
+            } => Some((name.clone(), true)),
             SKind::AllOf(m) if m.len() == 1 => match &m[0] {
                 SRef::Ref(name) => Some((name.clone(), false)),
                 _ => None,
@@ -71,7 +87,10 @@ fn data_entity(response: &Response) -> Option<(String, bool)> {
     }
 }
 
-pub fn resolve_response<'a>(r: &'a ReferenceOr<Response>, spec: &'a openapiv3::OpenAPI) -> Option<&'a Response> {
+pub fn resolve_response<'a>(
+    r: &'a ReferenceOr<Response>,
+    spec: &'a openapiv3::OpenAPI,
+) -> Option<&'a Response> {
     match r {
         ReferenceOr::Item(resp) => Some(resp),
         ReferenceOr::Reference { reference } => {
@@ -83,4 +102,3 @@ pub fn resolve_response<'a>(r: &'a ReferenceOr<Response>, spec: &'a openapiv3::O
         }
     }
 }
-

@@ -35,15 +35,25 @@ pub fn lower_entity(
     };
     let repo = input.annotations.repository.clone().unwrap_or_default();
     let snake_name = snake(&input.rust_name);
-    let table = repo.table_name.clone().unwrap_or_else(|| plural(&snake_name));
+    let table = repo
+        .table_name
+        .clone()
+        .unwrap_or_else(|| plural(&snake_name));
     let mut idents = Namespace::default();
     let mut fields = Vec::new();
     let mut extra_indices = Vec::new();
     for (json, prop) in &obj.properties {
-        let ty = types.ty(prop, &format!("{}{}", input.rust_name, super::names::pascal(json)), Some(&input.domain));
+        let ty = types.ty(
+            prop,
+            &format!("{}{}", input.rust_name, super::names::pascal(json)),
+            Some(&input.domain),
+        );
         let required = obj.required.contains(json);
         let resolved = types.resolve(prop).cloned().unwrap_or_default();
-        let ann = annotator.field(resolved.extensions.iter().chain(inline_extensions(prop)), &push_pointer(&pointer, json));
+        let ann = annotator.field(
+            resolved.extensions.iter().chain(inline_extensions(prop)),
+            &push_pointer(&pointer, json),
+        );
         let server_set = if loose_eq(json, "id") {
             Some("id")
         } else if loose_eq(json, "createdAt") {
@@ -85,9 +95,12 @@ pub fn lower_entity(
         Some(id) if id.storage == Storage::Uuid => {}
         Some(_) => {
             diags.push(
-                Diagnostic::error(format!("entity `{}` has an `id` that is not a UUID", input.component))
-                    .at(sources.locate(&pointer))
-                    .hint("give `id` `type: string, format: uuid` (ArchesAI's Base schema does)"),
+                Diagnostic::error(format!(
+                    "entity `{}` has an `id` that is not a UUID",
+                    input.component
+                ))
+                .at(sources.locate(&pointer))
+                .hint("give `id` `type: string, format: uuid` (ArchesAI's Base schema does)"),
             );
             return None;
         }
@@ -102,40 +115,81 @@ pub fn lower_entity(
     }
 
     for name in &repo.exclude_from_create {
-        if let Some(i) = check(&fields, input.component, name, "excludeFromCreate", sources, diags) {
+        if let Some(i) = check(
+            &fields,
+            input.component,
+            name,
+            "excludeFromCreate",
+            sources,
+            diags,
+        ) {
             fields[i].creatable = false;
         }
     }
     for name in &repo.exclude_from_update {
-        if let Some(i) = check(&fields, input.component, name, "excludeFromUpdate", sources, diags) {
+        if let Some(i) = check(
+            &fields,
+            input.component,
+            name,
+            "excludeFromUpdate",
+            sources,
+            diags,
+        ) {
             fields[i].updatable = false;
         }
     }
     let mut indices = Vec::new();
     for index in &repo.indices {
-        let cols: Vec<String> =
-            index.fields.iter().filter_map(|f| check(&fields, input.component, f, "an index", sources, diags)).map(|i| fields[i].column.clone()).collect();
+        let cols: Vec<String> = index
+            .fields
+            .iter()
+            .filter_map(|f| check(&fields, input.component, f, "an index", sources, diags))
+            .map(|i| fields[i].column.clone())
+            .collect();
         if cols.len() != index.fields.len() {
             continue;
         }
         let prefix = if index.unique { "uq" } else { "idx" };
-        let name = index.name.clone().unwrap_or_else(|| format!("{prefix}_{table}_{}", cols.join("_")));
-        indices.push(Index { name, columns: cols, unique: index.unique });
+        let name = index
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{prefix}_{table}_{}", cols.join("_")));
+        indices.push(Index {
+            name,
+            columns: cols,
+            unique: index.unique,
+        });
     }
     for extra in extra_indices {
-        if !indices.iter().any(|i| i.columns == extra.columns && i.unique == extra.unique) {
+        if !indices
+            .iter()
+            .any(|i| i.columns == extra.columns && i.unique == extra.unique)
+        {
             indices.push(extra);
         }
     }
     let unique_sets = indices
         .iter()
         .filter(|i| i.unique)
-        .map(|i| i.columns.iter().filter_map(|c| fields.iter().find(|f| &f.column == c)).map(|f| f.name.clone()).collect())
+        .map(|i| {
+            i.columns
+                .iter()
+                .filter_map(|c| fields.iter().find(|f| &f.column == c))
+                .map(|f| f.name.clone())
+                .collect()
+        })
         .collect();
 
     let mut relations = Vec::new();
     for rel in &repo.relations {
-        if let Some(i) = check(&fields, input.component, &rel.field, "a relation", sources, diags) {
+        if let Some(i) = check(
+            &fields,
+            input.component,
+            &rel.field,
+            "a relation",
+            sources,
+            diags,
+        ) {
             relations.push((fields[i].column.clone(), rel.clone()));
         }
     }
@@ -148,10 +202,24 @@ pub fn lower_entity(
         let params: Vec<MethodParam> = m
             .params
             .iter()
-            .filter_map(|p| check(&fields, input.component, p, &format!("method {}", m.name.value), sources, diags))
+            .filter_map(|p| {
+                check(
+                    &fields,
+                    input.component,
+                    p,
+                    &format!("method {}", m.name.value),
+                    sources,
+                    diags,
+                )
+            })
             .map(|i| {
                 let f = &fields[i];
-                MethodParam { ident: f.ident.clone(), ty: f.base.clone(), column: f.column.clone(), storage: f.storage }
+                MethodParam {
+                    ident: f.ident.clone(),
+                    ty: f.base.clone(),
+                    column: f.column.clone(),
+                    storage: f.storage,
+                }
             })
             .collect();
         if params.len() != m.params.len() {
@@ -174,15 +242,22 @@ pub fn lower_entity(
                 }
                 if params.is_empty() {
                     diags.push(
-                        Diagnostic::warning(format!("method `{}` has no params and would delete every row; skipped", m.name.value))
-                            .at(sources.locate(&m.name.pointer)),
+                        Diagnostic::warning(format!(
+                            "method `{}` has no params and would delete every row; skipped",
+                            m.name.value
+                        ))
+                        .at(sources.locate(&m.name.pointer)),
                     );
                     continue;
                 }
                 "void"
             }
         };
-        methods.push(Method { name, returns, params });
+        methods.push(Method {
+            name,
+            returns,
+            params,
+        });
     }
 
     Some(Entity {
@@ -200,7 +275,11 @@ pub fn lower_entity(
             .map(|(column, rel)| ForeignKey {
                 column,
                 table: rel.references.value.clone(),
-                target_column: rel.references_field.clone().map(|f| snake(&f)).unwrap_or_else(|| "id".into()),
+                target_column: rel
+                    .references_field
+                    .clone()
+                    .map(|f| snake(&f))
+                    .unwrap_or_else(|| "id".into()),
                 on_delete: rel.on_delete.clone(),
                 on_update: rel.on_update.clone(),
             })
@@ -211,17 +290,27 @@ pub fn lower_entity(
 }
 
 /// The index of the field an annotation names, or an error with "did you mean".
-fn check(fields: &[Field], entity: &str, name: &Spanned<String>, what: &str, sources: &SourceMap, diags: &mut Diagnostics) -> Option<usize> {
+fn check(
+    fields: &[Field],
+    entity: &str,
+    name: &Spanned<String>,
+    what: &str,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<usize> {
     let found = fields.iter().position(|f| loose_eq(&f.name, &name.value));
     if found.is_none() {
         let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
         let hint = did_you_mean(&name.value, names.iter().copied())
             .unwrap_or_else(|| format!("fields of {entity}: {}", names.join(", ")));
         diags.push(
-            Diagnostic::error(format!("{what} names `{}`, which is not a field of `{entity}`", name.value))
-                .at(sources.locate(&name.pointer))
-                .pointer(&name.pointer)
-                .hint(hint),
+            Diagnostic::error(format!(
+                "{what} names `{}`, which is not a field of `{entity}`",
+                name.value
+            ))
+            .at(sources.locate(&name.pointer))
+            .pointer(&name.pointer)
+            .hint(hint),
         );
     }
     found

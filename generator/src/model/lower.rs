@@ -30,19 +30,31 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let components: IndexMap<String, S> = spec
         .components
         .as_ref()
-        .map(|c| c.schemas.iter().map(|(k, v)| (k.clone(), from_ref_schema(v))).collect())
+        .map(|c| {
+            c.schemas
+                .iter()
+                .map(|(k, v)| (k.clone(), from_ref_schema(v)))
+                .collect()
+        })
         .unwrap_or_default();
 
     let mut annotator = Annotator::new(&loaded.sources);
     let annotations: IndexMap<String, SchemaAnnotations> = components
         .iter()
-        .map(|(name, s)| (name.clone(), annotator.schema(&s.extensions, &format!("/components/schemas/{name}"))))
+        .map(|(name, s)| {
+            (
+                name.clone(),
+                annotator.schema(&s.extensions, &format!("/components/schemas/{name}")),
+            )
+        })
         .collect();
 
     // Operations first: they decide which domains exist.
     let mut raw_ops = Vec::new();
     for (path, item) in &spec.paths.paths {
-        let ReferenceOr::Item(item) = item else { continue };
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
         for (method, op) in item.iter() {
             let pointer = push_pointer(&push_pointer("/paths", path), method);
             let ann = annotator.operation(&op.extensions, &pointer);
@@ -52,7 +64,15 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 .or_else(|| op.tags.first().cloned())
                 .map(|d| snake(&d))
                 .unwrap_or_else(|| "api".into());
-            raw_ops.push((path.clone(), method.to_string(), op, item, ann, domain, pointer));
+            raw_ops.push((
+                path.clone(),
+                method.to_string(),
+                op,
+                item,
+                ann,
+                domain,
+                pointer,
+            ));
         }
     }
     let mut types = Types::new(&components);
@@ -62,31 +82,66 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     for (name, ann) in &annotations {
         if ann.schema_type == Some(SchemaType::Entity) {
             let domain = ann.internal.clone().map(|d| snake(&d)).or_else(|| {
-                raw_ops.iter().find(|o| o.2.tags.iter().any(|t| pascal(t) == pascal(name))).map(|o| o.5.clone())
+                raw_ops
+                    .iter()
+                    .find(|o| o.2.tags.iter().any(|t| pascal(t) == pascal(name)))
+                    .map(|o| o.5.clone())
             });
             entity_domains.insert(name.clone(), domain.unwrap_or_else(|| "api".into()));
         }
     }
-    let domain_names: BTreeSet<String> = raw_ops.iter().map(|o| o.5.clone()).chain(entity_domains.values().cloned()).collect();
+    let domain_names: BTreeSet<String> = raw_ops
+        .iter()
+        .map(|o| o.5.clone())
+        .chain(entity_domains.values().cloned())
+        .collect();
 
     // Reserve the names generated code derives from entities and domains.
     for name in entity_domains.keys() {
-        let rust = types.names.get(name).cloned().unwrap_or_else(|| pascal(name));
-        for derived in ["New{}", "{}Patch", "{}Repository", "Pg{}Repository", "Sqlite{}Repository", "Mock{}Repository"] {
+        let rust = types
+            .names
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| pascal(name));
+        for derived in [
+            "New{}",
+            "{}Patch",
+            "{}Repository",
+            "Pg{}Repository",
+            "Sqlite{}Repository",
+            "Mock{}Repository",
+        ] {
             types.namespace.reserve(&derived.replace("{}", &rust));
         }
     }
     for d in &domain_names {
         types.namespace.reserve(&format!("{}Service", pascal(d)));
-        types.namespace.reserve(&format!("{}Repositories", pascal(d)));
+        types
+            .namespace
+            .reserve(&format!("{}Repositories", pascal(d)));
     }
 
     let mut entities: Vec<Entity> = Vec::new();
     let mut entity_components = Vec::new();
     for (component, domain) in &entity_domains {
-        let rust_name = types.names.get(component).cloned().unwrap_or_else(|| pascal(component));
-        let input = EntityInput { component, rust_name, domain: domain.clone(), annotations: &annotations[component] };
-        if let Some(e) = lower_entity(&input, &mut types, &mut annotator, &loaded.sources, &mut diags) {
+        let rust_name = types
+            .names
+            .get(component)
+            .cloned()
+            .unwrap_or_else(|| pascal(component));
+        let input = EntityInput {
+            component,
+            rust_name,
+            domain: domain.clone(),
+            annotations: &annotations[component],
+        };
+        if let Some(e) = lower_entity(
+            &input,
+            &mut types,
+            &mut annotator,
+            &loaded.sources,
+            &mut diags,
+        ) {
             entity_components.push((component.clone(), e.plural.clone()));
             entities.push(e);
         }
@@ -100,25 +155,70 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let mut extra_rules: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut seen_ids = Namespace::default();
     for (path, method, op, item, ann, domain, pointer) in &raw_ops {
-        let raw_id = op.operation_id.clone().unwrap_or_else(|| format!("{method} {path}"));
+        let raw_id = op
+            .operation_id
+            .clone()
+            .unwrap_or_else(|| format!("{method} {path}"));
         let id = seen_ids.claim(&pascal(&raw_id));
         if op.operation_id.is_none() {
-            diags.push(Diagnostic::warning(format!("operation {} {path} has no operationId; named `{id}`", method.to_uppercase())).at(loaded.sources.locate(pointer)));
+            diags.push(
+                Diagnostic::warning(format!(
+                    "operation {} {path} has no operationId; named `{id}`",
+                    method.to_uppercase()
+                ))
+                .at(loaded.sources.locate(pointer)),
+            );
         }
-        let success = op.responses.responses.iter().find_map(|(code, r)| match code {
-            StatusCode::Code(c) if (200..300).contains(c) => Some((*c, r)),
-            _ => None,
-        });
+        let success = op
+            .responses
+            .responses
+            .iter()
+            .find_map(|(code, r)| match code {
+                StatusCode::Code(c) if (200..300).contains(c) => Some((*c, r)),
+                _ => None,
+            });
         let success_resp = success.and_then(|(_, r)| resolve_response(r, &spec));
         let custom = ann.custom_handler;
-        let (kind, entity_component) =
-            classify(&Shape { method, path, custom }, success_resp, &entity_components);
-        let declared: Vec<u16> = op.responses.responses.keys().filter_map(|c| match c { StatusCode::Code(c) => Some(*c), _ => None }).collect();
-        let validation_status = if declared.contains(&422) { 422 } else if declared.contains(&400) { 400 } else { 422 };
-        let status = success.map(|(c, _)| c).unwrap_or(match kind { "create" => 201, "delete" => 204, _ => 200 });
-        let entity = entity_component.as_ref().and_then(|c| entities.iter().find(|e| &types.names.get(c).cloned().unwrap_or_else(|| pascal(c)) == &e.name));
+        let (kind, entity_component) = classify(
+            &Shape {
+                method,
+                path,
+                custom,
+            },
+            success_resp,
+            &entity_components,
+        );
+        let declared: Vec<u16> = op
+            .responses
+            .responses
+            .keys()
+            .filter_map(|c| match c {
+                StatusCode::Code(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        let validation_status = if declared.contains(&422) {
+            422
+        } else if declared.contains(&400) {
+            400
+        } else {
+            422
+        };
+        let status = success.map(|(c, _)| c).unwrap_or(match kind {
+            "create" => 201,
+            "delete" => 204,
+            _ => 200,
+        });
+        let entity = entity_component.as_ref().and_then(|c| {
+            entities
+                .iter()
+                .find(|e| &types.names.get(c).cloned().unwrap_or_else(|| pascal(c)) == &e.name)
+        });
         let needed = rules_by_domain.entry(domain.clone()).or_default();
-        let fn_name = fn_names.entry(domain.clone()).or_default().claim(&snake(&id));
+        let fn_name = fn_names
+            .entry(domain.clone())
+            .or_default()
+            .claim(&snake(&id));
         let mut params = Vec::new();
         for p in item.parameters.iter().chain(op.parameters.iter()) {
             if let Some(param) = resolve_parameter(p, &spec) {
@@ -130,7 +230,9 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         let mut idents = Namespace::default();
         for p in &params {
             let data = p.parameter_data_ref();
-            let ParameterSchemaOrContent::Schema(schema) = &data.format else { continue };
+            let ParameterSchemaOrContent::Schema(schema) = &data.format else {
+                continue;
+            };
             let sref = from_ref(schema);
             let hint = format!("{id}{}", pascal(&data.name));
             let ty = types.ty(&sref, &hint, Some(domain)).rust;
@@ -159,7 +261,13 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             }
         });
         let body_required = body_schema.as_ref().is_some_and(|b| b.required);
-        let json_body = body_schema.as_ref().and_then(|b| b.content.iter().find(|(k, _)| k.contains("json")).and_then(|(_, m)| m.schema.as_ref()).map(from_ref));
+        let json_body = body_schema.as_ref().and_then(|b| {
+            b.content
+                .iter()
+                .find(|(k, _)| k.contains("json"))
+                .and_then(|(_, m)| m.schema.as_ref())
+                .map(from_ref)
+        });
 
         let mut operation = Operation {
             id: id.clone(),
@@ -183,19 +291,46 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         match (kind, entity) {
             ("create" | "update", Some(e)) => {
                 let body_name = types.namespace.claim(&format!("{id}Body"));
-                let (def, rule, assign) = crud_body(kind, e, json_body.as_ref(), &body_name, &types, needed, &mut diags, &loaded.sources, pointer);
-                let rule_name = format!("RULE_{}", heck::ToShoutySnakeCase::to_shouty_snake_case(body_name.as_str()));
-                extra_rules.entry(domain.clone()).or_default().push((rule_name.clone(), rule));
-                operation.body = Some(Body { ty: body_name, rule: format!("&{rule_name}"), required: true });
+                let (def, rule, assign) = crud_body(
+                    kind,
+                    e,
+                    json_body.as_ref(),
+                    &body_name,
+                    &types,
+                    needed,
+                    &mut diags,
+                    &loaded.sources,
+                    pointer,
+                );
+                let rule_name = format!(
+                    "RULE_{}",
+                    heck::ToShoutySnakeCase::to_shouty_snake_case(body_name.as_str())
+                );
+                extra_rules
+                    .entry(domain.clone())
+                    .or_default()
+                    .push((rule_name.clone(), rule));
+                operation.body = Some(Body {
+                    ty: body_name,
+                    rule: format!("&{rule_name}"),
+                    required: true,
+                });
                 operation.assign = assign;
-                types.defs.push(TypeDef { owner: Some(domain.clone()), ..def });
+                types.defs.push(TypeDef {
+                    owner: Some(domain.clone()),
+                    ..def
+                });
             }
             ("custom", _) | (_, None) => {
                 operation.kind = "custom";
                 if let Some(sref) = &json_body {
                     let ty = types.ty(sref, &format!("{id}Body"), Some(domain)).rust;
                     let rule = types.rule(sref, needed);
-                    operation.body = Some(Body { ty, rule, required: body_required });
+                    operation.body = Some(Body {
+                        ty,
+                        rule,
+                        required: body_required,
+                    });
                 }
                 operation.output = success_resp.and_then(|r| {
                     let media = r.content.iter().find(|(k, _)| k.contains("json"))?.1;
@@ -210,7 +345,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                     .map(|p| super::StructField {
                         ident: p.ident.clone(),
                         json: p.name.clone(),
-                        ty: if p.required { p.ty.clone() } else { format!("Option<{}>", p.ty) },
+                        ty: if p.required {
+                            p.ty.clone()
+                        } else {
+                            format!("Option<{}>", p.ty)
+                        },
                         doc: None,
                         optional: !p.required,
                         rename: p.ident != p.name,
@@ -222,7 +361,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                     fields.push(super::StructField {
                         ident: "body".into(),
                         json: "body".into(),
-                        ty: if b.required { b.ty.clone() } else { format!("Option<{}>", b.ty) },
+                        ty: if b.required {
+                            b.ty.clone()
+                        } else {
+                            format!("Option<{}>", b.ty)
+                        },
                         doc: None,
                         optional: !b.required,
                         rename: false,
@@ -244,7 +387,10 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             }
             _ => {}
         }
-        ops_by_domain.entry(domain.clone()).or_default().push(operation);
+        ops_by_domain
+            .entry(domain.clone())
+            .or_default()
+            .push(operation);
     }
 
     // Named component types, each into the domain that owns it.
@@ -253,7 +399,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         if entity_set.contains(component) {
             continue;
         }
-        let owner = annotations[component].internal.as_ref().map(|d| snake(d)).filter(|d| domain_names.contains(d));
+        let owner = annotations[component]
+            .internal
+            .as_ref()
+            .map(|d| snake(d))
+            .filter(|d| domain_names.contains(d));
         types.component_def(component, owner.as_deref());
     }
 
@@ -286,9 +436,19 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         domains.push(Domain {
             name: name.clone(),
             pascal: pascal(name),
-            entities: entities.iter().filter(|e| entity_domains.iter().any(|(c, d)| d == name && types.names.get(c).map_or(pascal(c), |n| n.clone()) == e.name)).cloned().collect(),
+            entities: entities
+                .iter()
+                .filter(|e| {
+                    entity_domains.iter().any(|(c, d)| {
+                        d == name && types.names.get(c).map_or(pascal(c), |n| n.clone()) == e.name
+                    })
+                })
+                .cloned()
+                .collect(),
             operations: ops_by_domain.remove(name).unwrap_or_default(),
-            types: defs_by_owner.remove(&Some(name.clone())).unwrap_or_default(),
+            types: defs_by_owner
+                .remove(&Some(name.clone()))
+                .unwrap_or_default(),
             rules,
         });
     }
@@ -315,11 +475,17 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
 fn from_ref_schema(r: &ReferenceOr<openapiv3::Schema>) -> S {
     match r {
         ReferenceOr::Item(s) => from_schema(s),
-        ReferenceOr::Reference { .. } => S { kind: SKind::AllOf(vec![from_ref(r)]), ..S::default() },
+        ReferenceOr::Reference { .. } => S {
+            kind: SKind::AllOf(vec![from_ref(r)]),
+            ..S::default()
+        },
     }
 }
 
-fn resolve_parameter<'a>(p: &'a ReferenceOr<Parameter>, spec: &'a OpenAPI) -> Option<&'a Parameter> {
+fn resolve_parameter<'a>(
+    p: &'a ReferenceOr<Parameter>,
+    spec: &'a OpenAPI,
+) -> Option<&'a Parameter> {
     match p {
         ReferenceOr::Item(p) => Some(p),
         ReferenceOr::Reference { reference } => {
@@ -349,17 +515,27 @@ fn crud_body(
     let declared: ObjectS = schema.and_then(|s| types.flatten(s)).unwrap_or_default();
     let create = kind == "create";
     let settable = |f: &super::Field| if create { f.creatable } else { f.updatable };
-    let mut rule_obj = ObjectS { additional: declared.additional.clone(), ..ObjectS::default() };
+    let mut rule_obj = ObjectS {
+        additional: declared.additional.clone(),
+        ..ObjectS::default()
+    };
     let mut fields = Vec::new();
     let mut forbidden = Vec::new();
     for f in &entity.fields {
-        let listed = declared.properties.iter().find(|(k, _)| super::names::loose_eq(k, &f.name));
+        let listed = declared
+            .properties
+            .iter()
+            .find(|(k, _)| super::names::loose_eq(k, &f.name));
         if f.server_set.is_some() {
             forbidden.push((f.name.clone(), "is set by the server".to_string()));
             continue;
         }
         if !settable(f) {
-            let why = if create { "cannot be set on create" } else { "cannot be changed once set" };
+            let why = if create {
+                "cannot be set on create"
+            } else {
+                "cannot be changed once set"
+            };
             forbidden.push((f.name.clone(), why.to_string()));
             if listed.is_some() {
                 diags.push(Diagnostic::warning(format!("`{}` is in the {kind} body but excluded from {kind} on `{}`; it will be rejected", f.name, entity.name)).at(sources.locate(pointer)));
@@ -367,7 +543,10 @@ fn crud_body(
             continue;
         }
         // Without a declared body every settable field is accepted.
-        if schema.is_some() && listed.is_none() && (!create || f.nullable || f.default_expr.is_some()) {
+        if schema.is_some()
+            && listed.is_none()
+            && (!create || f.nullable || f.default_expr.is_some())
+        {
             continue;
         }
         let prop_rule_src = listed.map(|(_, s)| s.clone());
@@ -386,7 +565,11 @@ fn crud_body(
             rule_obj.required.push(f.name.clone());
         }
         let ty = if create {
-            if required && !f.nullable { f.base.clone() } else { format!("Option<{}>", f.base) }
+            if required && !f.nullable {
+                f.base.clone()
+            } else {
+                format!("Option<{}>", f.base)
+            }
         } else {
             format!("rt::Patch<{}>", f.base)
         };
@@ -410,11 +593,33 @@ fn crud_body(
             .fields
             .iter()
             .filter(|f| f.updatable)
-            .map(|f| (f.ident.clone(), if in_body(f) { format!("body.{}", f.ident) } else { "rt::Patch::Absent".into() }))
+            .map(|f| {
+                (
+                    f.ident.clone(),
+                    if in_body(f) {
+                        format!("body.{}", f.ident)
+                    } else {
+                        "rt::Patch::Absent".into()
+                    },
+                )
+            })
             .collect()
     };
-    let doc = Some(format!("Body of `{name}` for {}.", entity.name).replace("Body of `", "Request body `"));
-    (TypeDef { name: name.to_string(), doc, kind: "struct", fields, variants: Vec::new(), owner: None }, rule, assign)
+    let doc = Some(
+        format!("Body of `{name}` for {}.", entity.name).replace("Body of `", "Request body `"),
+    );
+    (
+        TypeDef {
+            name: name.to_string(),
+            doc,
+            kind: "struct",
+            fields,
+            variants: Vec::new(),
+            owner: None,
+        },
+        rule,
+        assign,
+    )
 }
 
 /// How each field of `New<Entity>` is filled from a create body.
@@ -430,7 +635,9 @@ fn create_assignments(entity: &Entity, body: &[super::StructField]) -> Vec<(Stri
                 (Some(_), true, _) => format!("body.{}", f.ident),
                 (Some(b), false, _) if !b.ty.starts_with("Option<") => format!("body.{}", f.ident),
                 // Literals need no closure (clippy: unnecessary_lazy_evaluations); calls do.
-                (Some(_), false, Some(d)) if !d.contains('(') => format!("body.{}.unwrap_or({d})", f.ident),
+                (Some(_), false, Some(d)) if !d.contains('(') => {
+                    format!("body.{}.unwrap_or({d})", f.ident)
+                }
                 (Some(_), false, Some(d)) => format!("body.{}.unwrap_or_else(|| {d})", f.ident),
                 (Some(_), false, None) => format!("body.{}.unwrap_or_default()", f.ident),
                 (None, true, Some(d)) => format!("Some({d})"),
@@ -449,7 +656,11 @@ fn nullable(r: SRef) -> SRef {
             s.nullable = true;
             SRef::Inline(s)
         }
-        SRef::Ref(_) => SRef::Inline(Box::new(S { nullable: true, kind: SKind::AllOf(vec![r]), ..S::default() })),
+        SRef::Ref(_) => SRef::Inline(Box::new(S {
+            nullable: true,
+            kind: SKind::AllOf(vec![r]),
+            ..S::default()
+        })),
     }
 }
 
@@ -459,24 +670,48 @@ fn entity_prop(f: &super::Field) -> SRef {
     use super::types::Storage;
     let kind = match f.storage {
         Storage::Text => SKind::String(StringS::default()),
-        Storage::Enum => SKind::String(StringS { enumeration: f.enum_values.clone(), ..StringS::default() }),
-        Storage::Uuid => SKind::String(StringS { format: Some("uuid".into()), ..StringS::default() }),
-        Storage::DateTime => SKind::String(StringS { format: Some("date-time".into()), ..StringS::default() }),
-        Storage::Date => SKind::String(StringS { format: Some("date".into()), ..StringS::default() }),
-        Storage::Int32 => SKind::Integer(NumberS { format: Some("int32".into()), ..NumberS::default() }),
+        Storage::Enum => SKind::String(StringS {
+            enumeration: f.enum_values.clone(),
+            ..StringS::default()
+        }),
+        Storage::Uuid => SKind::String(StringS {
+            format: Some("uuid".into()),
+            ..StringS::default()
+        }),
+        Storage::DateTime => SKind::String(StringS {
+            format: Some("date-time".into()),
+            ..StringS::default()
+        }),
+        Storage::Date => SKind::String(StringS {
+            format: Some("date".into()),
+            ..StringS::default()
+        }),
+        Storage::Int32 => SKind::Integer(NumberS {
+            format: Some("int32".into()),
+            ..NumberS::default()
+        }),
         Storage::Int64 => SKind::Integer(NumberS::default()),
         Storage::Float => SKind::Number(NumberS::default()),
         Storage::Bool => SKind::Boolean,
         Storage::Json => SKind::Any,
     };
-    SRef::Inline(Box::new(S { kind, ..S::default() }))
+    SRef::Inline(Box::new(S {
+        kind,
+        ..S::default()
+    }))
 }
 
 /// Point each relation at the table of the entity it names; relations to entities this spec does
 /// not define are dropped with a warning (the table would not exist).
-fn resolve_foreign_keys(entities: &mut [Entity], domains: &IndexMap<String, String>, diags: &mut Diagnostics) {
-    let targets: Vec<(String, String, String)> =
-        entities.iter().map(|e| (e.name.clone(), e.snake.clone(), e.table.clone())).collect();
+fn resolve_foreign_keys(
+    entities: &mut [Entity],
+    domains: &IndexMap<String, String>,
+    diags: &mut Diagnostics,
+) {
+    let targets: Vec<(String, String, String)> = entities
+        .iter()
+        .map(|e| (e.name.clone(), e.snake.clone(), e.table.clone()))
+        .collect();
     let _ = domains;
     for e in entities.iter_mut() {
         let name = e.name.clone();
@@ -506,7 +741,10 @@ fn order_tables(entities: &[Entity]) -> Vec<Entity> {
     while !left.is_empty() {
         let before = left.len();
         left.retain(|e| {
-            let ready = e.foreign_keys.iter().all(|fk| fk.table == e.table || done.iter().any(|d| d.table == fk.table));
+            let ready = e
+                .foreign_keys
+                .iter()
+                .all(|fk| fk.table == e.table || done.iter().any(|d| d.table == fk.table));
             if ready {
                 done.push((*e).clone());
             }

@@ -6,19 +6,64 @@ use std::collections::BTreeSet;
 use heck::{ToPascalCase, ToSnakeCase};
 
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
-    "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct",
-    "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "abstract", "become", "box", "do", "final", "macro", "override", "priv", "try",
+    "typeof", "unsized", "virtual", "yield",
 ];
 /// Cannot be raw identifiers at all.
 const RESERVED: &[&str] = &["self", "Self", "super", "crate", "_"];
 /// Type names that would shadow what generated code itself uses.
 const TYPE_RESERVED: &[&str] = &[
-    "Result", "Option", "Some", "None", "Ok", "Err", "Box", "Vec", "String", "Self", "Default", "Send", "Sync", "Clone",
-    "Copy", "Debug", "Serialize", "Deserialize", "Uuid", "DateTime", "NaiveDate", "Utc", "Value", "Arc", "Patch", "Page",
-    "ListQuery", "ApiError", "FieldError", "RepoError", "RepoResult", "Json", "Router", "StatusCode", "State", "Path",
-    "Bytes", "HashMap", "BTreeMap", "Map", "Data", "Sized", "From", "Into", "Iterator", "Drop", "Fn", "PhantomData",
+    "Result",
+    "Option",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Box",
+    "Vec",
+    "String",
+    "Self",
+    "Default",
+    "Send",
+    "Sync",
+    "Clone",
+    "Copy",
+    "Debug",
+    "Serialize",
+    "Deserialize",
+    "Uuid",
+    "DateTime",
+    "NaiveDate",
+    "Utc",
+    "Value",
+    "Arc",
+    "Patch",
+    "Page",
+    "ListQuery",
+    "ApiError",
+    "FieldError",
+    "RepoError",
+    "RepoResult",
+    "Json",
+    "Router",
+    "StatusCode",
+    "State",
+    "Path",
+    "Bytes",
+    "HashMap",
+    "BTreeMap",
+    "Map",
+    "Data",
+    "Sized",
+    "From",
+    "Into",
+    "Iterator",
+    "Drop",
+    "Fn",
+    "PhantomData",
 ];
 
 /// A snake_case identifier, escaped when it is a keyword.
@@ -63,14 +108,18 @@ pub fn pascal(name: &str) -> String {
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s = format!("N{s}");
     }
-    if TYPE_RESERVED.contains(&s.as_str()) || KEYWORDS.contains(&s.to_lowercase().as_str()) && s == "Self" {
+    if TYPE_RESERVED.contains(&s.as_str())
+        || KEYWORDS.contains(&s.to_lowercase().as_str()) && s == "Self"
+    {
         s.push('_');
     }
     s
 }
 
 fn clean(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
 }
 
 /// Hands out names unique within one namespace, suffixing a number on collision.
@@ -84,7 +133,10 @@ impl Namespace {
         if self.taken.insert(wanted.to_string()) {
             return wanted.to_string();
         }
-        (2..).map(|n| format!("{wanted}{n}")).find(|c| self.taken.insert(c.clone())).unwrap_or_default()
+        (2..)
+            .map(|n| format!("{wanted}{n}"))
+            .find(|c| self.taken.insert(c.clone()))
+            .unwrap_or_default()
     }
 
     pub fn reserve(&mut self, name: &str) {
@@ -99,7 +151,11 @@ pub fn plural(snake: &str) -> String {
             return format!("{stem}ies");
         }
     }
-    if snake.ends_with('s') || snake.ends_with('x') || snake.ends_with("ch") || snake.ends_with("sh") {
+    if snake.ends_with('s')
+        || snake.ends_with('x')
+        || snake.ends_with("ch")
+        || snake.ends_with("sh")
+    {
         return format!("{snake}es");
     }
     format!("{snake}s")
@@ -107,7 +163,12 @@ pub fn plural(snake: &str) -> String {
 
 /// Names compared the way ArchesAI's Go generator did: `OrganizationID` names `organizationID`.
 pub fn loose_eq(a: &str, b: &str) -> bool {
-    let norm = |s: &str| s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect::<String>();
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
     norm(a) == norm(b)
 }
 

@@ -3,7 +3,8 @@
 
 use indexmap::IndexMap;
 use openapiv3::{
-    AdditionalProperties, ReferenceOr, Schema, SchemaKind, StringFormat, Type, VariantOrUnknownOrEmpty,
+    AdditionalProperties, ReferenceOr, Schema, SchemaKind, StringFormat, Type,
+    VariantOrUnknownOrEmpty,
 };
 use serde_json::Value;
 
@@ -34,7 +35,11 @@ pub enum SKind {
     Number(NumberS),
     Boolean,
     Object(ObjectS),
-    Array { items: Option<SRef>, min_items: Option<u64>, max_items: Option<u64> },
+    Array {
+        items: Option<SRef>,
+        min_items: Option<u64>,
+        max_items: Option<u64>,
+    },
     AllOf(Vec<SRef>),
     OneOf(Vec<SRef>),
 }
@@ -72,14 +77,18 @@ pub fn component_name(reference: &str) -> Option<&str> {
 
 pub fn from_ref(r: &ReferenceOr<Schema>) -> SRef {
     match r {
-        ReferenceOr::Reference { reference } => SRef::Ref(component_name(reference).unwrap_or(reference).to_string()),
+        ReferenceOr::Reference { reference } => {
+            SRef::Ref(component_name(reference).unwrap_or(reference).to_string())
+        }
         ReferenceOr::Item(s) => SRef::Inline(Box::new(from_schema(s))),
     }
 }
 
 pub fn from_boxed(r: &ReferenceOr<Box<Schema>>) -> SRef {
     match r {
-        ReferenceOr::Reference { reference } => SRef::Ref(component_name(reference).unwrap_or(reference).to_string()),
+        ReferenceOr::Reference { reference } => {
+            SRef::Ref(component_name(reference).unwrap_or(reference).to_string())
+        }
         ReferenceOr::Item(s) => SRef::Inline(Box::new(from_schema(s))),
     }
 }
@@ -123,7 +132,11 @@ pub fn from_schema(schema: &Schema) -> S {
         }),
         SchemaKind::Type(Type::Boolean(_)) => SKind::Boolean,
         SchemaKind::Type(Type::Object(o)) => SKind::Object(ObjectS {
-            properties: o.properties.iter().map(|(k, v)| (k.clone(), from_boxed(v))).collect(),
+            properties: o
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), from_boxed(v)))
+                .collect(),
             required: o.required.clone(),
             additional: additional(o.additional_properties.as_ref()),
         }),
@@ -163,7 +176,10 @@ fn from_any(a: &openapiv3::AnySchema) -> SKind {
     if !a.all_of.is_empty() {
         let mut members: Vec<SRef> = a.all_of.iter().map(from_ref).collect();
         if !a.properties.is_empty() {
-            members.push(SRef::Inline(Box::new(S { kind: object_of_any(a), ..S::default() })));
+            members.push(SRef::Inline(Box::new(S {
+                kind: object_of_any(a),
+                ..S::default()
+            })));
         }
         return SKind::AllOf(members);
     }
@@ -187,10 +203,17 @@ fn from_any(a: &openapiv3::AnySchema) -> SKind {
             min_length: a.min_length.map(|n| n as u64),
             max_length: a.max_length.map(|n| n as u64),
             pattern: a.pattern.clone(),
-            enumeration: a.enumeration.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            enumeration: a
+                .enumeration
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
         }),
         Some("integer") => SKind::Integer(bounds()),
-        Some("number") => SKind::Number(NumberS { enumeration: Vec::new(), ..bounds() }),
+        Some("number") => SKind::Number(NumberS {
+            enumeration: Vec::new(),
+            ..bounds()
+        }),
         Some("boolean") => SKind::Boolean,
         Some("array") => SKind::Array {
             items: a.items.as_ref().map(from_boxed),
@@ -205,7 +228,11 @@ fn from_any(a: &openapiv3::AnySchema) -> SKind {
 
 fn object_of_any(a: &openapiv3::AnySchema) -> SKind {
     SKind::Object(ObjectS {
-        properties: a.properties.iter().map(|(k, v)| (k.clone(), from_boxed(v))).collect(),
+        properties: a
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), from_boxed(v)))
+            .collect(),
         required: a.required.clone(),
         additional: additional(a.additional_properties.as_ref()),
     })

@@ -106,7 +106,10 @@ impl<'a> Types<'a> {
         match &s.kind {
             SKind::Object(o) => !o.properties.is_empty(),
             SKind::AllOf(members) => {
-                members.len() > 1 || members.iter().any(|m| depth < MAX_DEPTH && self.sref_named(m, depth + 1))
+                members.len() > 1
+                    || members
+                        .iter()
+                        .any(|m| depth < MAX_DEPTH && self.sref_named(m, depth + 1))
             }
             SKind::String(st) => !st.enumeration.is_empty(),
             _ => false,
@@ -129,7 +132,9 @@ impl<'a> Types<'a> {
                     let s = self.components.get(name)?;
                     // A component that is only `allOf: [$ref]` is an alias: follow it.
                     match &s.kind {
-                        SKind::AllOf(m) if m.len() == 1 && !self.names.contains_key(name) => current = &m[0],
+                        SKind::AllOf(m) if m.len() == 1 && !self.names.contains_key(name) => {
+                            current = &m[0]
+                        }
                         _ => return Some(s),
                     }
                 }
@@ -141,7 +146,8 @@ impl<'a> Types<'a> {
     pub fn nullable(&self, r: &SRef) -> bool {
         match r {
             SRef::Inline(s) => {
-                s.nullable || matches!(&s.kind, SKind::AllOf(m) if m.len() == 1 && self.nullable(&m[0]))
+                s.nullable
+                    || matches!(&s.kind, SKind::AllOf(m) if m.len() == 1 && self.nullable(&m[0]))
             }
             SRef::Ref(name) => self.components.get(name).is_some_and(|s| s.nullable),
         }
@@ -207,10 +213,16 @@ impl<'a> Types<'a> {
                     Some(SKind::String(st)) => st.enumeration.clone(),
                     _ => Vec::new(),
                 };
-                return Ty { rust: rust.clone(), storage, enum_values };
+                return Ty {
+                    rust: rust.clone(),
+                    storage,
+                    enum_values,
+                };
             }
             let Some(s) = self.components.get(name) else {
-                self.diagnostics.push(Diagnostic::error(format!("schema `{name}` is referenced but not defined")));
+                self.diagnostics.push(Diagnostic::error(format!(
+                    "schema `{name}` is referenced but not defined"
+                )));
                 return json_ty();
             };
             let s = s.clone();
@@ -226,42 +238,85 @@ impl<'a> Types<'a> {
             SKind::String(st) if !st.enumeration.is_empty() => {
                 let name = self.inline_name(hint);
                 if self.inline_done.insert(name.clone()) {
-                    self.defs.push(enum_def(&name, s.description.clone(), &st.enumeration, owner));
+                    self.defs.push(enum_def(
+                        &name,
+                        s.description.clone(),
+                        &st.enumeration,
+                        owner,
+                    ));
                 }
-                Ty { rust: name, storage: Storage::Enum, enum_values: st.enumeration.clone() }
+                Ty {
+                    rust: name,
+                    storage: Storage::Enum,
+                    enum_values: st.enumeration.clone(),
+                }
             }
             SKind::String(st) => string_ty(st),
             SKind::Integer(n) => {
                 if n.format.as_deref() == Some("int32") {
-                    Ty { rust: "i32".into(), storage: Storage::Int32, enum_values: vec![] }
+                    Ty {
+                        rust: "i32".into(),
+                        storage: Storage::Int32,
+                        enum_values: vec![],
+                    }
                 } else {
-                    Ty { rust: "i64".into(), storage: Storage::Int64, enum_values: vec![] }
+                    Ty {
+                        rust: "i64".into(),
+                        storage: Storage::Int64,
+                        enum_values: vec![],
+                    }
                 }
             }
-            SKind::Number(_) => Ty { rust: "f64".into(), storage: Storage::Float, enum_values: vec![] },
-            SKind::Boolean => Ty { rust: "bool".into(), storage: Storage::Bool, enum_values: vec![] },
+            SKind::Number(_) => Ty {
+                rust: "f64".into(),
+                storage: Storage::Float,
+                enum_values: vec![],
+            },
+            SKind::Boolean => Ty {
+                rust: "bool".into(),
+                storage: Storage::Bool,
+                enum_values: vec![],
+            },
             SKind::Array { items, .. } => {
                 let inner = match items {
                     Some(i) => self.ty_at(i, &format!("{hint}Item"), owner, depth + 1).rust,
                     None => "rt::deps::serde_json::Value".into(),
                 };
-                Ty { rust: format!("Vec<{inner}>"), storage: Storage::Json, enum_values: vec![] }
+                Ty {
+                    rust: format!("Vec<{inner}>"),
+                    storage: Storage::Json,
+                    enum_values: vec![],
+                }
             }
             SKind::Object(o) if o.properties.is_empty() => {
                 let inner = match &o.additional {
-                    Some(Some(v)) => self.ty_at(v, &format!("{hint}Value"), owner, depth + 1).rust,
+                    Some(Some(v)) => {
+                        self.ty_at(v, &format!("{hint}Value"), owner, depth + 1)
+                            .rust
+                    }
                     _ => "rt::deps::serde_json::Value".into(),
                 };
-                Ty { rust: format!("std::collections::BTreeMap<String, {inner}>"), storage: Storage::Json, enum_values: vec![] }
+                Ty {
+                    rust: format!("std::collections::BTreeMap<String, {inner}>"),
+                    storage: Storage::Json,
+                    enum_values: vec![],
+                }
             }
-            SKind::AllOf(members) if members.len() == 1 => self.ty_at(&members[0], hint, owner, depth + 1),
+            SKind::AllOf(members) if members.len() == 1 => {
+                self.ty_at(&members[0], hint, owner, depth + 1)
+            }
             SKind::Object(_) | SKind::AllOf(_) => {
                 let name = self.inline_name(hint);
                 if self.inline_done.insert(name.clone()) {
-                    let def = self.struct_def(&name, &SRef::Inline(Box::new(s.clone())), owner, depth);
+                    let def =
+                        self.struct_def(&name, &SRef::Inline(Box::new(s.clone())), owner, depth);
                     self.defs.push(def);
                 }
-                Ty { rust: name, storage: Storage::Json, enum_values: vec![] }
+                Ty {
+                    rust: name,
+                    storage: Storage::Json,
+                    enum_values: vec![],
+                }
             }
             SKind::OneOf(_) | SKind::Any => json_ty(),
         }
@@ -277,8 +332,12 @@ impl<'a> Types<'a> {
 
     /// Emit the type of a named component.
     pub fn component_def(&mut self, component: &str, owner: Option<&str>) {
-        let Some(name) = self.names.get(component).cloned() else { return };
-        let Some(s) = self.components.get(component).cloned() else { return };
+        let Some(name) = self.names.get(component).cloned() else {
+            return;
+        };
+        let Some(s) = self.components.get(component).cloned() else {
+            return;
+        };
         let def = match &s.kind {
             SKind::String(st) => enum_def(&name, s.description.clone(), &st.enumeration, owner),
             _ => self.struct_def(&name, &SRef::Ref(component.to_string()), owner, 0),
@@ -286,7 +345,13 @@ impl<'a> Types<'a> {
         self.defs.push(def);
     }
 
-    pub fn struct_def(&mut self, name: &str, r: &SRef, owner: Option<&str>, depth: usize) -> TypeDef {
+    pub fn struct_def(
+        &mut self,
+        name: &str,
+        r: &SRef,
+        owner: Option<&str>,
+        depth: usize,
+    ) -> TypeDef {
         let obj = self.flatten(r).unwrap_or_default();
         let doc = self.resolve(r).and_then(|s| s.description.clone());
         let mut idents = Namespace::default();
@@ -294,26 +359,41 @@ impl<'a> Types<'a> {
         for (json, prop) in &obj.properties {
             let required = obj.required.contains(json);
             let nullable = self.nullable(prop);
-            let mut ty = self.ty_at(prop, &format!("{name}{}", pascal(json)), owner, depth + 1).rust;
+            let mut ty = self
+                .ty_at(prop, &format!("{name}{}", pascal(json)), owner, depth + 1)
+                .rust;
             // A struct that contains itself needs indirection to have a finite size.
             if ty == name {
                 ty = format!("Box<{ty}>");
             }
-            let sensitive = self.resolve(prop).is_some_and(|s| s.extensions.get("x-sensitive") == Some(&serde_json::Value::Bool(true)));
+            let sensitive = self.resolve(prop).is_some_and(|s| {
+                s.extensions.get("x-sensitive") == Some(&serde_json::Value::Bool(true))
+            });
             let ident = idents.claim(&field_ident(json));
             let optional = !required || nullable;
             fields.push(StructField {
                 rename: ident.trim_start_matches("r#") != json,
                 ident,
                 json: json.clone(),
-                ty: if optional { format!("Option<{ty}>") } else { ty },
+                ty: if optional {
+                    format!("Option<{ty}>")
+                } else {
+                    ty
+                },
                 doc: self.resolve(prop).and_then(|s| s.description.clone()),
                 optional: !required,
                 sensitive,
                 patch: false,
             });
         }
-        TypeDef { name: name.to_string(), doc, kind: "struct", fields, variants: Vec::new(), owner: owner.map(str::to_string) }
+        TypeDef {
+            name: name.to_string(),
+            doc,
+            kind: "struct",
+            fields,
+            variants: Vec::new(),
+            owner: owner.map(str::to_string),
+        }
     }
 
     /// A validation rule expression (`&'static Schema`) for a schema. Named components become
@@ -328,11 +408,17 @@ impl<'a> Types<'a> {
         }
         match r {
             SRef::Ref(name) => {
-                let Some(s) = self.components.get(name) else { return "&rt::validate::Schema::Any".into() };
+                let Some(s) = self.components.get(name) else {
+                    return "&rt::validate::Schema::Any".into();
+                };
                 if matches!(s.kind, SKind::Object(_) | SKind::AllOf(_)) {
                     needed.insert(name.clone());
                     let static_ref = format!("&{}", rule_static(name));
-                    return if s.nullable { format!("&rt::validate::Schema::Nullable({static_ref})") } else { static_ref };
+                    return if s.nullable {
+                        format!("&rt::validate::Schema::Nullable({static_ref})")
+                    } else {
+                        static_ref
+                    };
                 }
                 self.rule_of(s, needed, depth)
             }
@@ -348,7 +434,11 @@ impl<'a> Types<'a> {
             SKind::Integer(n) => format!("rt::validate::Schema::Integer({})", number_rule(n)),
             SKind::Number(n) => format!("rt::validate::Schema::Number({})", number_rule(n)),
             SKind::Boolean => "rt::validate::Schema::Boolean".into(),
-            SKind::Array { items, min_items, max_items } => {
+            SKind::Array {
+                items,
+                min_items,
+                max_items,
+            } => {
                 let items = match items {
                     Some(i) => self.rule_at(i, needed, depth + 1),
                     None => "&rt::validate::Schema::Any".into(),
@@ -359,31 +449,54 @@ impl<'a> Types<'a> {
                     opt(max_items)
                 )
             }
-            SKind::AllOf(members) if members.len() == 1 && !matches!(members[0], SRef::Inline(_)) => {
+            SKind::AllOf(members)
+                if members.len() == 1 && !matches!(members[0], SRef::Inline(_)) =>
+            {
                 let r = self.rule_at(&members[0], needed, depth + 1);
-                return if s.nullable { format!("&rt::validate::Schema::Nullable({r})") } else { r };
+                return if s.nullable {
+                    format!("&rt::validate::Schema::Nullable({r})")
+                } else {
+                    r
+                };
             }
             SKind::Object(_) | SKind::AllOf(_) => {
-                let obj = self.flatten(&SRef::Inline(Box::new(s.clone()))).unwrap_or_default();
+                let obj = self
+                    .flatten(&SRef::Inline(Box::new(s.clone())))
+                    .unwrap_or_default();
                 self.object_rule(&obj, &[], needed, depth)
             }
             SKind::OneOf(members) => {
-                let parts: Vec<String> = members.iter().map(|m| self.rule_at(m, needed, depth + 1)).collect();
+                let parts: Vec<String> = members
+                    .iter()
+                    .map(|m| self.rule_at(m, needed, depth + 1))
+                    .collect();
                 format!("rt::validate::Schema::OneOf(&[{}])", parts.join(", "))
             }
         };
-        if s.nullable { format!("&rt::validate::Schema::Nullable(&{body})") } else { format!("&{body}") }
+        if s.nullable {
+            format!("&rt::validate::Schema::Nullable(&{body})")
+        } else {
+            format!("&{body}")
+        }
     }
 
     /// An object rule; `forbidden` lists keys the request may not send, with the reason.
-    pub fn object_rule(&self, obj: &ObjectS, forbidden: &[(String, String)], needed: &mut BTreeSet<String>, depth: usize) -> String {
+    pub fn object_rule(
+        &self,
+        obj: &ObjectS,
+        forbidden: &[(String, String)],
+        needed: &mut BTreeSet<String>,
+        depth: usize,
+    ) -> String {
         let fields: Vec<String> = obj
             .properties
             .iter()
             .filter(|(_, p)| !self.resolve(p).is_some_and(|s| s.read_only))
             .map(|(name, prop)| {
                 let rule = self.rule_at(prop, needed, depth + 1);
-                let rule = if self.nullable(prop) && !rule.starts_with("&rt::validate::Schema::Nullable") {
+                let rule = if self.nullable(prop)
+                    && !rule.starts_with("&rt::validate::Schema::Nullable")
+                {
                     format!("&rt::validate::Schema::Nullable({rule})")
                 } else {
                     rule
@@ -394,7 +507,10 @@ impl<'a> Types<'a> {
                 )
             })
             .collect();
-        let forbidden: Vec<String> = forbidden.iter().map(|(k, why)| format!("({k:?}, {why:?})")).collect();
+        let forbidden: Vec<String> = forbidden
+            .iter()
+            .map(|(k, why)| format!("({k:?}, {why:?})"))
+            .collect();
         format!(
             "rt::validate::Schema::Object(rt::validate::ObjectRules {{ fields: &[{}], deny_unknown: {}, forbidden: &[{}] }})",
             fields.join(", "),
@@ -405,11 +521,18 @@ impl<'a> Types<'a> {
 }
 
 pub fn rule_static(component: &str) -> String {
-    format!("RULE_{}", heck::ToShoutySnakeCase::to_shouty_snake_case(component))
+    format!(
+        "RULE_{}",
+        heck::ToShoutySnakeCase::to_shouty_snake_case(component)
+    )
 }
 
 fn json_ty() -> Ty {
-    Ty { rust: "rt::deps::serde_json::Value".into(), storage: Storage::Json, enum_values: vec![] }
+    Ty {
+        rust: "rt::deps::serde_json::Value".into(),
+        storage: Storage::Json,
+        enum_values: vec![],
+    }
 }
 
 fn string_ty(st: &StringS) -> Ty {
@@ -419,7 +542,11 @@ fn string_ty(st: &StringS) -> Ty {
         Some("date") => ("NaiveDate", Storage::Date),
         _ => ("String", Storage::Text),
     };
-    Ty { rust: rust.into(), storage, enum_values: vec![] }
+    Ty {
+        rust: rust.into(),
+        storage,
+        enum_values: vec![],
+    }
 }
 
 fn enum_def(name: &str, doc: Option<String>, values: &[String], owner: Option<&str>) -> TypeDef {
@@ -431,10 +558,20 @@ fn enum_def(name: &str, doc: Option<String>, values: &[String], owner: Option<&s
             if ident.ends_with('_') {
                 ident.pop();
             }
-            Variant { ident: ns.claim(&ident), value: v.clone() }
+            Variant {
+                ident: ns.claim(&ident),
+                value: v.clone(),
+            }
         })
         .collect();
-    TypeDef { name: name.to_string(), doc, kind: "enum", fields: Vec::new(), variants, owner: owner.map(str::to_string) }
+    TypeDef {
+        name: name.to_string(),
+        doc,
+        kind: "enum",
+        fields: Vec::new(),
+        variants,
+        owner: owner.map(str::to_string),
+    }
 }
 
 fn string_rule(st: &StringS) -> String {

@@ -23,7 +23,12 @@ pub struct ListSql {
     pub args: Vec<FilterValue>,
 }
 
-pub fn build_list(table: &Table, select_columns: &str, query: &ListQuery, style: Placeholders) -> ListSql {
+pub fn build_list(
+    table: &Table,
+    select_columns: &str,
+    query: &ListQuery,
+    style: Placeholders,
+) -> ListSql {
     let mut args = Vec::new();
     let mut where_sql = String::new();
     if let Some(filter) = &query.filter {
@@ -48,7 +53,11 @@ pub fn build_list(table: &Table, select_columns: &str, query: &ListQuery, style:
         order.join(", ")
     );
     let count = format!("SELECT COUNT(*) FROM \"{}\"{where_sql}", table.name);
-    ListSql { select, count, args }
+    ListSql {
+        select,
+        count,
+        args,
+    }
 }
 
 fn placeholder(style: Placeholders, n: usize) -> String {
@@ -62,7 +71,11 @@ fn condition(node: &FilterNode, style: Placeholders, args: &mut Vec<FilterValue>
     match node {
         FilterNode::And(children) | FilterNode::Or(children) if children.is_empty() => {
             // An empty AND matches everything, an empty OR nothing, as in logic.
-            if matches!(node, FilterNode::And(_)) { "1=1".into() } else { "1=0".into() }
+            if matches!(node, FilterNode::And(_)) {
+                "1=1".into()
+            } else {
+                "1=0".into()
+            }
         }
         FilterNode::And(children) => group(children, " AND ", style, args),
         FilterNode::Or(children) => group(children, " OR ", style, args),
@@ -89,7 +102,9 @@ fn condition(node: &FilterNode, style: Placeholders, args: &mut Vec<FilterValue>
                 (Op::Contains, Placeholders::Dollar) => format!("strpos({col}, {p}) > 0"),
                 (Op::Contains, Placeholders::Question) => format!("instr({col}, {p}) > 0"),
                 (Op::StartsWith, Placeholders::Dollar) => format!("left({col}, length({p})) = {p}"),
-                (Op::StartsWith, Placeholders::Question) => format!("substr({col}, 1, length({p})) = {p}"),
+                (Op::StartsWith, Placeholders::Question) => {
+                    format!("substr({col}, 1, length({p})) = {p}")
+                }
                 (Op::EndsWith, Placeholders::Dollar) => format!("right({col}, length({p})) = {p}"),
                 (Op::EndsWith, Placeholders::Question) => {
                     format!("(length({p}) = 0 OR substr({col}, -length({p})) = {p})")
@@ -99,7 +114,12 @@ fn condition(node: &FilterNode, style: Placeholders, args: &mut Vec<FilterValue>
     }
 }
 
-fn group(children: &[FilterNode], sep: &str, style: Placeholders, args: &mut Vec<FilterValue>) -> String {
+fn group(
+    children: &[FilterNode],
+    sep: &str,
+    style: Placeholders,
+    args: &mut Vec<FilterValue>,
+) -> String {
     let parts: Vec<String> = children.iter().map(|c| condition(c, style, args)).collect();
     format!("({})", parts.join(sep))
 }

@@ -44,19 +44,34 @@ impl Db {
     /// `postgres://…` or `sqlite:…`; a bare path is taken as an SQLite file.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await?;
             return Ok(Db::Postgres(pool));
         }
-        let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+        let url = if url.starts_with("sqlite:") {
+            url.to_string()
+        } else {
+            format!("sqlite://{url}")
+        };
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(5))
-            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal });
+            .journal_mode(if in_memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            });
         // An in-memory database lives and dies with its connection, so the pool must keep exactly one.
         let pool = if in_memory {
-            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
         } else {
             SqlitePoolOptions::new().max_connections(8)
         };
@@ -72,7 +87,10 @@ impl Db {
 
     /// Apply the migrations for this backend that have not run yet. Checksums are verified, so a
     /// migration edited after it ran is an error rather than silent drift.
-    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
+    pub async fn migrate(
+        &self,
+        migrations: &Migrations,
+    ) -> Result<(), sqlx::migrate::MigrateError> {
         let files = match self {
             Db::Postgres(_) => migrations.postgres,
             Db::Sqlite(_) => migrations.sqlite,
@@ -80,7 +98,13 @@ impl Db {
         let list = files
             .iter()
             .map(|m| {
-                Migration::new(m.version, m.name.into(), MigrationType::Simple, AssertSqlSafe(m.sql).into_sql_str(), false)
+                Migration::new(
+                    m.version,
+                    m.name.into(),
+                    MigrationType::Simple,
+                    AssertSqlSafe(m.sql).into_sql_str(),
+                    false,
+                )
             })
             .collect();
         let migrator = Migrator::with_migrations(list);
@@ -103,7 +127,10 @@ pub fn map_error(e: sqlx::Error) -> RepoError {
     use sqlx::error::ErrorKind;
     if let sqlx::Error::Database(db) = &e {
         let message = db.message().to_string();
-        let constraint = db.constraint().map(str::to_string).or_else(|| sqlite_constraint(&message));
+        let constraint = db
+            .constraint()
+            .map(str::to_string)
+            .or_else(|| sqlite_constraint(&message));
         match db.kind() {
             ErrorKind::UniqueViolation => {
                 return RepoError::Conflict {
@@ -130,10 +157,46 @@ pub fn map_error(e: sqlx::Error) -> RepoError {
     RepoError::Database(Box::new(e))
 }
 
+/// [`map_error`], with a conflict named by the API fields of the unique index it broke, so the
+/// answer is the same on Postgres (which names the index) and SQLite (which names the columns).
+pub fn table_error(table: &crate::repo::Table, e: sqlx::Error) -> RepoError {
+    match map_error(e) {
+        RepoError::Conflict {
+            constraint: Some(c),
+            message,
+        } if message.starts_with("a row with the same") => {
+            let fields = table.unique.iter().find_map(|(name, fields)| {
+                let columns: Vec<&str> = fields
+                    .iter()
+                    .filter_map(|f| {
+                        table
+                            .columns
+                            .iter()
+                            .find(|col| col.field == *f)
+                            .map(|col| col.column)
+                    })
+                    .collect();
+                (*name == c || columns.join(",") == c).then(|| fields.join(", "))
+            });
+            let fields = fields.unwrap_or(c);
+            RepoError::Conflict {
+                message: format!("a {} with the same {fields} already exists", table.entity),
+                constraint: Some(fields),
+            }
+        }
+        other => other,
+    }
+}
+
 /// SQLite names the columns rather than the constraint: "UNIQUE constraint failed: labels.name".
 fn sqlite_constraint(message: &str) -> Option<String> {
     let (_, cols) = message.split_once("constraint failed: ")?;
-    Some(cols.split(", ").map(|c| c.rsplit('.').next().unwrap_or(c)).collect::<Vec<_>>().join(","))
+    Some(
+        cols.split(", ")
+            .map(|c| c.rsplit('.').next().unwrap_or(c))
+            .collect::<Vec<_>>()
+            .join(","),
+    )
 }
 
 /// A patch field as the update statement binds it: (whether to set the column, the new value).
@@ -148,5 +211,8 @@ pub fn patch_parts<T>(patch: crate::Patch<T>, nullable: bool) -> (bool, Option<T
 
 /// Decoding a stored enum or JSON value failed: the database holds data the spec does not allow.
 pub fn decode_error(column: &str, e: impl std::fmt::Display) -> sqlx::Error {
-    sqlx::Error::ColumnDecode { index: column.to_string(), source: e.to_string().into() }
+    sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: e.to_string().into(),
+    }
 }

@@ -1,0 +1,31 @@
+//! The service: archgen's generated defaults plus your custom operations. This file is yours.
+#![allow(unused_imports)]
+use archgen_runtime as rt;
+use rt::prelude::*;
+
+use crate::generated::{self, prelude::*};
+
+pub struct App {
+    pub repos: generated::Repositories,
+}
+
+#[rt::async_trait]
+impl generated::server::ServerService for App {
+    async fn get_health(&self, input: GetHealthInput) -> Result<Health, rt::ApiError> {
+        crate::custom::get_health::handle(self, input).await
+    }
+}
+
+#[rt::async_trait]
+impl generated::storage::StorageService for App {
+    fn storage_repositories(&self) -> &generated::storage::StorageRepositories {
+        &self.repos.storage
+    }
+
+    async fn download_artifact(
+        &self,
+        input: DownloadArtifactInput,
+    ) -> Result<DownloadArtifactResponse, rt::ApiError> {
+        crate::custom::download_artifact::handle(self, input).await
+    }
+}

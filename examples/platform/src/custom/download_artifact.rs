@@ -1,0 +1,30 @@
+//! `GET /artifacts/{id}/download`: a short-lived link to an artifact's content.
+use archgen_runtime as rt;
+
+use crate::app::App;
+use crate::generated::prelude::*;
+
+/// How long a download link stays valid.
+const LINK_LIFETIME: chrono::Duration = chrono::Duration::minutes(15);
+
+pub async fn handle(
+    app: &App,
+    input: DownloadArtifactInput,
+) -> Result<DownloadArtifactResponse, rt::ApiError> {
+    let artifact = app
+        .repos
+        .storage
+        .artifacts
+        .get(input.id)
+        .await?
+        .ok_or_else(|| rt::ApiError::not_found(format!("Artifact {} not found", input.id)))?;
+    let url = artifact.url.ok_or_else(|| {
+        rt::ApiError::not_found(format!("Artifact {} has no stored content", input.id))
+    })?;
+    Ok(DownloadArtifactResponse {
+        data: DownloadArtifactResponseData {
+            url,
+            expires_at: rt::sql::now() + LINK_LIFETIME,
+        },
+    })
+}

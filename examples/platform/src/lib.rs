@@ -1,0 +1,17 @@
+//! The service as a library, so tests can drive its router without a network. This file is yours.
+use std::sync::Arc;
+
+use archgen_runtime as rt;
+
+pub mod app;
+pub mod custom;
+pub mod generated;
+
+/// Migrate `db` and build the router that serves every operation of the spec.
+pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxError> {
+    db.migrate(&generated::MIGRATIONS).await?;
+    let app = Arc::new(app::App {
+        repos: generated::Repositories::new(db),
+    });
+    Ok(generated::router(app))
+}

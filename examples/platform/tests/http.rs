@@ -1,0 +1,348 @@
+//! The generated platform over HTTP, on SQLite and on Postgres: every test runs on both, through
+//! the real router, so the two backends must keep identical promises.
+
+use archgen_runtime as rt;
+use http_body_util::BodyExt;
+use rt::deps::axum::Router;
+use rt::deps::axum::body::Body;
+use rt::deps::axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const ORG: &str = "11111111-1111-4111-8111-111111111111";
+
+struct Api {
+    router: Router,
+    _pg: Option<rt::testing::PgTestDb>,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, String, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, content_type, json)
+    }
+
+    async fn create_label(&self, name: &str) -> Value {
+        let (status, _, body) = self
+            .call(
+                "POST",
+                "/labels",
+                Some(json!({"name": name, "organizationID": ORG})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["data"].clone()
+    }
+
+    async fn create_artifact(&self, body: Value) -> Value {
+        let (status, _, body) = self.call("POST", "/artifacts", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["data"].clone()
+    }
+}
+
+async fn sqlite() -> Option<Api> {
+    let db = rt::testing::sqlite_memory().await;
+    Some(Api {
+        router: archgen_platform::router(&db).await.unwrap(),
+        _pg: None,
+    })
+}
+
+async fn postgres(label: &str) -> Option<Api> {
+    let pg = rt::testing::postgres(label).await?;
+    let router = archgen_platform::router(&pg.db).await.unwrap();
+    Some(Api {
+        router,
+        _pg: Some(pg),
+    })
+}
+
+/// Each case runs once per backend.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite { $( #[tokio::test] async fn $name() { if let Some(api) = super::sqlite().await { super::$name(api).await } } )* }
+        mod on_postgres { $( #[tokio::test] async fn $name() { if let Some(api) = super::postgres(stringify!($name)).await { super::$name(api).await } } )* }
+    };
+}
+
+on_both!(
+    crud_round_trip,
+    validation_names_every_field,
+    unique_conflict_is_409,
+    patch_tells_absent_from_null,
+    lists_page_filter_and_sort,
+    bad_list_queries_are_422,
+    custom_operations_run_their_handlers
+);
+
+async fn crud_round_trip(api: Api) {
+    let created = api
+        .create_artifact(json!({"organizationID": ORG, "text": "report", "credits": 3}))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(created["credits"], 3);
+    assert_eq!(
+        created["mimeType"], "application/octet-stream",
+        "schema default applied"
+    );
+    assert_eq!(created["createdAt"], created["updatedAt"]);
+
+    let (status, _, got) = api.call("GET", &format!("/artifacts/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["data"], created);
+
+    let (status, _, _) = api.call("DELETE", &format!("/artifacts/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, content_type, problem) = api.call("GET", &format!("/artifacts/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(problem["status"], 404);
+    let (status, _, _) = api.call("DELETE", &format!("/artifacts/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, _, problem) = api.call("GET", "/artifacts/not-a-uuid", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "id");
+}
+
+async fn validation_names_every_field(api: Api) {
+    let (status, content_type, problem) = api
+        .call("POST", "/labels", Some(json!({"name": "", "organizationID": "nope", "id": ORG, "extra": 1, "color": "red"})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(content_type, "application/problem+json");
+    let mut fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.dedup();
+    assert_eq!(
+        fields,
+        ["name", "color", "organizationID", "extra", "id"],
+        "{problem}"
+    );
+
+    let (status, _, problem) = api
+        .call("POST", "/labels", Some(json!({"name": "x"})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        problem["errors"][0],
+        json!({"field": "organizationID", "message": "is required"})
+    );
+
+    let (status, _, problem) = api.call("POST", "/labels", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "body");
+}
+
+async fn unique_conflict_is_409(api: Api) {
+    api.create_label("production").await;
+    let (status, content_type, problem) = api
+        .call(
+            "POST",
+            "/labels",
+            Some(json!({"name": "production", "organizationID": ORG})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(
+        problem["detail"],
+        "a Label with the same organizationID, name already exists"
+    );
+    // The same name in another organization is fine.
+    let other = "22222222-2222-4222-8222-222222222222";
+    let (status, _, _) = api
+        .call(
+            "POST",
+            "/labels",
+            Some(json!({"name": "production", "organizationID": other})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+async fn patch_tells_absent_from_null(api: Api) {
+    let a = api
+        .create_artifact(json!({"organizationID": ORG, "name": "Q3", "text": "body"}))
+        .await;
+    let uri = format!("/artifacts/{}", a["id"].as_str().unwrap());
+
+    let (status, _, patched) = api.call("PATCH", &uri, Some(json!({"text": null}))).await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["data"]["text"], Value::Null, "explicit null clears");
+    assert_eq!(patched["data"]["name"], "Q3", "absent keeps");
+    assert_ne!(patched["data"]["updatedAt"], a["updatedAt"]);
+
+    let (status, _, problem) = api
+        .call("PATCH", &uri, Some(json!({"credits": null})))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a non-nullable field cannot be cleared: {problem}"
+    );
+    let (status, _, problem) = api
+        .call("PATCH", &uri, Some(json!({"organizationID": ORG})))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "excludeFromUpdate: {problem}"
+    );
+    assert_eq!(problem["errors"][0]["field"], "organizationID");
+
+    let (status, _, _) = api
+        .call(
+            "PATCH",
+            "/artifacts/01a2014e-13c4-746a-b6ac-88fb7defe839",
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn lists_page_filter_and_sort(api: Api) {
+    for (i, text) in ["alpha", "beta", "gamma", "delta"].iter().enumerate() {
+        api.create_artifact(json!({"organizationID": ORG, "text": text, "credits": i}))
+            .await;
+    }
+    let texts = |v: &Value| {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["text"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+
+    let (status, _, page) = api
+        .call("GET", "/artifacts?limit=2&offset=1&sort=-credits", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["meta"]["total"], 4);
+    assert_eq!(texts(&page), ["gamma", "beta"]);
+
+    let (_, _, page) = api
+        .call(
+            "GET",
+            "/artifacts?filter[type]=gte&filter[field]=credits&filter[value]=2&sort=credits",
+            None,
+        )
+        .await;
+    assert_eq!(texts(&page), ["gamma", "delta"]);
+    assert_eq!(page["meta"]["total"], 2);
+
+    let uri = "/artifacts?filter[type]=or&filter[children][0][type]=startsWith&filter[children][0][field]=text&filter[children][0][value]=al\
+               &filter[children][1][type]=endsWith&filter[children][1][field]=text&filter[children][1][value]=ta&sort=text:asc";
+    let (_, _, page) = api.call("GET", uri, None).await;
+    assert_eq!(texts(&page), ["alpha", "beta", "delta"]);
+
+    let (_, _, page) = api
+        .call(
+            "GET",
+            "/artifacts?filter[type]=contains&filter[field]=text&filter[value]=ELT",
+            None,
+        )
+        .await;
+    assert_eq!(
+        page["meta"]["total"], 0,
+        "contains is case-sensitive on both backends"
+    );
+
+    let (_, _, page) = api
+        .call(
+            "GET",
+            "/artifacts?filter[type]=eq&filter[field]=name&filter[value]=",
+            None,
+        )
+        .await;
+    assert_eq!(page["meta"]["total"], 0);
+}
+
+async fn bad_list_queries_are_422(api: Api) {
+    for (uri, field) in [
+        (
+            "/artifacts?filter[type]=eq&filter[field]=password&filter[value]=x",
+            "filter.field",
+        ),
+        (
+            "/artifacts?filter[type]=contains&filter[field]=credits&filter[value]=1",
+            "filter.type",
+        ),
+        (
+            "/artifacts?filter[type]=gt&filter[field]=credits&filter[value]=many",
+            "filter.value",
+        ),
+        (
+            "/artifacts?filter[type]=eq&filter[field]=checksum&filter[value]=x",
+            "filter.field",
+        ),
+        ("/artifacts?sort=nope", "sort.0.field"),
+        ("/artifacts?limit=0", "limit"),
+        ("/artifacts?limit=101", "limit"),
+    ] {
+        let (status, content_type, problem) = api.call("GET", uri, None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {problem}");
+        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(problem["errors"][0]["field"], field, "{uri}: {problem}");
+    }
+}
+
+async fn custom_operations_run_their_handlers(api: Api) {
+    let (status, _, health) = api.call("GET", "/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(health["status"], "ok");
+
+    let stored = api.create_artifact(json!({"organizationID": ORG, "url": "https://files.example/a.pdf", "checksum": format!("sha256:{}", "0".repeat(64))})).await;
+    assert!(
+        stored.get("checksum").is_none(),
+        "x-sensitive fields never leave the server: {stored}"
+    );
+    let (status, _, link) = api
+        .call(
+            "GET",
+            &format!("/artifacts/{}/download", stored["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+    assert_eq!(link["data"]["url"], "https://files.example/a.pdf");
+
+    let empty = api.create_artifact(json!({"organizationID": ORG})).await;
+    let (status, _, _) = api
+        .call(
+            "GET",
+            &format!("/artifacts/{}/download", empty["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

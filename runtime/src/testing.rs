@@ -1,0 +1,111 @@
+//! Test databases. Each Postgres test gets a database of its own, so tests never collide and can
+//! run in parallel; it is dropped when the guard goes.
+//!
+//! Under `CI=true` a missing Postgres fails the test. Elsewhere the test is skipped with a loud
+//! message, so a laptop without Postgres can still run the rest.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::Executor;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::sql::Db;
+
+pub fn postgres_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh, empty Postgres database named after `label`; `None` (after a loud warning) when
+/// Postgres is unreachable outside CI.
+pub async fn postgres(label: &str) -> Option<PgTestDb> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let admin_url = postgres_url();
+    let admin = match PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin_url)
+        .await
+    {
+        Ok(pool) => pool,
+        Err(e) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("Postgres at {admin_url} is required under CI=true: {e}");
+            }
+            eprintln!("\n!!! SKIPPING {label}: Postgres at {admin_url} is unreachable ({e}) !!!\n");
+            return None;
+        }
+    };
+    let name = format!(
+        "archgen_{}_{}_{}",
+        label
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_lowercase(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .await
+        .ok()?;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create test database");
+    let url = match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("DATABASE_URL {admin_url} has no database name"),
+    };
+    let db = Db::connect(&url).await.expect("connect to test database");
+    Some(PgTestDb {
+        db,
+        name,
+        admin_url,
+    })
+}
+
+pub struct PgTestDb {
+    pub db: Db,
+    name: String,
+    admin_url: String,
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        // Drop may run on the test's own runtime, which must not be blocked on its own connections:
+        // a separate thread and runtime drop the database, and FORCE ends the test's sessions.
+        let (name, url) = (self.name.clone(), self.admin_url.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&url)
+                    .await
+                    .ok()?;
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// An in-memory SQLite database.
+pub async fn sqlite_memory() -> Db {
+    Db::connect("sqlite::memory:")
+        .await
+        .expect("in-memory SQLite")
+}
