@@ -98,6 +98,8 @@ use archgen_runtime as rt;
 
 pub mod app;
 pub mod custom;
+// Generated code is formatted by archgen; rustfmt would make `archgen check` see it as edited.
+#[rustfmt::skip]
 pub mod generated;
 
 /// Migrate `db` and build the router that serves every operation of the spec.

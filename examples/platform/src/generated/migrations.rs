@@ -4,14 +4,18 @@
 #![allow(dead_code)]
 use archgen_runtime as rt;
 pub static MIGRATIONS: rt::sql::Migrations = rt::sql::Migrations {
-    postgres: &[rt::sql::MigrationFile {
-        version: 1,
-        name: "init",
-        sql: "CREATE TABLE IF NOT EXISTS \"artifacts\" (    \"id\" UUID PRIMARY KEY,    \"created_at\" TIMESTAMPTZ NOT NULL,    \"updated_at\" TIMESTAMPTZ NOT NULL,    \"name\" TEXT,    \"description\" TEXT,    \"credits\" INTEGER NOT NULL,    \"mime_type\" TEXT NOT NULL,    \"organization_id\" UUID NOT NULL,    \"producer_id\" UUID,    \"text\" TEXT,    \"url\" TEXT,    \"size_bytes\" BIGINT,    \"checksum\" TEXT);CREATE INDEX IF NOT EXISTS \"idx_artifacts_organization_id\" ON \"artifacts\" (\"organization_id\");CREATE INDEX IF NOT EXISTS \"idx_artifacts_producer_id\" ON \"artifacts\" (\"producer_id\");CREATE TABLE IF NOT EXISTS \"labels\" (    \"id\" UUID PRIMARY KEY,    \"created_at\" TIMESTAMPTZ NOT NULL,    \"updated_at\" TIMESTAMPTZ NOT NULL,    \"name\" TEXT NOT NULL,    \"color\" TEXT NOT NULL,    \"organization_id\" UUID NOT NULL);CREATE INDEX IF NOT EXISTS \"idx_labels_organization_id\" ON \"labels\" (\"organization_id\");CREATE UNIQUE INDEX IF NOT EXISTS \"uq_labels_organization_id_name\" ON \"labels\" (\"organization_id\", \"name\");\n",
-    }],
-    sqlite: &[rt::sql::MigrationFile {
-        version: 1,
-        name: "init",
-        sql: "CREATE TABLE IF NOT EXISTS \"artifacts\" (    \"id\" TEXT PRIMARY KEY,    \"created_at\" TEXT NOT NULL,    \"updated_at\" TEXT NOT NULL,    \"name\" TEXT,    \"description\" TEXT,    \"credits\" INTEGER NOT NULL,    \"mime_type\" TEXT NOT NULL,    \"organization_id\" TEXT NOT NULL,    \"producer_id\" TEXT,    \"text\" TEXT,    \"url\" TEXT,    \"size_bytes\" INTEGER,    \"checksum\" TEXT);CREATE INDEX IF NOT EXISTS \"idx_artifacts_organization_id\" ON \"artifacts\" (\"organization_id\");CREATE INDEX IF NOT EXISTS \"idx_artifacts_producer_id\" ON \"artifacts\" (\"producer_id\");CREATE TABLE IF NOT EXISTS \"labels\" (    \"id\" TEXT PRIMARY KEY,    \"created_at\" TEXT NOT NULL,    \"updated_at\" TEXT NOT NULL,    \"name\" TEXT NOT NULL,    \"color\" TEXT NOT NULL,    \"organization_id\" TEXT NOT NULL);CREATE INDEX IF NOT EXISTS \"idx_labels_organization_id\" ON \"labels\" (\"organization_id\");CREATE UNIQUE INDEX IF NOT EXISTS \"uq_labels_organization_id_name\" ON \"labels\" (\"organization_id\", \"name\");\n",
-    }],
+    postgres: &[
+        rt::sql::MigrationFile {
+            version: 1,
+            name: "init",
+            sql: "CREATE TABLE IF NOT EXISTS \"artifacts\" (    \"id\" UUID PRIMARY KEY,    \"created_at\" TIMESTAMPTZ NOT NULL,    \"updated_at\" TIMESTAMPTZ NOT NULL,    \"name\" TEXT,    \"description\" TEXT,    \"credits\" INTEGER NOT NULL,    \"mime_type\" TEXT NOT NULL,    \"organization_id\" UUID NOT NULL,    \"producer_id\" UUID,    \"text\" TEXT,    \"url\" TEXT,    \"size_bytes\" BIGINT,    \"checksum\" TEXT);CREATE INDEX IF NOT EXISTS \"idx_artifacts_organization_id\" ON \"artifacts\" (\"organization_id\");CREATE INDEX IF NOT EXISTS \"idx_artifacts_producer_id\" ON \"artifacts\" (\"producer_id\");CREATE TABLE IF NOT EXISTS \"labels\" (    \"id\" UUID PRIMARY KEY,    \"created_at\" TIMESTAMPTZ NOT NULL,    \"updated_at\" TIMESTAMPTZ NOT NULL,    \"name\" TEXT NOT NULL,    \"color\" TEXT NOT NULL,    \"organization_id\" UUID NOT NULL);CREATE INDEX IF NOT EXISTS \"idx_labels_organization_id\" ON \"labels\" (\"organization_id\");CREATE UNIQUE INDEX IF NOT EXISTS \"uq_labels_organization_id_name\" ON \"labels\" (\"organization_id\", \"name\");\n",
+        },
+    ],
+    sqlite: &[
+        rt::sql::MigrationFile {
+            version: 1,
+            name: "init",
+            sql: "CREATE TABLE IF NOT EXISTS \"artifacts\" (    \"id\" TEXT PRIMARY KEY,    \"created_at\" TEXT NOT NULL,    \"updated_at\" TEXT NOT NULL,    \"name\" TEXT,    \"description\" TEXT,    \"credits\" INTEGER NOT NULL,    \"mime_type\" TEXT NOT NULL,    \"organization_id\" TEXT NOT NULL,    \"producer_id\" TEXT,    \"text\" TEXT,    \"url\" TEXT,    \"size_bytes\" INTEGER,    \"checksum\" TEXT);CREATE INDEX IF NOT EXISTS \"idx_artifacts_organization_id\" ON \"artifacts\" (\"organization_id\");CREATE INDEX IF NOT EXISTS \"idx_artifacts_producer_id\" ON \"artifacts\" (\"producer_id\");CREATE TABLE IF NOT EXISTS \"labels\" (    \"id\" TEXT PRIMARY KEY,    \"created_at\" TEXT NOT NULL,    \"updated_at\" TEXT NOT NULL,    \"name\" TEXT NOT NULL,    \"color\" TEXT NOT NULL,    \"organization_id\" TEXT NOT NULL);CREATE INDEX IF NOT EXISTS \"idx_labels_organization_id\" ON \"labels\" (\"organization_id\");CREATE UNIQUE INDEX IF NOT EXISTS \"uq_labels_organization_id_name\" ON \"labels\" (\"organization_id\", \"name\");\n",
+        },
+    ],
 };

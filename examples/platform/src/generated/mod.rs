@@ -64,7 +64,8 @@ pub fn router<S: Service>(service: Arc<S>) -> Router {
         .route("/health", routing::get(server::http::get_health::<S>))
         .route(
             "/labels",
-            routing::get(storage::http::list_labels::<S>).post(storage::http::create_label::<S>),
+            routing::get(storage::http::list_labels::<S>)
+                .post(storage::http::create_label::<S>),
         )
         .route(
             "/labels/{id}",

@@ -3,17 +3,14 @@
 //! HTTP handlers of the `server` domain: parse and validate the request, call the
 //! service, and answer with the status the spec declares. Errors are problem+json.
 #![allow(unused_imports, dead_code)]
-use super::super::prelude::*;
-use super::service::ServerService;
 use archgen_runtime as rt;
 use rt::deps::axum::{
-    self, Json,
-    body::Bytes,
-    extract::{Path, RawQuery, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    self, Json, body::Bytes, extract::{Path, RawQuery, State},
+    http::StatusCode, response::{IntoResponse, Response},
 };
 use rt::prelude::*;
+use super::super::prelude::*;
+use super::service::ServerService;
 /// `GET /health`
 pub async fn get_health<S: ServerService>(
     State(service): State<Arc<S>>,
@@ -24,9 +21,8 @@ pub async fn get_health<S: ServerService>(
     let _ = (&query, &body, invalid);
     let input = GetHealthInput {};
     let output = service.get_health(input).await?;
-    Ok((
-        StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
-        Json(output),
+    Ok(
+        (StatusCode::from_u16(200).unwrap_or(StatusCode::OK), Json(output))
+            .into_response(),
     )
-        .into_response())
 }

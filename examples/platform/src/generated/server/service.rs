@@ -3,9 +3,9 @@
 //! The `server` service: one method per operation of the spec. CRUD operations work
 //! out of the box through the repositories; override any method to add behaviour.
 #![allow(unused_imports, dead_code)]
-use super::super::prelude::*;
 use archgen_runtime as rt;
 use rt::prelude::*;
+use super::super::prelude::*;
 #[rt::async_trait]
 pub trait ServerService: Send + Sync + 'static {
     /// `GET /health`: Report service health

@@ -2,9 +2,9 @@
 // archgen-hash: b46a860d8d79bac66896f7343048c087
 //! Types of the `server` domain.
 #![allow(unused_imports, dead_code)]
-use super::super::prelude::*;
 use archgen_runtime as rt;
 use rt::prelude::*;
+use super::super::prelude::*;
 /// Input of `GetHealth`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GetHealthInput {}
@@ -22,7 +22,17 @@ pub struct Base {
 }
 /// The comparison to apply, or the way to combine children.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize
 )]
 pub enum FilterNodeType {
     #[default]
@@ -160,7 +170,17 @@ pub struct Problem {
 }
 /// ok when every dependency answers, degraded when some do not.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize
 )]
 pub enum HealthStatus {
     #[default]

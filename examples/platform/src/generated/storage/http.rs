@@ -3,242 +3,237 @@
 //! HTTP handlers of the `storage` domain: parse and validate the request, call the
 //! service, and answer with the status the spec declares. Errors are problem+json.
 #![allow(unused_imports, dead_code)]
-use super::super::prelude::*;
-use super::repository::*;
-use super::service::StorageService;
 use archgen_runtime as rt;
 use rt::deps::axum::{
-    self, Json,
-    body::Bytes,
-    extract::{Path, RawQuery, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    self, Json, body::Bytes, extract::{Path, RawQuery, State},
+    http::StatusCode, response::{IntoResponse, Response},
 };
 use rt::prelude::*;
-static RULE_CREATE_ARTIFACT_BODY: rt::validate::Schema =
-    rt::validate::Schema::Object(rt::validate::ObjectRules {
-        fields: &[
-            rt::validate::Field {
-                name: "name",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: Some(1),
-                        max_length: Some(255),
-                        pattern: Some("^[^\\x00-\\x1F\\x7F]+$"),
-                        format: rt::validate::Format::None,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "description",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: Some(1),
-                        max_length: Some(2000),
-                        pattern: None,
-                        format: rt::validate::Format::None,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "credits",
-                required: false,
-                schema: &rt::validate::Schema::Integer(rt::validate::NumberRules {
+use super::super::prelude::*;
+use super::service::StorageService;
+use super::repository::*;
+static RULE_CREATE_ARTIFACT_BODY: rt::validate::Schema = rt::validate::Schema::Object(rt::validate::ObjectRules {
+    fields: &[
+        rt::validate::Field {
+            name: "name",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
+                    min_length: Some(1),
+                    max_length: Some(255),
+                    pattern: Some("^[^\\x00-\\x1F\\x7F]+$"),
+                    format: rt::validate::Format::None,
+                    enumeration: &[],
+                }),
+            ),
+        },
+        rt::validate::Field {
+            name: "description",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
+                    min_length: Some(1),
+                    max_length: Some(2000),
+                    pattern: None,
+                    format: rt::validate::Format::None,
+                    enumeration: &[],
+                }),
+            ),
+        },
+        rt::validate::Field {
+            name: "credits",
+            required: false,
+            schema: &rt::validate::Schema::Integer(rt::validate::NumberRules {
+                minimum: Some(0.0),
+                maximum: Some(2147483647.0),
+                exclusive_minimum: false,
+                exclusive_maximum: false,
+                int32: true,
+                enumeration: &[],
+            }),
+        },
+        rt::validate::Field {
+            name: "mimeType",
+            required: false,
+            schema: &rt::validate::Schema::String(rt::validate::StringRules {
+                min_length: Some(3),
+                max_length: Some(255),
+                pattern: Some(
+                    "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$",
+                ),
+                format: rt::validate::Format::None,
+                enumeration: &[],
+            }),
+        },
+        rt::validate::Field {
+            name: "organizationID",
+            required: true,
+            schema: &rt::validate::Schema::String(rt::validate::StringRules {
+                min_length: Some(36),
+                max_length: Some(36),
+                pattern: None,
+                format: rt::validate::Format::Uuid,
+                enumeration: &[],
+            }),
+        },
+        rt::validate::Field {
+            name: "producerID",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
+                    min_length: Some(36),
+                    max_length: Some(36),
+                    pattern: None,
+                    format: rt::validate::Format::Uuid,
+                    enumeration: &[],
+                }),
+            ),
+        },
+        rt::validate::Field {
+            name: "text",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
+                    min_length: None,
+                    max_length: Some(65536),
+                    pattern: None,
+                    format: rt::validate::Format::None,
+                    enumeration: &[],
+                }),
+            ),
+        },
+        rt::validate::Field {
+            name: "url",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
+                    min_length: Some(1),
+                    max_length: Some(2048),
+                    pattern: None,
+                    format: rt::validate::Format::Uri,
+                    enumeration: &[],
+                }),
+            ),
+        },
+        rt::validate::Field {
+            name: "sizeBytes",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::Integer(rt::validate::NumberRules {
                     minimum: Some(0.0),
-                    maximum: Some(2147483647.0),
+                    maximum: None,
                     exclusive_minimum: false,
                     exclusive_maximum: false,
-                    int32: true,
+                    int32: false,
                     enumeration: &[],
                 }),
-            },
-            rt::validate::Field {
-                name: "mimeType",
-                required: false,
-                schema: &rt::validate::Schema::String(rt::validate::StringRules {
-                    min_length: Some(3),
-                    max_length: Some(255),
-                    pattern: Some(
-                        "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$",
-                    ),
-                    format: rt::validate::Format::None,
-                    enumeration: &[],
-                }),
-            },
-            rt::validate::Field {
-                name: "organizationID",
-                required: true,
-                schema: &rt::validate::Schema::String(rt::validate::StringRules {
-                    min_length: Some(36),
-                    max_length: Some(36),
-                    pattern: None,
-                    format: rt::validate::Format::Uuid,
-                    enumeration: &[],
-                }),
-            },
-            rt::validate::Field {
-                name: "producerID",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: Some(36),
-                        max_length: Some(36),
-                        pattern: None,
-                        format: rt::validate::Format::Uuid,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "text",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: None,
-                        max_length: Some(65536),
-                        pattern: None,
-                        format: rt::validate::Format::None,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "url",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: Some(1),
-                        max_length: Some(2048),
-                        pattern: None,
-                        format: rt::validate::Format::Uri,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "sizeBytes",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::Integer(
-                    rt::validate::NumberRules {
-                        minimum: Some(0.0),
-                        maximum: None,
-                        exclusive_minimum: false,
-                        exclusive_maximum: false,
-                        int32: false,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "checksum",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: None,
-                        max_length: None,
-                        pattern: Some("^sha256:[0-9a-f]{64}$"),
-                        format: rt::validate::Format::None,
-                        enumeration: &[],
-                    },
-                )),
-            },
-        ],
-        deny_unknown: false,
-        forbidden: &[
-            ("id", "is set by the server"),
-            ("createdAt", "is set by the server"),
-            ("updatedAt", "is set by the server"),
-        ],
-    });
-static RULE_CREATE_LABEL_BODY: rt::validate::Schema =
-    rt::validate::Schema::Object(rt::validate::ObjectRules {
-        fields: &[
-            rt::validate::Field {
-                name: "name",
-                required: true,
-                schema: &rt::validate::Schema::String(rt::validate::StringRules {
-                    min_length: Some(1),
-                    max_length: Some(255),
-                    pattern: Some("^\\S(?:[^\\x00-\\x1F\\x7F]*\\S)?$"),
-                    format: rt::validate::Format::None,
-                    enumeration: &[],
-                }),
-            },
-            rt::validate::Field {
-                name: "color",
-                required: false,
-                schema: &rt::validate::Schema::String(rt::validate::StringRules {
+            ),
+        },
+        rt::validate::Field {
+            name: "checksum",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
                     min_length: None,
                     max_length: None,
-                    pattern: Some("^#[0-9a-fA-F]{6}$"),
+                    pattern: Some("^sha256:[0-9a-f]{64}$"),
                     format: rt::validate::Format::None,
                     enumeration: &[],
                 }),
-            },
-            rt::validate::Field {
-                name: "organizationID",
-                required: true,
-                schema: &rt::validate::Schema::String(rt::validate::StringRules {
-                    min_length: Some(36),
-                    max_length: Some(36),
-                    pattern: None,
-                    format: rt::validate::Format::Uuid,
-                    enumeration: &[],
-                }),
-            },
-        ],
-        deny_unknown: true,
-        forbidden: &[
-            ("id", "is set by the server"),
-            ("createdAt", "is set by the server"),
-            ("updatedAt", "is set by the server"),
-        ],
-    });
-static RULE_FILTER_NODE: rt::validate::Schema =
-    rt::validate::Schema::Object(rt::validate::ObjectRules {
-        fields: &[
-            rt::validate::Field {
-                name: "type",
-                required: true,
-                schema: &rt::validate::Schema::String(rt::validate::StringRules {
-                    min_length: None,
-                    max_length: None,
-                    pattern: None,
-                    format: rt::validate::Format::None,
-                    enumeration: &[
-                        "and",
-                        "or",
-                        "eq",
-                        "ne",
-                        "gt",
-                        "gte",
-                        "lt",
-                        "lte",
-                        "contains",
-                        "startsWith",
-                        "endsWith",
-                    ],
-                }),
-            },
-            rt::validate::Field {
-                name: "field",
-                required: false,
-                schema: &rt::validate::Schema::String(rt::validate::StringRules {
-                    min_length: Some(1),
-                    max_length: Some(64),
-                    pattern: Some("^[A-Za-z][A-Za-z0-9]*$"),
-                    format: rt::validate::Format::None,
-                    enumeration: &[],
-                }),
-            },
-            rt::validate::Field {
-                name: "value",
-                required: false,
-                schema: &rt::validate::Schema::OneOf(&[
+            ),
+        },
+    ],
+    deny_unknown: false,
+    forbidden: &[
+        ("id", "is set by the server"),
+        ("createdAt", "is set by the server"),
+        ("updatedAt", "is set by the server"),
+    ],
+});
+static RULE_CREATE_LABEL_BODY: rt::validate::Schema = rt::validate::Schema::Object(rt::validate::ObjectRules {
+    fields: &[
+        rt::validate::Field {
+            name: "name",
+            required: true,
+            schema: &rt::validate::Schema::String(rt::validate::StringRules {
+                min_length: Some(1),
+                max_length: Some(255),
+                pattern: Some("^\\S(?:[^\\x00-\\x1F\\x7F]*\\S)?$"),
+                format: rt::validate::Format::None,
+                enumeration: &[],
+            }),
+        },
+        rt::validate::Field {
+            name: "color",
+            required: false,
+            schema: &rt::validate::Schema::String(rt::validate::StringRules {
+                min_length: None,
+                max_length: None,
+                pattern: Some("^#[0-9a-fA-F]{6}$"),
+                format: rt::validate::Format::None,
+                enumeration: &[],
+            }),
+        },
+        rt::validate::Field {
+            name: "organizationID",
+            required: true,
+            schema: &rt::validate::Schema::String(rt::validate::StringRules {
+                min_length: Some(36),
+                max_length: Some(36),
+                pattern: None,
+                format: rt::validate::Format::Uuid,
+                enumeration: &[],
+            }),
+        },
+    ],
+    deny_unknown: true,
+    forbidden: &[
+        ("id", "is set by the server"),
+        ("createdAt", "is set by the server"),
+        ("updatedAt", "is set by the server"),
+    ],
+});
+static RULE_FILTER_NODE: rt::validate::Schema = rt::validate::Schema::Object(rt::validate::ObjectRules {
+    fields: &[
+        rt::validate::Field {
+            name: "type",
+            required: true,
+            schema: &rt::validate::Schema::String(rt::validate::StringRules {
+                min_length: None,
+                max_length: None,
+                pattern: None,
+                format: rt::validate::Format::None,
+                enumeration: &[
+                    "and",
+                    "or",
+                    "eq",
+                    "ne",
+                    "gt",
+                    "gte",
+                    "lt",
+                    "lte",
+                    "contains",
+                    "startsWith",
+                    "endsWith",
+                ],
+            }),
+        },
+        rt::validate::Field {
+            name: "field",
+            required: false,
+            schema: &rt::validate::Schema::String(rt::validate::StringRules {
+                min_length: Some(1),
+                max_length: Some(64),
+                pattern: Some("^[A-Za-z][A-Za-z0-9]*$"),
+                format: rt::validate::Format::None,
+                enumeration: &[],
+            }),
+        },
+        rt::validate::Field {
+            name: "value",
+            required: false,
+            schema: &rt::validate::Schema::OneOf(
+                &[
                     &rt::validate::Schema::String(rt::validate::StringRules {
                         min_length: None,
                         max_length: Some(1024),
@@ -255,21 +250,22 @@ static RULE_FILTER_NODE: rt::validate::Schema =
                         enumeration: &[],
                     }),
                     &rt::validate::Schema::Boolean,
-                ]),
-            },
-            rt::validate::Field {
-                name: "children",
-                required: false,
-                schema: &rt::validate::Schema::Array(rt::validate::ArrayRules {
-                    items: &RULE_FILTER_NODE,
-                    min_items: None,
-                    max_items: Some(32),
-                }),
-            },
-        ],
-        deny_unknown: true,
-        forbidden: &[],
-    });
+                ],
+            ),
+        },
+        rt::validate::Field {
+            name: "children",
+            required: false,
+            schema: &rt::validate::Schema::Array(rt::validate::ArrayRules {
+                items: &RULE_FILTER_NODE,
+                min_items: None,
+                max_items: Some(32),
+            }),
+        },
+    ],
+    deny_unknown: true,
+    forbidden: &[],
+});
 static RULE_PAGE: rt::validate::Schema = rt::validate::Schema::Object(rt::validate::ObjectRules {
     fields: &[
         rt::validate::Field {
@@ -300,157 +296,155 @@ static RULE_PAGE: rt::validate::Schema = rt::validate::Schema::Object(rt::valida
     deny_unknown: true,
     forbidden: &[],
 });
-static RULE_UPDATE_ARTIFACT_BODY: rt::validate::Schema =
-    rt::validate::Schema::Object(rt::validate::ObjectRules {
-        fields: &[
-            rt::validate::Field {
-                name: "name",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: Some(1),
-                        max_length: Some(255),
-                        pattern: Some("^[^\\x00-\\x1F\\x7F]+$"),
-                        format: rt::validate::Format::None,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "description",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: Some(1),
-                        max_length: Some(2000),
-                        pattern: None,
-                        format: rt::validate::Format::None,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "credits",
-                required: false,
-                schema: &rt::validate::Schema::Integer(rt::validate::NumberRules {
-                    minimum: Some(0.0),
-                    maximum: Some(2147483647.0),
-                    exclusive_minimum: false,
-                    exclusive_maximum: false,
-                    int32: true,
-                    enumeration: &[],
-                }),
-            },
-            rt::validate::Field {
-                name: "mimeType",
-                required: false,
-                schema: &rt::validate::Schema::String(rt::validate::StringRules {
-                    min_length: Some(3),
-                    max_length: Some(255),
-                    pattern: Some(
-                        "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$",
-                    ),
-                    format: rt::validate::Format::None,
-                    enumeration: &[],
-                }),
-            },
-            rt::validate::Field {
-                name: "text",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: None,
-                        max_length: Some(65536),
-                        pattern: None,
-                        format: rt::validate::Format::None,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "url",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: Some(1),
-                        max_length: Some(2048),
-                        pattern: None,
-                        format: rt::validate::Format::Uri,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "sizeBytes",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::Integer(
-                    rt::validate::NumberRules {
-                        minimum: Some(0.0),
-                        maximum: None,
-                        exclusive_minimum: false,
-                        exclusive_maximum: false,
-                        int32: false,
-                        enumeration: &[],
-                    },
-                )),
-            },
-            rt::validate::Field {
-                name: "checksum",
-                required: false,
-                schema: &rt::validate::Schema::Nullable(&rt::validate::Schema::String(
-                    rt::validate::StringRules {
-                        min_length: None,
-                        max_length: None,
-                        pattern: Some("^sha256:[0-9a-f]{64}$"),
-                        format: rt::validate::Format::None,
-                        enumeration: &[],
-                    },
-                )),
-            },
-        ],
-        deny_unknown: false,
-        forbidden: &[
-            ("id", "is set by the server"),
-            ("createdAt", "is set by the server"),
-            ("updatedAt", "is set by the server"),
-            ("organizationID", "cannot be changed once set"),
-            ("producerID", "cannot be changed once set"),
-        ],
-    });
-static RULE_UPDATE_LABEL_BODY: rt::validate::Schema =
-    rt::validate::Schema::Object(rt::validate::ObjectRules {
-        fields: &[
-            rt::validate::Field {
-                name: "name",
-                required: false,
-                schema: &rt::validate::Schema::String(rt::validate::StringRules {
+static RULE_UPDATE_ARTIFACT_BODY: rt::validate::Schema = rt::validate::Schema::Object(rt::validate::ObjectRules {
+    fields: &[
+        rt::validate::Field {
+            name: "name",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
                     min_length: Some(1),
                     max_length: Some(255),
-                    pattern: Some("^\\S(?:[^\\x00-\\x1F\\x7F]*\\S)?$"),
+                    pattern: Some("^[^\\x00-\\x1F\\x7F]+$"),
                     format: rt::validate::Format::None,
                     enumeration: &[],
                 }),
-            },
-            rt::validate::Field {
-                name: "color",
-                required: false,
-                schema: &rt::validate::Schema::String(rt::validate::StringRules {
+            ),
+        },
+        rt::validate::Field {
+            name: "description",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
+                    min_length: Some(1),
+                    max_length: Some(2000),
+                    pattern: None,
+                    format: rt::validate::Format::None,
+                    enumeration: &[],
+                }),
+            ),
+        },
+        rt::validate::Field {
+            name: "credits",
+            required: false,
+            schema: &rt::validate::Schema::Integer(rt::validate::NumberRules {
+                minimum: Some(0.0),
+                maximum: Some(2147483647.0),
+                exclusive_minimum: false,
+                exclusive_maximum: false,
+                int32: true,
+                enumeration: &[],
+            }),
+        },
+        rt::validate::Field {
+            name: "mimeType",
+            required: false,
+            schema: &rt::validate::Schema::String(rt::validate::StringRules {
+                min_length: Some(3),
+                max_length: Some(255),
+                pattern: Some(
+                    "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$",
+                ),
+                format: rt::validate::Format::None,
+                enumeration: &[],
+            }),
+        },
+        rt::validate::Field {
+            name: "text",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
+                    min_length: None,
+                    max_length: Some(65536),
+                    pattern: None,
+                    format: rt::validate::Format::None,
+                    enumeration: &[],
+                }),
+            ),
+        },
+        rt::validate::Field {
+            name: "url",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
+                    min_length: Some(1),
+                    max_length: Some(2048),
+                    pattern: None,
+                    format: rt::validate::Format::Uri,
+                    enumeration: &[],
+                }),
+            ),
+        },
+        rt::validate::Field {
+            name: "sizeBytes",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::Integer(rt::validate::NumberRules {
+                    minimum: Some(0.0),
+                    maximum: None,
+                    exclusive_minimum: false,
+                    exclusive_maximum: false,
+                    int32: false,
+                    enumeration: &[],
+                }),
+            ),
+        },
+        rt::validate::Field {
+            name: "checksum",
+            required: false,
+            schema: &rt::validate::Schema::Nullable(
+                &rt::validate::Schema::String(rt::validate::StringRules {
                     min_length: None,
                     max_length: None,
-                    pattern: Some("^#[0-9a-fA-F]{6}$"),
+                    pattern: Some("^sha256:[0-9a-f]{64}$"),
                     format: rt::validate::Format::None,
                     enumeration: &[],
                 }),
-            },
-        ],
-        deny_unknown: true,
-        forbidden: &[
-            ("id", "is set by the server"),
-            ("createdAt", "is set by the server"),
-            ("updatedAt", "is set by the server"),
-            ("organizationID", "cannot be changed once set"),
-        ],
-    });
+            ),
+        },
+    ],
+    deny_unknown: false,
+    forbidden: &[
+        ("id", "is set by the server"),
+        ("createdAt", "is set by the server"),
+        ("updatedAt", "is set by the server"),
+        ("organizationID", "cannot be changed once set"),
+        ("producerID", "cannot be changed once set"),
+    ],
+});
+static RULE_UPDATE_LABEL_BODY: rt::validate::Schema = rt::validate::Schema::Object(rt::validate::ObjectRules {
+    fields: &[
+        rt::validate::Field {
+            name: "name",
+            required: false,
+            schema: &rt::validate::Schema::String(rt::validate::StringRules {
+                min_length: Some(1),
+                max_length: Some(255),
+                pattern: Some("^\\S(?:[^\\x00-\\x1F\\x7F]*\\S)?$"),
+                format: rt::validate::Format::None,
+                enumeration: &[],
+            }),
+        },
+        rt::validate::Field {
+            name: "color",
+            required: false,
+            schema: &rt::validate::Schema::String(rt::validate::StringRules {
+                min_length: None,
+                max_length: None,
+                pattern: Some("^#[0-9a-fA-F]{6}$"),
+                format: rt::validate::Format::None,
+                enumeration: &[],
+            }),
+        },
+    ],
+    deny_unknown: true,
+    forbidden: &[
+        ("id", "is set by the server"),
+        ("createdAt", "is set by the server"),
+        ("updatedAt", "is set by the server"),
+        ("organizationID", "cannot be changed once set"),
+    ],
+});
 /// `GET /artifacts`
 pub async fn list_artifacts<S: StorageService>(
     State(service): State<Arc<S>>,
@@ -461,11 +455,7 @@ pub async fn list_artifacts<S: StorageService>(
     let _ = (&query, &body, invalid);
     let query = rt::http::list_query(query.as_deref(), &ARTIFACT_TABLE, invalid)?;
     let page = service.list_artifacts(query).await?;
-    Ok((
-        StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
-        Json(page),
-    )
-        .into_response())
+    Ok((StatusCode::from_u16(200).unwrap_or(StatusCode::OK), Json(page)).into_response())
 }
 /// `POST /artifacts`
 pub async fn create_artifact<S: StorageService>(
@@ -475,15 +465,17 @@ pub async fn create_artifact<S: StorageService>(
 ) -> Result<Response, rt::ApiError> {
     let invalid = StatusCode::from_u16(422).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     let _ = (&query, &body, invalid);
-    let value =
-        rt::http::json_body(&body, &RULE_CREATE_ARTIFACT_BODY, true, invalid)?.unwrap_or_default();
+    let value = rt::http::json_body(&body, &RULE_CREATE_ARTIFACT_BODY, true, invalid)?
+        .unwrap_or_default();
     let body: CreateArtifactBody = rt::http::from_value(value, invalid)?;
     let item = service.create_artifact(body).await?;
-    Ok((
-        StatusCode::from_u16(201).unwrap_or(StatusCode::CREATED),
-        Json(rt::http::Data { data: item }),
+    Ok(
+        (
+            StatusCode::from_u16(201).unwrap_or(StatusCode::CREATED),
+            Json(rt::http::Data { data: item }),
+        )
+            .into_response(),
     )
-        .into_response())
 }
 /// `GET /artifacts/{id}`
 pub async fn get_artifact<S: StorageService>(
@@ -494,13 +486,19 @@ pub async fn get_artifact<S: StorageService>(
 ) -> Result<Response, rt::ApiError> {
     let invalid = StatusCode::from_u16(422).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     let _ = (&query, &body, invalid);
-    let id: Uuid = rt::http::path_param(rt::http::path_value(&path, "id"), "id", invalid)?;
+    let id: Uuid = rt::http::path_param(
+        rt::http::path_value(&path, "id"),
+        "id",
+        invalid,
+    )?;
     let item = service.get_artifact(id).await?;
-    Ok((
-        StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
-        Json(rt::http::Data { data: item }),
+    Ok(
+        (
+            StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
+            Json(rt::http::Data { data: item }),
+        )
+            .into_response(),
     )
-        .into_response())
 }
 /// `DELETE /artifacts/{id}`
 pub async fn delete_artifact<S: StorageService>(
@@ -511,11 +509,13 @@ pub async fn delete_artifact<S: StorageService>(
 ) -> Result<Response, rt::ApiError> {
     let invalid = StatusCode::from_u16(422).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     let _ = (&query, &body, invalid);
-    let id: Uuid = rt::http::path_param(rt::http::path_value(&path, "id"), "id", invalid)?;
+    let id: Uuid = rt::http::path_param(
+        rt::http::path_value(&path, "id"),
+        "id",
+        invalid,
+    )?;
     service.delete_artifact(id).await?;
-    Ok(StatusCode::from_u16(204)
-        .unwrap_or(StatusCode::NO_CONTENT)
-        .into_response())
+    Ok(StatusCode::from_u16(204).unwrap_or(StatusCode::NO_CONTENT).into_response())
 }
 /// `PATCH /artifacts/{id}`
 pub async fn update_artifact<S: StorageService>(
@@ -526,16 +526,22 @@ pub async fn update_artifact<S: StorageService>(
 ) -> Result<Response, rt::ApiError> {
     let invalid = StatusCode::from_u16(422).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     let _ = (&query, &body, invalid);
-    let id: Uuid = rt::http::path_param(rt::http::path_value(&path, "id"), "id", invalid)?;
-    let value =
-        rt::http::json_body(&body, &RULE_UPDATE_ARTIFACT_BODY, true, invalid)?.unwrap_or_default();
+    let id: Uuid = rt::http::path_param(
+        rt::http::path_value(&path, "id"),
+        "id",
+        invalid,
+    )?;
+    let value = rt::http::json_body(&body, &RULE_UPDATE_ARTIFACT_BODY, true, invalid)?
+        .unwrap_or_default();
     let body: UpdateArtifactBody = rt::http::from_value(value, invalid)?;
     let item = service.update_artifact(id, body).await?;
-    Ok((
-        StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
-        Json(rt::http::Data { data: item }),
+    Ok(
+        (
+            StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
+            Json(rt::http::Data { data: item }),
+        )
+            .into_response(),
     )
-        .into_response())
 }
 /// `GET /artifacts/{id}/download`
 pub async fn download_artifact<S: StorageService>(
@@ -550,11 +556,10 @@ pub async fn download_artifact<S: StorageService>(
         id: rt::http::path_param(rt::http::path_value(&path, "id"), "id", invalid)?,
     };
     let output = service.download_artifact(input).await?;
-    Ok((
-        StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
-        Json(output),
+    Ok(
+        (StatusCode::from_u16(200).unwrap_or(StatusCode::OK), Json(output))
+            .into_response(),
     )
-        .into_response())
 }
 /// `GET /labels`
 pub async fn list_labels<S: StorageService>(
@@ -566,11 +571,7 @@ pub async fn list_labels<S: StorageService>(
     let _ = (&query, &body, invalid);
     let query = rt::http::list_query(query.as_deref(), &LABEL_TABLE, invalid)?;
     let page = service.list_labels(query).await?;
-    Ok((
-        StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
-        Json(page),
-    )
-        .into_response())
+    Ok((StatusCode::from_u16(200).unwrap_or(StatusCode::OK), Json(page)).into_response())
 }
 /// `POST /labels`
 pub async fn create_label<S: StorageService>(
@@ -580,15 +581,17 @@ pub async fn create_label<S: StorageService>(
 ) -> Result<Response, rt::ApiError> {
     let invalid = StatusCode::from_u16(422).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     let _ = (&query, &body, invalid);
-    let value =
-        rt::http::json_body(&body, &RULE_CREATE_LABEL_BODY, true, invalid)?.unwrap_or_default();
+    let value = rt::http::json_body(&body, &RULE_CREATE_LABEL_BODY, true, invalid)?
+        .unwrap_or_default();
     let body: CreateLabelBody = rt::http::from_value(value, invalid)?;
     let item = service.create_label(body).await?;
-    Ok((
-        StatusCode::from_u16(201).unwrap_or(StatusCode::CREATED),
-        Json(rt::http::Data { data: item }),
+    Ok(
+        (
+            StatusCode::from_u16(201).unwrap_or(StatusCode::CREATED),
+            Json(rt::http::Data { data: item }),
+        )
+            .into_response(),
     )
-        .into_response())
 }
 /// `GET /labels/{id}`
 pub async fn get_label<S: StorageService>(
@@ -599,13 +602,19 @@ pub async fn get_label<S: StorageService>(
 ) -> Result<Response, rt::ApiError> {
     let invalid = StatusCode::from_u16(422).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     let _ = (&query, &body, invalid);
-    let id: Uuid = rt::http::path_param(rt::http::path_value(&path, "id"), "id", invalid)?;
+    let id: Uuid = rt::http::path_param(
+        rt::http::path_value(&path, "id"),
+        "id",
+        invalid,
+    )?;
     let item = service.get_label(id).await?;
-    Ok((
-        StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
-        Json(rt::http::Data { data: item }),
+    Ok(
+        (
+            StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
+            Json(rt::http::Data { data: item }),
+        )
+            .into_response(),
     )
-        .into_response())
 }
 /// `DELETE /labels/{id}`
 pub async fn delete_label<S: StorageService>(
@@ -616,11 +625,13 @@ pub async fn delete_label<S: StorageService>(
 ) -> Result<Response, rt::ApiError> {
     let invalid = StatusCode::from_u16(422).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     let _ = (&query, &body, invalid);
-    let id: Uuid = rt::http::path_param(rt::http::path_value(&path, "id"), "id", invalid)?;
+    let id: Uuid = rt::http::path_param(
+        rt::http::path_value(&path, "id"),
+        "id",
+        invalid,
+    )?;
     service.delete_label(id).await?;
-    Ok(StatusCode::from_u16(204)
-        .unwrap_or(StatusCode::NO_CONTENT)
-        .into_response())
+    Ok(StatusCode::from_u16(204).unwrap_or(StatusCode::NO_CONTENT).into_response())
 }
 /// `PATCH /labels/{id}`
 pub async fn update_label<S: StorageService>(
@@ -631,14 +642,20 @@ pub async fn update_label<S: StorageService>(
 ) -> Result<Response, rt::ApiError> {
     let invalid = StatusCode::from_u16(422).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     let _ = (&query, &body, invalid);
-    let id: Uuid = rt::http::path_param(rt::http::path_value(&path, "id"), "id", invalid)?;
-    let value =
-        rt::http::json_body(&body, &RULE_UPDATE_LABEL_BODY, true, invalid)?.unwrap_or_default();
+    let id: Uuid = rt::http::path_param(
+        rt::http::path_value(&path, "id"),
+        "id",
+        invalid,
+    )?;
+    let value = rt::http::json_body(&body, &RULE_UPDATE_LABEL_BODY, true, invalid)?
+        .unwrap_or_default();
     let body: UpdateLabelBody = rt::http::from_value(value, invalid)?;
     let item = service.update_label(id, body).await?;
-    Ok((
-        StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
-        Json(rt::http::Data { data: item }),
+    Ok(
+        (
+            StatusCode::from_u16(200).unwrap_or(StatusCode::OK),
+            Json(rt::http::Data { data: item }),
+        )
+            .into_response(),
     )
-        .into_response())
 }

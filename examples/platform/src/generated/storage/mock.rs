@@ -3,10 +3,10 @@
 //! In-memory repositories of the `storage` domain, for tests. They keep the same
 //! promises as the SQL ones: unique constraints, filters, sorting and paging.
 #![allow(unused_imports, dead_code)]
-use super::super::prelude::*;
-use super::repository::*;
 use archgen_runtime as rt;
 use rt::prelude::*;
+use super::super::prelude::*;
+use super::repository::*;
 pub struct MockArtifactRepository {
     table: rt::memory::MemoryTable<Artifact>,
 }
@@ -20,20 +20,24 @@ impl Default for MockArtifactRepository {
 #[rt::async_trait]
 impl ArtifactRepository for MockArtifactRepository {
     async fn create(&self, new: NewArtifact) -> rt::RepoResult<Artifact> {
-        self.table
-            .insert(new.into_entity(Uuid::now_v7(), rt::sql::now()))
+        self.table.insert(new.into_entity(Uuid::now_v7(), rt::sql::now()))
     }
     async fn get(&self, id: Uuid) -> rt::RepoResult<Option<Artifact>> {
         Ok(self.table.find(|r| r.id == id))
     }
-    async fn update(&self, id: Uuid, patch: ArtifactPatch) -> rt::RepoResult<Option<Artifact>> {
-        self.table.update(
-            |r| r.id == id,
-            |r| {
-                patch.apply(r);
-                r.updated_at = rt::sql::now();
-            },
-        )
+    async fn update(
+        &self,
+        id: Uuid,
+        patch: ArtifactPatch,
+    ) -> rt::RepoResult<Option<Artifact>> {
+        self.table
+            .update(
+                |r| r.id == id,
+                |r| {
+                    patch.apply(r);
+                    r.updated_at = rt::sql::now();
+                },
+            )
     }
     async fn delete(&self, id: Uuid) -> rt::RepoResult<bool> {
         Ok(self.table.delete(|r| r.id == id) > 0)
@@ -49,11 +53,11 @@ impl ArtifactRepository for MockArtifactRepository {
         rows.sort_by_key(|r| r.id);
         Ok(rows)
     }
-    async fn count_artifacts_by_organization(&self, organization_id: Uuid) -> rt::RepoResult<u64> {
-        Ok(self
-            .table
-            .select(|r| r.organization_id == organization_id)
-            .len() as u64)
+    async fn count_artifacts_by_organization(
+        &self,
+        organization_id: Uuid,
+    ) -> rt::RepoResult<u64> {
+        Ok(self.table.select(|r| r.organization_id == organization_id).len() as u64)
     }
 }
 pub struct MockLabelRepository {
@@ -69,20 +73,24 @@ impl Default for MockLabelRepository {
 #[rt::async_trait]
 impl LabelRepository for MockLabelRepository {
     async fn create(&self, new: NewLabel) -> rt::RepoResult<Label> {
-        self.table
-            .insert(new.into_entity(Uuid::now_v7(), rt::sql::now()))
+        self.table.insert(new.into_entity(Uuid::now_v7(), rt::sql::now()))
     }
     async fn get(&self, id: Uuid) -> rt::RepoResult<Option<Label>> {
         Ok(self.table.find(|r| r.id == id))
     }
-    async fn update(&self, id: Uuid, patch: LabelPatch) -> rt::RepoResult<Option<Label>> {
-        self.table.update(
-            |r| r.id == id,
-            |r| {
-                patch.apply(r);
-                r.updated_at = rt::sql::now();
-            },
-        )
+    async fn update(
+        &self,
+        id: Uuid,
+        patch: LabelPatch,
+    ) -> rt::RepoResult<Option<Label>> {
+        self.table
+            .update(
+                |r| r.id == id,
+                |r| {
+                    patch.apply(r);
+                    r.updated_at = rt::sql::now();
+                },
+            )
     }
     async fn delete(&self, id: Uuid) -> rt::RepoResult<bool> {
         Ok(self.table.delete(|r| r.id == id) > 0)
@@ -114,9 +122,11 @@ impl LabelRepository for MockLabelRepository {
         name: String,
         organization_id: Uuid,
     ) -> rt::RepoResult<bool> {
-        Ok(self
-            .table
-            .find(|r| r.name == name && r.organization_id == organization_id)
-            .is_some())
+        Ok(
+            self
+                .table
+                .find(|r| r.name == name && r.organization_id == organization_id)
+                .is_some(),
+        )
     }
 }

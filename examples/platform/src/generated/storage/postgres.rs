@@ -2,12 +2,12 @@
 // archgen-hash: 451514b5bba7ef51f481919e2bbc0075
 //! Postgres repositories of the `storage` domain.
 #![allow(unused_imports, dead_code)]
-use super::super::prelude::*;
-use super::repository::*;
 use archgen_runtime as rt;
 use rt::deps::{sqlx, uuid};
 use rt::prelude::*;
 use sqlx::Row;
+use super::super::prelude::*;
+use super::repository::*;
 mod artifact_sql {
     pub const COLUMNS: &str = "\"id\", \"created_at\", \"updated_at\", \"name\", \"description\", \"credits\", \"mime_type\", \"organization_id\", \"producer_id\", \"text\", \"url\", \"size_bytes\", \"checksum\"";
     pub const INSERT: &str = "INSERT INTO \"artifacts\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"description\", \"credits\", \"mime_type\", \"organization_id\", \"producer_id\", \"text\", \"url\", \"size_bytes\", \"checksum\") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING \"id\", \"created_at\", \"updated_at\", \"name\", \"description\", \"credits\", \"mime_type\", \"organization_id\", \"producer_id\", \"text\", \"url\", \"size_bytes\", \"checksum\"";
@@ -15,8 +15,7 @@ mod artifact_sql {
     pub const UPDATE: &str = "UPDATE \"artifacts\" SET \"name\" = CASE WHEN $2 THEN $3 ELSE \"name\" END, \"description\" = CASE WHEN $4 THEN $5 ELSE \"description\" END, \"credits\" = CASE WHEN $6 THEN $7 ELSE \"credits\" END, \"mime_type\" = CASE WHEN $8 THEN $9 ELSE \"mime_type\" END, \"text\" = CASE WHEN $10 THEN $11 ELSE \"text\" END, \"url\" = CASE WHEN $12 THEN $13 ELSE \"url\" END, \"size_bytes\" = CASE WHEN $14 THEN $15 ELSE \"size_bytes\" END, \"checksum\" = CASE WHEN $16 THEN $17 ELSE \"checksum\" END, \"updated_at\" = $18 WHERE \"id\" = $1 RETURNING \"id\", \"created_at\", \"updated_at\", \"name\", \"description\", \"credits\", \"mime_type\", \"organization_id\", \"producer_id\", \"text\", \"url\", \"size_bytes\", \"checksum\"";
     pub const DELETE: &str = "DELETE FROM \"artifacts\" WHERE \"id\" = $1";
     pub const LIST_ARTIFACTS_BY_ORGANIZATION: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"name\", \"description\", \"credits\", \"mime_type\", \"organization_id\", \"producer_id\", \"text\", \"url\", \"size_bytes\", \"checksum\" FROM \"artifacts\" WHERE \"organization_id\" = $1 ORDER BY \"id\"";
-    pub const COUNT_ARTIFACTS_BY_ORGANIZATION: &str =
-        "SELECT COUNT(*) FROM \"artifacts\" WHERE \"organization_id\" = $1";
+    pub const COUNT_ARTIFACTS_BY_ORGANIZATION: &str = "SELECT COUNT(*) FROM \"artifacts\" WHERE \"organization_id\" = $1";
 }
 fn decode_artifact(row: &sqlx::postgres::PgRow) -> Result<Artifact, sqlx::Error> {
     Ok(Artifact {
@@ -79,7 +78,11 @@ impl ArtifactRepository for PgArtifactRepository {
             .transpose()
             .map_err(|err| rt::sql::table_error(&ARTIFACT_TABLE, err))
     }
-    async fn update(&self, id: Uuid, patch: ArtifactPatch) -> rt::RepoResult<Option<Artifact>> {
+    async fn update(
+        &self,
+        id: Uuid,
+        patch: ArtifactPatch,
+    ) -> rt::RepoResult<Option<Artifact>> {
         let name_patch = rt::sql::patch_parts(patch.name, true);
         let description_patch = rt::sql::patch_parts(patch.description, true);
         let credits_patch = rt::sql::patch_parts(patch.credits, false);
@@ -151,10 +154,7 @@ impl ArtifactRepository for PgArtifactRepository {
             .map(decode_artifact)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| rt::sql::table_error(&ARTIFACT_TABLE, err))?;
-        Ok(rt::Page::new(
-            data,
-            u64::try_from(total).unwrap_or_default(),
-        ))
+        Ok(rt::Page::new(data, u64::try_from(total).unwrap_or_default()))
     }
     async fn list_artifacts_by_organization(
         &self,
@@ -171,7 +171,10 @@ impl ArtifactRepository for PgArtifactRepository {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| rt::sql::table_error(&ARTIFACT_TABLE, err))
     }
-    async fn count_artifacts_by_organization(&self, organization_id: Uuid) -> rt::RepoResult<u64> {
+    async fn count_artifacts_by_organization(
+        &self,
+        organization_id: Uuid,
+    ) -> rt::RepoResult<u64> {
         let n: i64 = sqlx::query_scalar(artifact_sql::COUNT_ARTIFACTS_BY_ORGANIZATION)
             .bind(organization_id)
             .fetch_one(&self.pool)
@@ -181,16 +184,14 @@ impl ArtifactRepository for PgArtifactRepository {
     }
 }
 mod label_sql {
-    pub const COLUMNS: &str =
-        "\"id\", \"created_at\", \"updated_at\", \"name\", \"color\", \"organization_id\"";
+    pub const COLUMNS: &str = "\"id\", \"created_at\", \"updated_at\", \"name\", \"color\", \"organization_id\"";
     pub const INSERT: &str = "INSERT INTO \"labels\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"color\", \"organization_id\") VALUES ($1, $2, $3, $4, $5, $6) RETURNING \"id\", \"created_at\", \"updated_at\", \"name\", \"color\", \"organization_id\"";
     pub const SELECT_BY_ID: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"name\", \"color\", \"organization_id\" FROM \"labels\" WHERE \"id\" = $1";
     pub const UPDATE: &str = "UPDATE \"labels\" SET \"name\" = CASE WHEN $2 THEN $3 ELSE \"name\" END, \"color\" = CASE WHEN $4 THEN $5 ELSE \"color\" END, \"updated_at\" = $6 WHERE \"id\" = $1 RETURNING \"id\", \"created_at\", \"updated_at\", \"name\", \"color\", \"organization_id\"";
     pub const DELETE: &str = "DELETE FROM \"labels\" WHERE \"id\" = $1";
     pub const GET_LABEL_BY_NAME: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"name\", \"color\", \"organization_id\" FROM \"labels\" WHERE \"name\" = $1 AND \"organization_id\" = $2 ORDER BY \"id\" LIMIT 1";
     pub const LIST_LABELS_BY_ORGANIZATION: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"name\", \"color\", \"organization_id\" FROM \"labels\" WHERE \"organization_id\" = $1 ORDER BY \"id\"";
-    pub const LABEL_EXISTS_BY_NAME: &str =
-        "SELECT EXISTS (SELECT 1 FROM \"labels\" WHERE \"name\" = $1 AND \"organization_id\" = $2)";
+    pub const LABEL_EXISTS_BY_NAME: &str = "SELECT EXISTS (SELECT 1 FROM \"labels\" WHERE \"name\" = $1 AND \"organization_id\" = $2)";
 }
 fn decode_label(row: &sqlx::postgres::PgRow) -> Result<Label, sqlx::Error> {
     Ok(Label {
@@ -239,7 +240,11 @@ impl LabelRepository for PgLabelRepository {
             .transpose()
             .map_err(|err| rt::sql::table_error(&LABEL_TABLE, err))
     }
-    async fn update(&self, id: Uuid, patch: LabelPatch) -> rt::RepoResult<Option<Label>> {
+    async fn update(
+        &self,
+        id: Uuid,
+        patch: LabelPatch,
+    ) -> rt::RepoResult<Option<Label>> {
         let name_patch = rt::sql::patch_parts(patch.name, false);
         let color_patch = rt::sql::patch_parts(patch.color, false);
         let row = sqlx::query(label_sql::UPDATE)
@@ -293,10 +298,7 @@ impl LabelRepository for PgLabelRepository {
             .map(decode_label)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| rt::sql::table_error(&LABEL_TABLE, err))?;
-        Ok(rt::Page::new(
-            data,
-            u64::try_from(total).unwrap_or_default(),
-        ))
+        Ok(rt::Page::new(data, u64::try_from(total).unwrap_or_default()))
     }
     async fn get_label_by_name(
         &self,

@@ -2,9 +2,9 @@
 // archgen-hash: 3b7183b51a0d3c48752c1c63199ee5a0
 //! Repository traits of the `storage` domain, one per entity, and the records they take.
 #![allow(unused_imports, dead_code)]
-use super::super::prelude::*;
 use archgen_runtime as rt;
 use rt::prelude::*;
+use super::super::prelude::*;
 /// The `artifacts` table as filters and sorting see it.
 pub static ARTIFACT_TABLE: rt::repo::Table = rt::repo::Table {
     entity: "Artifact",
@@ -183,7 +183,11 @@ pub trait ArtifactRepository: Send + Sync {
     async fn create(&self, new: NewArtifact) -> rt::RepoResult<Artifact>;
     async fn get(&self, id: Uuid) -> rt::RepoResult<Option<Artifact>>;
     /// `None` when no row has this id.
-    async fn update(&self, id: Uuid, patch: ArtifactPatch) -> rt::RepoResult<Option<Artifact>>;
+    async fn update(
+        &self,
+        id: Uuid,
+        patch: ArtifactPatch,
+    ) -> rt::RepoResult<Option<Artifact>>;
     /// `false` when no row has this id.
     async fn delete(&self, id: Uuid) -> rt::RepoResult<bool>;
     async fn list(&self, query: &rt::ListQuery) -> rt::RepoResult<rt::Page<Artifact>>;
@@ -191,7 +195,10 @@ pub trait ArtifactRepository: Send + Sync {
         &self,
         organization_id: Uuid,
     ) -> rt::RepoResult<Vec<Artifact>>;
-    async fn count_artifacts_by_organization(&self, organization_id: Uuid) -> rt::RepoResult<u64>;
+    async fn count_artifacts_by_organization(
+        &self,
+        organization_id: Uuid,
+    ) -> rt::RepoResult<u64>;
 }
 /// The `labels` table as filters and sorting see it.
 pub static LABEL_TABLE: rt::repo::Table = rt::repo::Table {
@@ -235,10 +242,7 @@ pub static LABEL_TABLE: rt::repo::Table = rt::repo::Table {
             nullable: false,
         },
     ],
-    unique: &[(
-        "uq_labels_organization_id_name",
-        &["organizationID", "name"],
-    )],
+    unique: &[("uq_labels_organization_id_name", &["organizationID", "name"])],
     default_limit: 10,
     max_limit: 100,
 };
@@ -317,14 +321,26 @@ impl StorageRepositories {
     /// Repositories on the database `db` connects to.
     pub fn new(db: &rt::sql::Db) -> Self {
         match db {
-            rt::sql::Db::Postgres(pool) => Self {
-                artifacts: Arc::new(super::postgres::PgArtifactRepository::new(pool.clone())),
-                labels: Arc::new(super::postgres::PgLabelRepository::new(pool.clone())),
-            },
-            rt::sql::Db::Sqlite(pool) => Self {
-                artifacts: Arc::new(super::sqlite::SqliteArtifactRepository::new(pool.clone())),
-                labels: Arc::new(super::sqlite::SqliteLabelRepository::new(pool.clone())),
-            },
+            rt::sql::Db::Postgres(pool) => {
+                Self {
+                    artifacts: Arc::new(
+                        super::postgres::PgArtifactRepository::new(pool.clone()),
+                    ),
+                    labels: Arc::new(
+                        super::postgres::PgLabelRepository::new(pool.clone()),
+                    ),
+                }
+            }
+            rt::sql::Db::Sqlite(pool) => {
+                Self {
+                    artifacts: Arc::new(
+                        super::sqlite::SqliteArtifactRepository::new(pool.clone()),
+                    ),
+                    labels: Arc::new(
+                        super::sqlite::SqliteLabelRepository::new(pool.clone()),
+                    ),
+                }
+            }
         }
     }
     /// In-memory repositories, for tests.

@@ -3,10 +3,10 @@
 //! The `storage` service: one method per operation of the spec. CRUD operations work
 //! out of the box through the repositories; override any method to add behaviour.
 #![allow(unused_imports, dead_code)]
-use super::super::prelude::*;
-use super::repository::*;
 use archgen_runtime as rt;
 use rt::prelude::*;
+use super::super::prelude::*;
+use super::repository::*;
 impl From<CreateArtifactBody> for NewArtifact {
     fn from(body: CreateArtifactBody) -> Self {
         Self {
@@ -68,12 +68,11 @@ pub trait StorageService: Send + Sync + 'static {
         Ok(self.storage_repositories().artifacts.list(&query).await?)
     }
     /// `POST /artifacts`: Create an artifact
-    async fn create_artifact(&self, body: CreateArtifactBody) -> Result<Artifact, rt::ApiError> {
-        Ok(self
-            .storage_repositories()
-            .artifacts
-            .create(body.into())
-            .await?)
+    async fn create_artifact(
+        &self,
+        body: CreateArtifactBody,
+    ) -> Result<Artifact, rt::ApiError> {
+        Ok(self.storage_repositories().artifacts.create(body.into()).await?)
     }
     /// `GET /artifacts/{id}`: Get an artifact
     async fn get_artifact(&self, id: Uuid) -> Result<Artifact, rt::ApiError> {
@@ -114,16 +113,15 @@ pub trait StorageService: Send + Sync + 'static {
         Err(rt::ApiError::not_implemented("DownloadArtifact"))
     }
     /// `GET /labels`: List labels
-    async fn list_labels(&self, query: rt::ListQuery) -> Result<rt::Page<Label>, rt::ApiError> {
+    async fn list_labels(
+        &self,
+        query: rt::ListQuery,
+    ) -> Result<rt::Page<Label>, rt::ApiError> {
         Ok(self.storage_repositories().labels.list(&query).await?)
     }
     /// `POST /labels`: Create a label
     async fn create_label(&self, body: CreateLabelBody) -> Result<Label, rt::ApiError> {
-        Ok(self
-            .storage_repositories()
-            .labels
-            .create(body.into())
-            .await?)
+        Ok(self.storage_repositories().labels.create(body.into()).await?)
     }
     /// `GET /labels/{id}`: Get a label
     async fn get_label(&self, id: Uuid) -> Result<Label, rt::ApiError> {
@@ -142,7 +140,11 @@ pub trait StorageService: Send + Sync + 'static {
         }
     }
     /// `PATCH /labels/{id}`: Update a label
-    async fn update_label(&self, id: Uuid, body: UpdateLabelBody) -> Result<Label, rt::ApiError> {
+    async fn update_label(
+        &self,
+        id: Uuid,
+        body: UpdateLabelBody,
+    ) -> Result<Label, rt::ApiError> {
         self.storage_repositories()
             .labels
             .update(id, body.into())

@@ -2,9 +2,9 @@
 // archgen-hash: c027ef72ce230cf879bcc300f1ef410d
 //! Types of the `storage` domain.
 #![allow(unused_imports, dead_code)]
-use super::super::prelude::*;
 use archgen_runtime as rt;
 use rt::prelude::*;
+use super::super::prelude::*;
 /// The `Artifact` entity, stored in `artifacts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Artifact {
@@ -63,7 +63,17 @@ pub struct Label {
 }
 /// An artifact field to order by.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize
 )]
 pub enum ListArtifactsSortItemField {
     #[default]
@@ -134,7 +144,17 @@ impl std::fmt::Display for ListArtifactsSortItemField {
 }
 /// Direction of the ordering.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize
 )]
 pub enum ListArtifactsSortItemOrder {
     #[default]
@@ -258,7 +278,17 @@ pub struct DownloadArtifactInput {
 }
 /// A label field to order by.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize
 )]
 pub enum ListLabelsSortItemField {
     #[default]
@@ -314,7 +344,17 @@ impl std::fmt::Display for ListLabelsSortItemField {
 }
 /// Direction of the ordering.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize
 )]
 pub enum ListLabelsSortItemOrder {
     #[default]
