@@ -73,8 +73,8 @@ pub fn app(model: &Model) -> String {
         ));
         if !d.entities.is_empty() {
             s.push_str(&format!(
-                "    fn {0}_repositories(&self) -> &generated::{0}::{1}Repositories {{\n        &self.repos.{0}\n    }}\n",
-                d.name, d.pascal
+                "    fn {2}_repositories(&self) -> &generated::{0}::{1}Repositories {{\n        &self.repos.{0}\n    }}\n",
+                d.name, d.pascal, d.base
             ));
         }
         for op in d.operations.iter().filter(|o| o.kind == "custom") {

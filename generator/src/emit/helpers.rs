@@ -9,7 +9,7 @@ pub fn register(env: &mut Environment<'_>) {
         s.lines().map(str::to_string).collect::<Vec<_>>()
     });
     env.add_filter("rstr", |s: String| format!("{s:?}"));
-    env.add_filter("snake", |s: String| crate::model::names::snake(&s));
+    env.add_filter("snake", |s: String| crate::model::names::plain_snake(&s));
     env.add_filter("ph_postgres", |n: String| format!("${n}"));
     env.add_filter("ph_sqlite", |n: String| format!("?{n}"));
     env.add_function("update_sets", update_sets);

@@ -1,7 +1,7 @@
 //! Entities: component schemas marked `x-codegen-schema-type: entity`, with their table, fields,
 //! indices, foreign keys and additional repository methods.
 
-use super::names::{Namespace, field_ident, loose_eq, plural, snake};
+use super::names::{Namespace, field_ident, loose_eq, plain_snake, plural, snake};
 use super::schema::{S, SKind, SRef};
 use super::types::{Storage, Types};
 use super::{Entity, Field, ForeignKey, Index, Method, MethodParam};
@@ -34,7 +34,7 @@ pub fn lower_entity(
         return None;
     };
     let repo = input.annotations.repository.clone().unwrap_or_default();
-    let snake_name = snake(&input.rust_name);
+    let snake_name = plain_snake(&input.rust_name);
     let table = repo
         .table_name
         .clone()
@@ -64,7 +64,7 @@ pub fn lower_entity(
             None
         };
         let nullable = server_set.is_none() && (types.nullable(prop) || !required);
-        let column = snake(json);
+        let column = plain_snake(json);
         if ann.unique || ann.index {
             extra_indices.push(Index {
                 name: format!("{}_{table}_{column}", if ann.unique { "uq" } else { "idx" }),

@@ -27,8 +27,10 @@ pub struct Model {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Domain {
-    /// Module name, snake_case.
+    /// Module name, snake_case (escaped when it is a keyword: `match_`).
     pub name: String,
+    /// The same without escaping, for building longer names (`match_repositories`).
+    pub base: String,
     pub pascal: String,
     pub entities: Vec<Entity>,
     pub operations: Vec<Operation>,

@@ -108,10 +108,22 @@ pub fn pascal(name: &str) -> String {
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s = format!("N{s}");
     }
-    if TYPE_RESERVED.contains(&s.as_str())
-        || KEYWORDS.contains(&s.to_lowercase().as_str()) && s == "Self"
-    {
-        s.push('_');
+    // A suffix that reads as a word keeps derived names (`ResultTypeInput`) in camel case.
+    if TYPE_RESERVED.contains(&s.as_str()) {
+        s.push_str("Type");
+    }
+    s
+}
+
+/// snake_case with no keyword escaping, for SQL names and for building longer identifiers
+/// (`type` + `_sql`), where a trailing underscore would break Rust's case lints.
+pub fn plain_snake(name: &str) -> String {
+    let mut s = clean(&name.to_snake_case());
+    if s.is_empty() {
+        s = "unnamed".into();
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s = format!("n{s}");
     }
     s
 }
@@ -181,8 +193,9 @@ mod tests {
         assert_eq!(field_ident("type"), "r#type");
         assert_eq!(field_ident("self"), "self_");
         assert_eq!(field_ident("organizationID"), "organization_id");
-        assert_eq!(pascal("Result"), "Result_");
-        assert_eq!(pascal("self"), "Self_");
+        assert_eq!(pascal("Result"), "ResultType");
+        assert_eq!(pascal("self"), "SelfType");
+        assert_eq!(plain_snake("type"), "type");
         assert_eq!(pascal("match"), "Match");
         assert_eq!(snake("match"), "match_");
         assert_eq!(plural("category"), "categories");
