@@ -45,7 +45,7 @@ pub fn lower_entity(
     for (json, prop) in &obj.properties {
         let ty = types.ty(
             prop,
-            &format!("{}{}", input.rust_name, super::names::pascal(json)),
+            &format!("{}{}", input.rust_name, super::names::variant(json)),
             Some(&input.domain),
         );
         let required = obj.required.contains(json);

@@ -249,7 +249,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 continue;
             };
             let sref = from_ref(schema);
-            let hint = format!("{id}{}", pascal(&data.name));
+            let hint = format!("{id}{}", super::names::variant(&data.name));
             let ty = types.ty(&sref, &hint, Some(domain)).rust;
             let param = Param {
                 name: data.name.clone(),

@@ -115,6 +115,21 @@ pub fn pascal(name: &str) -> String {
     s
 }
 
+/// An enum variant: reserved type names are fine here (`Status::Ok`), only `Self` is not.
+pub fn variant(name: &str) -> String {
+    let mut s = clean(&name.to_pascal_case());
+    if s.is_empty() {
+        s = "Empty".into();
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s = format!("N{s}");
+    }
+    if s == "Self" {
+        s = "SelfValue".into();
+    }
+    s
+}
+
 /// snake_case with no keyword escaping, for SQL names and for building longer identifiers
 /// (`type` + `_sql`), where a trailing underscore would break Rust's case lints.
 pub fn plain_snake(name: &str) -> String {
