@@ -33,9 +33,19 @@ fn unknown_key_and_unknown_field_are_reported_together_with_positions() {
     let d = archgen::validate(&path);
     let text = d.to_string();
     let file = path.display().to_string();
-    assert!(text.contains(&format!("{file}:10:11: error: unknown annotation key `indexes`")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{file}:10:11: error: unknown annotation key `indexes`"
+        )),
+        "{text}"
+    );
     assert!(text.contains("hint: did you mean `indices`?"), "{text}");
-    assert!(text.contains(&format!("{file}:11:31: error: excludeFromUpdate names `nmae`, which is not a field of `Pet`")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{file}:11:31: error: excludeFromUpdate names `nmae`, which is not a field of `Pet`"
+        )),
+        "{text}"
+    );
     assert!(text.contains("hint: did you mean `name`?"), "{text}");
     assert_eq!(d.errors().count(), 2, "{text}");
 }
@@ -70,13 +80,19 @@ fn entity_without_id_is_an_error_with_a_hint() {
 
 #[test]
 fn archesai_spec_errors_point_into_the_real_file() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/arches/head-2025-12/auth.openapi.bundled.yaml");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/arches/head-2025-12/auth.openapi.bundled.yaml");
     if !path.exists() {
         eprintln!("!!! SKIPPING: shared fixtures are not next to the repository !!!");
         return;
     }
     let text = archgen::validate(&path).to_string();
-    assert!(text.contains("auth.openapi.bundled.yaml:3234:19: error: method GetUserBySessionID names `sessionID`"), "{text}");
+    assert!(
+        text.contains(
+            "auth.openapi.bundled.yaml:3234:19: error: method GetUserBySessionID names `sessionID`"
+        ),
+        "{text}"
+    );
 }
 
 /// Malformed and hostile documents: each must come back as `Ok` or a diagnostic, never a panic.

@@ -75,6 +75,13 @@ pub struct PgTestDb {
     admin_url: String,
 }
 
+impl PgTestDb {
+    /// The database's name, to build a URL for a process of its own.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 impl Drop for PgTestDb {
     fn drop(&mut self) {
         // Drop may run on the test's own runtime, which must not be blocked on its own connections:

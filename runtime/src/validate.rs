@@ -170,13 +170,19 @@ fn check_object(
     }
     // Sorted, so the answer does not depend on whether serde_json keeps insertion order (a
     // feature that cargo may switch on for the whole build).
-    let mut extra: Vec<&String> = map.keys().filter(|k| !rules.fields.iter().any(|f| f.name == k.as_str())).collect();
+    let mut extra: Vec<&String> = map
+        .keys()
+        .filter(|k| !rules.fields.iter().any(|f| f.name == k.as_str()))
+        .collect();
     extra.sort();
     for key in extra {
         if let Some((_, why)) = rules.forbidden.iter().find(|(name, _)| name == key) {
             errors.push(FieldError::new(display(&join(path, key)), *why));
         } else if rules.deny_unknown {
-            errors.push(FieldError::new(display(&join(path, key)), "is not a known field"));
+            errors.push(FieldError::new(
+                display(&join(path, key)),
+                "is not a known field",
+            ));
         }
     }
 }

@@ -82,15 +82,34 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let plurals: Vec<(String, String)> = annotations
         .iter()
         .filter(|(_, a)| a.schema_type == Some(SchemaType::Entity))
-        .map(|(name, _)| (name.clone(), super::names::plural(&snake(&types.names.get(name).cloned().unwrap_or_else(|| pascal(name))))))
+        .map(|(name, _)| {
+            (
+                name.clone(),
+                super::names::plural(&snake(
+                    &types
+                        .names
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| pascal(name)),
+                )),
+            )
+        })
         .collect();
     let mut served_by: IndexMap<String, String> = IndexMap::new();
     for (path, method, op, _, ann, domain, _) in &raw_ops {
-        let success = op.responses.responses.iter().find_map(|(code, r)| match code {
-            StatusCode::Code(c) if (200..300).contains(c) => resolve_response(r, &spec),
-            _ => None,
-        });
-        let shape = Shape { method, path, custom: ann.custom_handler };
+        let success = op
+            .responses
+            .responses
+            .iter()
+            .find_map(|(code, r)| match code {
+                StatusCode::Code(c) if (200..300).contains(c) => resolve_response(r, &spec),
+                _ => None,
+            });
+        let shape = Shape {
+            method,
+            path,
+            custom: ann.custom_handler,
+        };
         if let (_, Some(entity)) = classify(&shape, success, &plurals) {
             served_by.entry(entity).or_insert_with(|| domain.clone());
         }
@@ -98,9 +117,17 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let mut entity_domains: IndexMap<String, String> = IndexMap::new();
     for (name, ann) in &annotations {
         if ann.schema_type == Some(SchemaType::Entity) {
-            let domain = ann.internal.clone().map(|d| snake(&d)).or_else(|| served_by.get(name).cloned()).or_else(|| {
-                raw_ops.iter().find(|o| o.2.tags.iter().any(|t| pascal(t) == pascal(name))).map(|o| o.5.clone())
-            });
+            let domain = ann
+                .internal
+                .clone()
+                .map(|d| snake(&d))
+                .or_else(|| served_by.get(name).cloned())
+                .or_else(|| {
+                    raw_ops
+                        .iter()
+                        .find(|o| o.2.tags.iter().any(|t| pascal(t) == pascal(name)))
+                        .map(|o| o.5.clone())
+                });
             entity_domains.insert(name.clone(), domain.unwrap_or_else(|| "api".into()));
         }
     }
@@ -228,7 +255,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         let entity = entity_component
             .as_ref()
             .filter(|c| entity_domains.get(*c) == Some(domain))
-            .and_then(|c| entities.iter().find(|e| &types.names.get(c).cloned().unwrap_or_else(|| pascal(c)) == &e.name));
+            .and_then(|c| {
+                entities
+                    .iter()
+                    .find(|e| &types.names.get(c).cloned().unwrap_or_else(|| pascal(c)) == &e.name)
+            });
         let needed = rules_by_domain.entry(domain.clone()).or_default();
         let fn_name = fn_names
             .entry(domain.clone())

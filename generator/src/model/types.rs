@@ -360,7 +360,12 @@ impl<'a> Types<'a> {
             let required = obj.required.contains(json);
             let nullable = self.nullable(prop);
             let mut ty = self
-                .ty_at(prop, &format!("{name}{}", super::names::variant(json)), owner, depth + 1)
+                .ty_at(
+                    prop,
+                    &format!("{name}{}", super::names::variant(json)),
+                    owner,
+                    depth + 1,
+                )
                 .rust;
             // A struct that contains itself needs indirection to have a finite size.
             if ty == name {
@@ -553,7 +558,10 @@ fn enum_def(name: &str, doc: Option<String>, values: &[String], owner: Option<&s
     let mut ns = Namespace::default();
     let variants = values
         .iter()
-        .map(|v| Variant { ident: ns.claim(&super::names::variant(v)), value: v.clone() })
+        .map(|v| Variant {
+            ident: ns.claim(&super::names::variant(v)),
+            value: v.clone(),
+        })
         .collect();
     TypeDef {
         name: name.to_string(),
