@@ -129,3 +129,68 @@ fn conflicting_paths_are_an_error_not_a_runtime_panic() {
     let err = archgen::generate(&path, None).unwrap_err().to_string();
     assert!(err.contains("differ only in parameter names"), "{err}");
 }
+
+#[test]
+fn field_annotations_are_located_at_the_property_and_refs_do_not_leak_schema_annotations() {
+    let (_dir, path) = spec(
+        r#"openapi: 3.1.0
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    Base:
+      type: object
+      required: [id]
+      properties:
+        id: {type: string, format: uuid}
+    Owner:
+      x-codegen-schema-type: entity
+      x-codegen: {repository: {indices: [id]}}
+      allOf:
+        - $ref: '#/components/schemas/Base'
+    Pet:
+      x-codegen-schema-type: entity
+      allOf:
+        - $ref: '#/components/schemas/Base'
+        - type: object
+          properties:
+            owner: {$ref: '#/components/schemas/Owner'}
+            email:
+              type: string
+              x-codegen: {uniqe: true}
+"#,
+    );
+    let d = archgen::validate(&path);
+    let text = d.to_string();
+    assert_eq!(d.errors().count(), 1, "{text}");
+    assert!(text.contains(&format!("{}:25:27: error: unknown annotation key `uniqe`", path.display())), "{text}");
+    assert!(text.contains("did you mean `unique`?"), "{text}");
+}
+
+#[test]
+fn methods_without_params_and_empty_constraints_are_errors() {
+    let (_dir, path) = spec(
+        r#"openapi: 3.1.0
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    Pet:
+      x-codegen-schema-type: entity
+      x-codegen:
+        repository:
+          uniqueConstraints: [[]]
+          additionalMethods:
+            - {name: ListAll, params: [], returns: multiple}
+            - {name: GetByName, params: [{type: string}], returns: single}
+      type: object
+      properties:
+        id: {type: string, format: uuid}
+        name: {type: string}
+"#,
+    );
+    let text = archgen::validate(&path).to_string();
+    assert!(text.contains("a unique constraint needs at least one field"), "{text}");
+    assert!(text.contains("method `ListAll` has no params"), "{text}");
+    assert!(text.contains("a method parameter needs a `name`"), "{text}");
+}

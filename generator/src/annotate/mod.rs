@@ -207,6 +207,10 @@ impl<'a> Annotator<'a> {
                     for (i, item) in self.reader.list(value, &p).iter().enumerate() {
                         let ip = crate::load::push_pointer(&p, &i.to_string());
                         let fields = self.reader.string_list(item, &ip);
+                        if fields.is_empty() {
+                            self.reader.error(&ip, "a unique constraint needs at least one field".into(), None);
+                            continue;
+                        }
                         repo.indices.push(Index {
                             fields,
                             unique: true,
@@ -442,6 +446,9 @@ impl<'a> Annotator<'a> {
             let Some(entries) = self.reader.object(item, &p, &known) else {
                 continue;
             };
+            if !entries.iter().any(|(k, _, _)| *k == "name") {
+                self.reader.error(&p, "a method parameter needs a `name`".into(), Some("name the entity field it matches".into()));
+            }
             for (k, v, pp) in entries {
                 if k == "name" {
                     if let Some(s) = self.reader.string(v, &pp) {

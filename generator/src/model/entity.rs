@@ -2,7 +2,7 @@
 //! indices, foreign keys and additional repository methods.
 
 use super::names::{Namespace, field_ident, loose_eq, plain_snake, plural, snake};
-use super::schema::{S, SKind, SRef};
+use super::schema::{S, SRef};
 use super::types::{Storage, Types};
 use super::{Entity, Field, ForeignKey, Index, Method, MethodParam};
 use crate::annotate::{Annotator, Returns, SchemaAnnotations, Spanned};
@@ -50,10 +50,15 @@ pub fn lower_entity(
         );
         let required = obj.required.contains(json);
         let resolved = types.resolve(prop).cloned().unwrap_or_default();
-        let ann = annotator.field(
-            resolved.extensions.iter().chain(inline_extensions(prop)),
-            &push_pointer(&pointer, json),
-        );
+        // Field annotations are written on the property itself; a `$ref` target's own
+        // `x-codegen` is schema-level and belongs to that schema. `x-sensitive` travels with a type.
+        let own = match prop {
+            SRef::Inline(s) => Some(&s.extensions),
+            SRef::Ref(_) => None,
+        };
+        let inherited = resolved.extensions.get_key_value("x-sensitive");
+        let field_ptr = property_pointer(sources, &pointer, json);
+        let ann = annotator.field(own.into_iter().flatten().chain(inherited), &field_ptr);
         let server_set = if loose_eq(json, "id") {
             Some("id")
         } else if loose_eq(json, "createdAt") {
@@ -225,7 +230,22 @@ pub fn lower_entity(
         if params.len() != m.params.len() {
             continue;
         }
-        let name = method_names.claim(&snake(&m.name.value));
+        if params.is_empty() && m.returns != Returns::Void {
+            diags.push(
+                Diagnostic::error(format!("method `{}` has no params", m.name.value))
+                    .at(sources.locate(&m.name.pointer))
+                    .hint("list the fields it filters on, e.g. `params: [organizationID]`; `list` already returns every row"),
+            );
+            continue;
+        }
+        let wanted = snake(&m.name.value);
+        let name = method_names.claim(&wanted);
+        if name != wanted {
+            diags.push(
+                Diagnostic::warning(format!("method `{}` collides with another repository method; generated as `{name}`", m.name.value))
+                    .at(sources.locate(&m.name.pointer)),
+            );
+        }
         let returns = match m.returns {
             Returns::Single => "single",
             Returns::Multiple => "multiple",
@@ -316,13 +336,16 @@ fn check(
     found
 }
 
-/// Extensions written next to a `$ref` (`allOf: [$ref]` plus `x-codegen`) live on the wrapper.
-fn inline_extensions(r: &SRef) -> impl Iterator<Item = (&String, &serde_json::Value)> {
-    let ext = match r {
-        SRef::Inline(s) if matches!(s.kind, SKind::AllOf(_)) => Some(&s.extensions),
-        _ => None,
-    };
-    ext.into_iter().flat_map(|e| e.iter())
+/// Where a property is written: directly under `properties`, or in one of the `allOf` members.
+fn property_pointer(sources: &SourceMap, entity: &str, field: &str) -> String {
+    let direct = push_pointer(&push_pointer(entity, "properties"), field);
+    if sources.get(&direct).is_some() {
+        return direct;
+    }
+    (0..16)
+        .map(|i| push_pointer(&push_pointer(&format!("{entity}/allOf/{i}"), "properties"), field))
+        .find(|p| sources.get(p).is_some())
+        .unwrap_or(direct)
 }
 
 pub fn sql_types(storage: Storage) -> (&'static str, &'static str) {
