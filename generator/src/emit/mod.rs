@@ -48,7 +48,6 @@ pub fn emit(model: &Model, template_dir: Option<&Path>) -> Result<Output, Diagno
             .map_err(|e| Diagnostics::from(template_error(&name, &e)))?;
     }
     let routes = routes(model)?;
-    let limits = context! { default => 10, max => 100 };
     let mut out = Output::new();
     let mut migrations = BTreeMap::new();
     for dialect in ["postgres", "sqlite"] {
@@ -100,7 +99,7 @@ pub fn emit(model: &Model, template_dir: Option<&Path>) -> Result<Output, Diagno
     }
     for domain in &model.domains {
         let dir = PathBuf::from(&domain.name);
-        let ctx = || context! { domain, limits };
+        let ctx = || context! { domain };
         render("domain_mod.rs.jinja", dir.join("mod.rs"), ctx())?;
         render("types.rs.jinja", dir.join("types.rs"), ctx())?;
         render("service.rs.jinja", dir.join("service.rs"), ctx())?;
@@ -111,12 +110,12 @@ pub fn emit(model: &Model, template_dir: Option<&Path>) -> Result<Output, Diagno
             render(
                 "sql.rs.jinja",
                 dir.join("postgres.rs"),
-                context! { domain, limits, dialect => "postgres" },
+                context! { domain, dialect => "postgres" },
             )?;
             render(
                 "sql.rs.jinja",
                 dir.join("sqlite.rs"),
-                context! { domain, limits, dialect => "sqlite" },
+                context! { domain, dialect => "sqlite" },
             )?;
         }
     }

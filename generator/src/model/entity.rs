@@ -287,6 +287,8 @@ pub fn lower_entity(
         table,
         has_created_at: fields.iter().any(|f| f.server_set == Some("created_at")),
         has_updated_at: fields.iter().any(|f| f.server_set == Some("updated_at")),
+        default_limit: 20,
+        max_limit: 100,
         fields,
         indices,
         // Resolved against the other entities once all are lowered.

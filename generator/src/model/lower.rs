@@ -195,6 +195,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let mut rules_by_domain: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut extra_rules: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut seen_ids = Namespace::default();
+    let mut page_limits_by_entity: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     for (path, method, op, item, ann, domain, pointer) in &raw_ops {
         let raw_id = op
             .operation_id
@@ -294,6 +295,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 Parameter::Query { .. } => query_params.push(param),
                 // Headers and cookies are not read by generated handlers yet.
                 _ => {}
+            }
+        }
+        if kind == "list" {
+            if let Some(limits) = page_limits(&params, &types) {
+                page_limits_by_entity.insert(entity_component.clone().unwrap_or_default(), limits);
             }
         }
         let body_schema = op.request_body.as_ref().and_then(|rb| match rb {
@@ -459,6 +465,14 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         return Err(diags.sorted());
     }
 
+    for (component, (default, max)) in &page_limits_by_entity {
+        let rust = types.names.get(component).cloned().unwrap_or_else(|| pascal(component));
+        if let Some(e) = entities.iter_mut().find(|e| e.name == rust) {
+            e.default_limit = *default;
+            e.max_limit = *max;
+        }
+    }
+    let tables_order = order_tables(&entities);
     let mut defs_by_owner: BTreeMap<Option<String>, Vec<TypeDef>> = BTreeMap::new();
     for def in std::mem::take(&mut types.defs) {
         let owner = def.owner.clone().filter(|o| domain_names.contains(o));
@@ -506,7 +520,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         .and_then(|v| v.as_str())
         .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
         .unwrap_or_else(|| title.clone());
-    let tables = order_tables(&entities);
+    let tables = tables_order;
     Ok((
         Model {
             title,
@@ -517,6 +531,25 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         },
         diags.sorted(),
     ))
+}
+
+/// `limit`'s default and maximum, from a `page` object parameter (ArchesAI) or a plain `limit`.
+fn page_limits(params: &[&Parameter], types: &Types<'_>) -> Option<(u32, u32)> {
+    let schema_of = |name: &str| {
+        params.iter().find(|p| p.parameter_data_ref().name == name).and_then(|p| match &p.parameter_data_ref().format {
+            ParameterSchemaOrContent::Schema(s) => Some(from_ref(s)),
+            ParameterSchemaOrContent::Content(_) => None,
+        })
+    };
+    let limit = match schema_of("page") {
+        Some(page) => types.flatten(&page)?.properties.get("limit")?.clone(),
+        None => schema_of("limit")?,
+    };
+    let s = types.resolve(&limit)?;
+    let SKind::Integer(n) = &s.kind else { return None };
+    let max = n.maximum.filter(|m| *m >= 1.0).map_or(100, |m| m.min(10_000.0) as u32);
+    let default = s.default.as_ref().and_then(|d| d.as_u64()).map_or(max.min(20), |d| (d as u32).clamp(1, max));
+    Some((default, max))
 }
 
 fn from_ref_schema(r: &ReferenceOr<openapiv3::Schema>) -> S {

@@ -54,6 +54,10 @@ pub struct Entity {
     pub unique_sets: Vec<Vec<String>>,
     pub has_created_at: bool,
     pub has_updated_at: bool,
+    /// Page size when a list request gives none, and the largest allowed: from the `limit` of the
+    /// list operation's `page` parameter, else 20 and 100.
+    pub default_limit: u32,
+    pub max_limit: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
