@@ -261,6 +261,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                     .iter()
                     .find(|e| &types.names.get(c).cloned().unwrap_or_else(|| pascal(c)) == &e.name)
             });
+        let kind = if entity.is_some() { kind } else { "custom" };
         let needed = rules_by_domain.entry(domain.clone()).or_default();
         let fn_name = fn_names
             .entry(domain.clone())
@@ -288,7 +289,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 ident: idents.claim(&field_ident(&data.name)),
                 ty,
                 required: data.required,
-                rule: types.rule(&sref, needed),
+                // CRUD operations parse their parameters in the runtime; only custom ones need rules.
+                rule: if kind == "custom" { types.rule(&sref, needed) } else { String::new() },
             };
             match p {
                 Parameter::Path { .. } => path_params.push(param),
