@@ -163,7 +163,13 @@ components:
     let d = archgen::validate(&path);
     let text = d.to_string();
     assert_eq!(d.errors().count(), 1, "{text}");
-    assert!(text.contains(&format!("{}:25:27: error: unknown annotation key `uniqe`", path.display())), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}:25:27: error: unknown annotation key `uniqe`",
+            path.display()
+        )),
+        "{text}"
+    );
     assert!(text.contains("did you mean `unique`?"), "{text}");
 }
 
@@ -190,7 +196,10 @@ components:
 "#,
     );
     let text = archgen::validate(&path).to_string();
-    assert!(text.contains("a unique constraint needs at least one field"), "{text}");
+    assert!(
+        text.contains("a unique constraint needs at least one field"),
+        "{text}"
+    );
     assert!(text.contains("method `ListAll` has no params"), "{text}");
     assert!(text.contains("a method parameter needs a `name`"), "{text}");
 }

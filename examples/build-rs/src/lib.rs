@@ -26,5 +26,7 @@ impl api::server::ServerService for Service {}
 
 /// The router over in-memory repositories: enough to serve and test without a database.
 pub fn in_memory() -> rt::deps::axum::Router {
-    api::router(Arc::new(Service { repos: api::Repositories::in_memory() }))
+    api::router(Arc::new(Service {
+        repos: api::Repositories::in_memory(),
+    }))
 }

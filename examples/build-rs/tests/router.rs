@@ -10,21 +10,41 @@ async fn crud_through_mocks() {
     let router = archgen_build_rs_example::in_memory();
     let create = Request::post("/labels")
         .header("content-type", "application/json")
-        .body(Body::from(r#"{"name":"prod","organizationID":"11111111-1111-4111-8111-111111111111"}"#))
+        .body(Body::from(
+            r#"{"name":"prod","organizationID":"11111111-1111-4111-8111-111111111111"}"#,
+        ))
         .unwrap();
     let response = router.clone().oneshot(create).await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let again = Request::post("/labels")
         .header("content-type", "application/json")
-        .body(Body::from(r#"{"name":"prod","organizationID":"11111111-1111-4111-8111-111111111111"}"#))
+        .body(Body::from(
+            r#"{"name":"prod","organizationID":"11111111-1111-4111-8111-111111111111"}"#,
+        ))
         .unwrap();
-    assert_eq!(router.clone().oneshot(again).await.unwrap().status(), StatusCode::CONFLICT, "the mock keeps unique indices");
+    assert_eq!(
+        router.clone().oneshot(again).await.unwrap().status(),
+        StatusCode::CONFLICT,
+        "the mock keeps unique indices"
+    );
 
-    let list = router.clone().oneshot(Request::get("/labels?filter[type]=eq&filter[field]=name&filter[value]=prod").body(Body::empty()).unwrap()).await.unwrap();
+    let list = router
+        .clone()
+        .oneshot(
+            Request::get("/labels?filter[type]=eq&filter[field]=name&filter[value]=prod")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(list.status(), StatusCode::OK);
-    let body: serde_json::Value = serde_json::from_slice(&list.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&list.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(body["meta"]["total"], 1);
 
-    let health = router.oneshot(Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
+    let health = router
+        .oneshot(Request::get("/health").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(health.status(), StatusCode::NOT_IMPLEMENTED);
 }

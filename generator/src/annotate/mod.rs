@@ -208,7 +208,11 @@ impl<'a> Annotator<'a> {
                         let ip = crate::load::push_pointer(&p, &i.to_string());
                         let fields = self.reader.string_list(item, &ip);
                         if fields.is_empty() {
-                            self.reader.error(&ip, "a unique constraint needs at least one field".into(), None);
+                            self.reader.error(
+                                &ip,
+                                "a unique constraint needs at least one field".into(),
+                                None,
+                            );
                             continue;
                         }
                         repo.indices.push(Index {
@@ -447,16 +451,20 @@ impl<'a> Annotator<'a> {
                 continue;
             };
             if !entries.iter().any(|(k, _, _)| *k == "name") {
-                self.reader.error(&p, "a method parameter needs a `name`".into(), Some("name the entity field it matches".into()));
+                self.reader.error(
+                    &p,
+                    "a method parameter needs a `name`".into(),
+                    Some("name the entity field it matches".into()),
+                );
             }
             for (k, v, pp) in entries {
-                if k == "name" {
-                    if let Some(s) = self.reader.string(v, &pp) {
-                        out.push(Spanned {
-                            value: s,
-                            pointer: pp,
-                        });
-                    }
+                if k == "name"
+                    && let Some(s) = self.reader.string(v, &pp)
+                {
+                    out.push(Spanned {
+                        value: s,
+                        pointer: pp,
+                    });
                 }
             }
         }

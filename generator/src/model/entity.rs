@@ -242,8 +242,11 @@ pub fn lower_entity(
         let name = method_names.claim(&wanted);
         if name != wanted {
             diags.push(
-                Diagnostic::warning(format!("method `{}` collides with another repository method; generated as `{name}`", m.name.value))
-                    .at(sources.locate(&m.name.pointer)),
+                Diagnostic::warning(format!(
+                    "method `{}` collides with another repository method; generated as `{name}`",
+                    m.name.value
+                ))
+                .at(sources.locate(&m.name.pointer)),
             );
         }
         let returns = match m.returns {
@@ -345,7 +348,12 @@ fn property_pointer(sources: &SourceMap, entity: &str, field: &str) -> String {
         return direct;
     }
     (0..16)
-        .map(|i| push_pointer(&push_pointer(&format!("{entity}/allOf/{i}"), "properties"), field))
+        .map(|i| {
+            push_pointer(
+                &push_pointer(&format!("{entity}/allOf/{i}"), "properties"),
+                field,
+            )
+        })
         .find(|p| sources.get(p).is_some())
         .unwrap_or(direct)
 }

@@ -259,7 +259,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             .and_then(|c| {
                 entities
                     .iter()
-                    .find(|e| &types.names.get(c).cloned().unwrap_or_else(|| pascal(c)) == &e.name)
+                    .find(|e| types.names.get(c).cloned().unwrap_or_else(|| pascal(c)) == e.name)
             });
         let kind = if entity.is_some() { kind } else { "custom" };
         let needed = rules_by_domain.entry(domain.clone()).or_default();
@@ -290,7 +290,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 ty,
                 required: data.required,
                 // CRUD operations parse their parameters in the runtime; only custom ones need rules.
-                rule: if kind == "custom" { types.rule(&sref, needed) } else { String::new() },
+                rule: if kind == "custom" {
+                    types.rule(&sref, needed)
+                } else {
+                    String::new()
+                },
             };
             match p {
                 Parameter::Path { .. } => path_params.push(param),
@@ -299,10 +303,10 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 _ => {}
             }
         }
-        if kind == "list" {
-            if let Some(limits) = page_limits(&params, &types) {
-                page_limits_by_entity.insert(entity_component.clone().unwrap_or_default(), limits);
-            }
+        if kind == "list"
+            && let Some(limits) = page_limits(&params, &types)
+        {
+            page_limits_by_entity.insert(entity_component.clone().unwrap_or_default(), limits);
         }
         let body_schema = op.request_body.as_ref().and_then(|rb| match rb {
             ReferenceOr::Item(b) => Some(b.clone()),
@@ -468,7 +472,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     }
 
     for (component, (default, max)) in &page_limits_by_entity {
-        let rust = types.names.get(component).cloned().unwrap_or_else(|| pascal(component));
+        let rust = types
+            .names
+            .get(component)
+            .cloned()
+            .unwrap_or_else(|| pascal(component));
         if let Some(e) = entities.iter_mut().find(|e| e.name == rust) {
             e.default_limit = *default;
             e.max_limit = *max;
@@ -538,19 +546,31 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
 /// `limit`'s default and maximum, from a `page` object parameter (ArchesAI) or a plain `limit`.
 fn page_limits(params: &[&Parameter], types: &Types<'_>) -> Option<(u32, u32)> {
     let schema_of = |name: &str| {
-        params.iter().find(|p| p.parameter_data_ref().name == name).and_then(|p| match &p.parameter_data_ref().format {
-            ParameterSchemaOrContent::Schema(s) => Some(from_ref(s)),
-            ParameterSchemaOrContent::Content(_) => None,
-        })
+        params
+            .iter()
+            .find(|p| p.parameter_data_ref().name == name)
+            .and_then(|p| match &p.parameter_data_ref().format {
+                ParameterSchemaOrContent::Schema(s) => Some(from_ref(s)),
+                ParameterSchemaOrContent::Content(_) => None,
+            })
     };
     let limit = match schema_of("page") {
         Some(page) => types.flatten(&page)?.properties.get("limit")?.clone(),
         None => schema_of("limit")?,
     };
     let s = types.resolve(&limit)?;
-    let SKind::Integer(n) = &s.kind else { return None };
-    let max = n.maximum.filter(|m| *m >= 1.0).map_or(100, |m| m.min(10_000.0) as u32);
-    let default = s.default.as_ref().and_then(|d| d.as_u64()).map_or(max.min(20), |d| (d as u32).clamp(1, max));
+    let SKind::Integer(n) = &s.kind else {
+        return None;
+    };
+    let max = n
+        .maximum
+        .filter(|m| *m >= 1.0)
+        .map_or(100, |m| m.min(10_000.0) as u32);
+    let default = s
+        .default
+        .as_ref()
+        .and_then(|d| d.as_u64())
+        .map_or(max.min(20), |d| (d as u32).clamp(1, max));
     Some((default, max))
 }
 

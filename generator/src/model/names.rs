@@ -173,10 +173,10 @@ impl Namespace {
 
 /// `artifact` → `artifacts`, `category` → `categories`: table and accessor names.
 pub fn plural(snake: &str) -> String {
-    if let Some(stem) = snake.strip_suffix('y') {
-        if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
-            return format!("{stem}ies");
-        }
+    if let Some(stem) = snake.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+    {
+        return format!("{stem}ies");
     }
     if snake.ends_with('s')
         || snake.ends_with('x')
