@@ -5,7 +5,6 @@
 use std::cmp::Ordering;
 use std::sync::RwLock;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::filter::{FilterNode, FilterValue, Op};
@@ -13,15 +12,23 @@ use crate::repo::{ListQuery, Page, RepoError, RepoResult, SortOrder};
 
 pub struct MemoryTable<T> {
     entity: &'static str,
+    /// Every field of a row by API name, sensitive ones included (serde would skip those), so
+    /// uniqueness holds on every field just as in SQL.
+    to_fields: fn(&T) -> Value,
     rows: RwLock<Vec<T>>,
     /// Sets of API field names whose combined values must be unique.
     unique: &'static [&'static [&'static str]],
 }
 
-impl<T: Clone + Serialize> MemoryTable<T> {
-    pub fn new(entity: &'static str, unique: &'static [&'static [&'static str]]) -> Self {
+impl<T: Clone> MemoryTable<T> {
+    pub fn new(
+        entity: &'static str,
+        unique: &'static [&'static [&'static str]],
+        to_fields: fn(&T) -> Value,
+    ) -> Self {
         Self {
             entity,
+            to_fields,
             rows: RwLock::new(Vec::new()),
             unique,
         }
@@ -79,7 +86,7 @@ impl<T: Clone + Serialize> MemoryTable<T> {
         let rows = self.read();
         let mut matching: Vec<(Value, &T)> = rows
             .iter()
-            .map(|r| (serde_json::to_value(r).unwrap_or(Value::Null), r))
+            .map(|r| ((self.to_fields)(r), r))
             .filter(|(v, _)| query.filter.as_ref().is_none_or(|f| matches(f, v)))
             .collect();
         matching.sort_by(|(a, _), (b, _)| {
@@ -102,7 +109,7 @@ impl<T: Clone + Serialize> MemoryTable<T> {
     }
 
     fn check_unique(&self, rows: &[T], row: &T, skip: Option<usize>) -> RepoResult<()> {
-        let candidate = serde_json::to_value(row).unwrap_or(Value::Null);
+        let candidate = (self.to_fields)(row);
         for fields in self.unique {
             // As in SQL, a NULL never conflicts.
             if fields.iter().any(|f| candidate[*f].is_null()) {
@@ -113,7 +120,7 @@ impl<T: Clone + Serialize> MemoryTable<T> {
                 .enumerate()
                 .filter(|(i, _)| Some(*i) != skip)
                 .any(|(_, other)| {
-                    let other = serde_json::to_value(other).unwrap_or(Value::Null);
+                    let other = (self.to_fields)(other);
                     fields.iter().all(|f| other[*f] == candidate[*f])
                 });
             if clash {
@@ -214,5 +221,75 @@ fn compare(a: &Value, b: &Value) -> Ordering {
         }
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         _ => Ordering::Equal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::{Column, ColumnKind, ListQuery, SortKey, Table};
+
+    #[derive(Debug, Clone, serde::Serialize)]
+    struct Key {
+        id: String,
+        #[serde(skip_serializing)]
+        secret: String,
+        uses: Option<i64>,
+    }
+
+    fn fields(k: &Key) -> Value {
+        serde_json::json!({"id": k.id, "secret": k.secret, "uses": k.uses})
+    }
+
+    static TABLE: Table = Table {
+        entity: "Key",
+        name: "keys",
+        columns: &[Column {
+            field: "uses",
+            column: "uses",
+            kind: ColumnKind::Integer,
+            nullable: true,
+        }],
+        unique: &[],
+        default_limit: 10,
+        max_limit: 100,
+    };
+
+    fn key(id: &str, secret: &str, uses: Option<i64>) -> Key {
+        Key {
+            id: id.into(),
+            secret: secret.into(),
+            uses,
+        }
+    }
+
+    #[test]
+    fn unique_holds_on_fields_serde_skips() {
+        let table = MemoryTable::new("Key", &[&["secret"]], fields);
+        table.insert(key("a", "s1", None)).unwrap();
+        let err = table.insert(key("b", "s1", None)).unwrap_err();
+        assert!(matches!(err, RepoError::Conflict { .. }));
+        table.insert(key("c", "s2", None)).unwrap();
+    }
+
+    #[test]
+    fn sorts_nulls_last_ascending_like_sql() {
+        let table = MemoryTable::new("Key", &[], fields);
+        for (id, uses) in [("a", Some(2)), ("b", None), ("c", Some(1))] {
+            table.insert(key(id, id, uses)).unwrap();
+        }
+        let mut q = ListQuery::first(&TABLE);
+        q.sort = vec![SortKey {
+            column: &TABLE.columns[0],
+            order: SortOrder::Asc,
+        }];
+        let ids: Vec<String> = table
+            .list(&q)
+            .unwrap()
+            .data
+            .into_iter()
+            .map(|k| k.id)
+            .collect();
+        assert_eq!(ids, ["c", "a", "b"]);
     }
 }
