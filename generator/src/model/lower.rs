@@ -187,7 +187,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             entities.push(e);
         }
     }
-    resolve_foreign_keys(&mut entities, &entity_domains, &mut diags);
+    resolve_foreign_keys(&mut entities, &mut diags);
 
     // Operations.
     let mut fn_names: BTreeMap<String, Namespace> = BTreeMap::new();
@@ -805,33 +805,35 @@ fn entity_prop(f: &super::Field) -> SRef {
 
 /// Point each relation at the table of the entity it names; relations to entities this spec does
 /// not define are dropped with a warning (the table would not exist).
-fn resolve_foreign_keys(
-    entities: &mut [Entity],
-    domains: &IndexMap<String, String>,
-    diags: &mut Diagnostics,
-) {
+fn resolve_foreign_keys(entities: &mut [Entity], diags: &mut Diagnostics) {
     let targets: Vec<(String, String, String)> = entities
         .iter()
         .map(|e| (e.name.clone(), e.snake.clone(), e.table.clone()))
         .collect();
-    let _ = domains;
     for e in entities.iter_mut() {
         let name = e.name.clone();
+        let fields = e.fields.clone();
         e.foreign_keys.retain_mut(|fk| {
             let wanted = fk.table.clone();
-            match targets.iter().find(|(n, s, t)| super::names::loose_eq(n, &wanted) || super::names::loose_eq(s, &wanted) || super::names::loose_eq(t, &wanted)) {
-                Some((_, _, table)) => {
-                    fk.table = table.clone();
-                    true
-                }
-                None => {
-                    diags.push(Diagnostic::warning(format!(
-                        "relation {name}.{} references `{wanted}`, which is not an entity of this spec; no foreign key is created",
-                        fk.column
-                    )));
-                    false
-                }
+            let field = fields.iter().find(|f| f.column == fk.column);
+            let field_name = field.map_or(fk.column.as_str(), |f| f.name.as_str());
+            let target = targets.iter().find(|(n, s, t)| {
+                super::names::loose_eq(n, &wanted) || super::names::loose_eq(s, &wanted) || super::names::loose_eq(t, &wanted)
+            });
+            let Some((_, _, table)) = target else {
+                diags.push(Diagnostic::warning(format!(
+                    "relation {name}.{field_name} references `{wanted}`, which is not an entity of this spec; no foreign key is created"
+                )));
+                return false;
+            };
+            fk.table = table.clone();
+            let sets_null = [&fk.on_delete, &fk.on_update].iter().any(|a| a.as_deref() == Some("SET NULL"));
+            if sets_null && field.is_some_and(|f| !f.nullable) {
+                diags.push(Diagnostic::warning(format!(
+                    "relation {name}.{field_name} sets NULL on a field that cannot be null: the database will refuse that change"
+                )));
             }
+            true
         });
     }
 }
