@@ -154,11 +154,12 @@ fn write_stubs(stubs: &Path, out: &Path, model: &archgen::model::Model) -> Resul
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| "generated".into())
     );
+    let fresh = !stubs.join("mod.rs").exists();
     for (rel, text) in scaffold::stubs(model, &generated_mod) {
         let path = stubs.join(&rel);
         if write::write_if_missing(&path, &text)? {
             eprintln!("wrote stub {}", path.display());
-            if rel != Path::new("mod.rs") {
+            if !fresh && rel != Path::new("mod.rs") {
                 eprintln!(
                     "  note: add `pub mod {};` to {} if it is not there",
                     rel.with_extension("").display(),
@@ -208,6 +209,12 @@ fn init(
     name: Option<String>,
     workspace: bool,
 ) -> Result<ExitCode, String> {
+    if dir.join("archgen.toml").exists() || dir.join("Cargo.toml").exists() {
+        return Err(format!(
+            "error: {} already holds a project\n  hint: run `archgen generate` there to regenerate; init only creates new services",
+            dir.display()
+        ));
+    }
     let generated = archgen::generate(spec, None).map_err(|d| report(&d))?;
     for w in generated.warnings.warnings() {
         eprintln!("{w}");

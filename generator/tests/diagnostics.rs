@@ -203,3 +203,60 @@ components:
     assert!(text.contains("method `ListAll` has no params"), "{text}");
     assert!(text.contains("a method parameter needs a `name`"), "{text}");
 }
+
+#[test]
+fn relation_to_a_missing_field_is_an_error() {
+    let (_dir, path) = spec(
+        r#"openapi: 3.1.0
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    Author:
+      x-codegen-schema-type: entity
+      type: object
+      properties:
+        id: {type: string, format: uuid}
+    Book:
+      x-codegen-schema-type: entity
+      x-codegen:
+        repository:
+          relations:
+            - {field: authorID, references: Author, referencesField: uuid}
+            - {field: authorID, references: Writer}
+      type: object
+      properties:
+        id: {type: string, format: uuid}
+        authorID: {type: string, format: uuid}
+"#,
+    );
+    let text = archgen::validate(&path).to_string();
+    assert!(
+        text.contains(":16:33: error: relation Book.authorID references field `uuid` of `Author`"),
+        "{text}"
+    );
+    assert!(
+        text.contains(":17:33: warning: relation Book.authorID references `Writer`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn init_never_overwrites_an_existing_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/storage/openapi.yaml");
+    let init = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_archgen"))
+            .arg("init")
+            .arg(dir.path().join("svc"))
+            .arg("--spec")
+            .arg(&spec)
+            .output()
+            .unwrap()
+    };
+    assert!(init().status.success());
+    let again = init();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a project"));
+}

@@ -261,6 +261,9 @@ fn coerce(column: &Column, op: Op, raw: &Value) -> Result<FilterValue, String> {
         Value::Bool(b) => b.to_string(),
         _ => return Err("must be a scalar".into()),
     };
+    if text.contains('\0') {
+        return Err("must not contain NUL characters".into());
+    }
     let bad = |what: &str| format!("`{text}` is not a valid {what}");
     Ok(match column.kind {
         ColumnKind::Text => FilterValue::Text(text),

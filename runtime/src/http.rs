@@ -12,19 +12,43 @@ use crate::error::{ApiError, FieldError};
 use crate::repo::{ListQuery, Table};
 use crate::validate::{Schema, validate};
 
+/// problem+json for a path no operation serves.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no operation is served at this path")
+}
+
+/// problem+json for a method the path does not serve.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this path does not serve that method",
+    )
+}
+
 /// `{"data": …}`, the envelope of single-item responses.
 #[derive(Debug, Clone, Serialize)]
 pub struct Data<T> {
     pub data: T,
 }
 
-/// Parse and validate a JSON body; `None` for an empty body when the body is optional.
+/// Parse and validate a JSON body; `None` for an empty body when the body is optional. A body
+/// sent as anything but JSON is 415.
 pub fn json_body(
+    content_type: Option<&axum::http::HeaderValue>,
     bytes: &[u8],
     schema: &Schema,
     required: bool,
     status: StatusCode,
 ) -> Result<Option<Value>, ApiError> {
+    let declared = content_type
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if !bytes.is_empty() && !declared.to_ascii_lowercase().contains("json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("expected a JSON body, got `{declared}`"),
+        ));
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return if required {
             Err(ApiError::validation(

@@ -127,8 +127,8 @@ impl<T: Clone> MemoryTable<T> {
                 let constraint = fields.join(", ");
                 return Err(RepoError::Conflict {
                     message: format!(
-                        "a {} with the same {constraint} already exists",
-                        self.entity
+                        "{} with the same {constraint} already exists",
+                        crate::repo::article(self.entity)
                     ),
                     constraint: Some(constraint),
                 });

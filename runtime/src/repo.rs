@@ -132,3 +132,12 @@ impl<T> Page<T> {
         }
     }
 }
+
+/// "a Label", "an Artifact": for messages that name an entity.
+pub fn article(noun: &str) -> String {
+    let vowel = noun
+        .chars()
+        .next()
+        .is_some_and(|c| "AEIOUaeiou".contains(c));
+    format!("{} {noun}", if vowel { "an" } else { "a" })
+}

@@ -193,12 +193,18 @@ fn check_string(s: &str, rules: &StringRules, path: &str, errors: &mut Vec<Field
         err(format!("must be one of {}", rules.enumeration.join(", ")));
         return;
     }
+    // Postgres cannot store NUL in text; refusing it everywhere keeps both databases alike.
+    if s.contains('\0') {
+        err("must not contain NUL characters".into());
+        return;
+    }
     let len = s.chars().count() as u64;
+    let chars = |n: u64| if n == 1 { "character" } else { "characters" };
     if let Some(min) = rules.min_length.filter(|m| len < *m) {
-        err(format!("must be at least {min} characters"));
+        err(format!("must be at least {min} {}", chars(min)));
     }
     if let Some(max) = rules.max_length.filter(|m| len > *m) {
-        err(format!("must be at most {max} characters"));
+        err(format!("must be at most {max} {}", chars(max)));
     }
     if let Some(pattern) = rules.pattern
         && let Some(false) = matches_pattern(pattern, s)

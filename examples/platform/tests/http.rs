@@ -96,7 +96,9 @@ on_both!(
     patch_tells_absent_from_null,
     lists_page_filter_and_sort,
     bad_list_queries_are_422,
-    custom_operations_run_their_handlers
+    custom_operations_run_their_handlers,
+    protocol_errors_are_problem_json,
+    text_sorts_bytewise_on_every_backend,
 );
 
 async fn crud_round_trip(api: Api) {
@@ -345,4 +347,61 @@ async fn custom_operations_run_their_handlers(api: Api) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn protocol_errors_are_problem_json(api: Api) {
+    let (status, content_type, problem) = api.call("GET", "/nowhere", None).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::NOT_FOUND, "application/problem+json"),
+        "{problem}"
+    );
+    let (status, content_type, _) = api.call("PUT", "/labels", None).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "application/problem+json")
+    );
+
+    let request = Request::builder()
+        .method("POST")
+        .uri("/labels")
+        .header("content-type", "text/plain")
+        .body(Body::from(format!(
+            r#"{{"name":"x","organizationID":"{ORG}"}}"#
+        )))
+        .unwrap();
+    let response = api.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // Postgres cannot store NUL: it is refused up front on both backends, in bodies and filters.
+    let (status, _, problem) = api
+        .call(
+            "POST",
+            "/labels",
+            Some(json!({"name": "a\u{0}b", "organizationID": ORG})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, _, _) = api
+        .call(
+            "GET",
+            "/labels?filter[type]=eq&filter[field]=name&filter[value]=a%00b",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn text_sorts_bytewise_on_every_backend(api: Api) {
+    for name in ["banana", "Zebra", "_under", "apple"] {
+        api.create_label(name).await;
+    }
+    let (_, _, page) = api.call("GET", "/labels?sort=name", None).await;
+    let names: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Zebra", "_under", "apple", "banana"]);
 }

@@ -298,6 +298,7 @@ pub fn lower_entity(
         foreign_keys: relations
             .into_iter()
             .map(|(column, rel)| ForeignKey {
+                pointer: rel.references.pointer.clone(),
                 column,
                 table: rel.references.value.clone(),
                 target_column: rel

@@ -187,7 +187,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             entities.push(e);
         }
     }
-    resolve_foreign_keys(&mut entities, &mut diags);
+    resolve_foreign_keys(&mut entities, &loaded.sources, &mut diags);
 
     // Operations.
     let mut fn_names: BTreeMap<String, Namespace> = BTreeMap::new();
@@ -654,6 +654,16 @@ fn crud_body(
         let prop_rule_src = listed.map(|(_, s)| s.clone());
         let declared_required = listed.is_some_and(|(k, _)| declared.required.contains(k));
         let required = create && (declared_required || (!f.nullable && f.default_expr.is_none()));
+        if create && listed.is_some() && !declared_required && required {
+            diags.push(
+                Diagnostic::warning(format!(
+                    "`{}` is optional in the create body but required by entity `{}` (no default, not nullable); requests without it get 422",
+                    f.name, entity.name
+                ))
+                .at(sources.locate(pointer))
+                .hint("mark it required in the body, give the field a default, or make it nullable"),
+            );
+        }
         if create && listed.is_none() && schema.is_some() {
             diags.push(
                 Diagnostic::warning(format!("`{}` is required by entity `{}` but missing from the create body; accepting it in the body", f.name, entity.name))
@@ -805,33 +815,64 @@ fn entity_prop(f: &super::Field) -> SRef {
 
 /// Point each relation at the table of the entity it names; relations to entities this spec does
 /// not define are dropped with a warning (the table would not exist).
-fn resolve_foreign_keys(entities: &mut [Entity], diags: &mut Diagnostics) {
-    let targets: Vec<(String, String, String)> = entities
+fn resolve_foreign_keys(
+    entities: &mut [Entity],
+    sources: &crate::load::SourceMap,
+    diags: &mut Diagnostics,
+) {
+    let targets: Vec<(String, String, String, Vec<String>)> = entities
         .iter()
-        .map(|e| (e.name.clone(), e.snake.clone(), e.table.clone()))
+        .map(|e| {
+            (
+                e.name.clone(),
+                e.snake.clone(),
+                e.table.clone(),
+                e.fields.iter().map(|f| f.column.clone()).collect(),
+            )
+        })
         .collect();
     for e in entities.iter_mut() {
         let name = e.name.clone();
         let fields = e.fields.clone();
         e.foreign_keys.retain_mut(|fk| {
             let wanted = fk.table.clone();
+            let at = sources.locate(&fk.pointer);
             let field = fields.iter().find(|f| f.column == fk.column);
             let field_name = field.map_or(fk.column.as_str(), |f| f.name.as_str());
-            let target = targets.iter().find(|(n, s, t)| {
+            let target = targets.iter().find(|(n, s, t, _)| {
                 super::names::loose_eq(n, &wanted) || super::names::loose_eq(s, &wanted) || super::names::loose_eq(t, &wanted)
             });
-            let Some((_, _, table)) = target else {
-                diags.push(Diagnostic::warning(format!(
+            let Some((target_name, _, table, columns)) = target else {
+                let mut d = Diagnostic::warning(format!(
                     "relation {name}.{field_name} references `{wanted}`, which is not an entity of this spec; no foreign key is created"
-                )));
+                ))
+                .at(at);
+                if let Some(hint) = crate::diagnostic::did_you_mean(&wanted, targets.iter().map(|t| t.0.as_str())) {
+                    d = d.hint(hint);
+                }
+                diags.push(d);
                 return false;
             };
+            if !columns.contains(&fk.target_column) {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "relation {name}.{field_name} references field `{}` of `{target_name}`, which has no such field",
+                        fk.target_column
+                    ))
+                    .at(at)
+                    .hint("leave out `referencesField` to reference the id"),
+                );
+                return false;
+            }
             fk.table = table.clone();
             let sets_null = [&fk.on_delete, &fk.on_update].iter().any(|a| a.as_deref() == Some("SET NULL"));
             if sets_null && field.is_some_and(|f| !f.nullable) {
-                diags.push(Diagnostic::warning(format!(
-                    "relation {name}.{field_name} sets NULL on a field that cannot be null: the database will refuse that change"
-                )));
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "relation {name}.{field_name} sets NULL on a field that cannot be null: the database will refuse that change"
+                    ))
+                    .at(sources.locate(&fk.pointer)),
+                );
             }
             true
         });

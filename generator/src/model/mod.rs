@@ -92,6 +92,9 @@ pub struct Index {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ForeignKey {
+    /// Where the relation is written, for diagnostics.
+    #[serde(skip)]
+    pub pointer: String,
     pub column: String,
     pub table: String,
     pub target_column: String,

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::filter::{FilterNode, FilterValue, Op};
-use crate::repo::{ListQuery, SortOrder, Table};
+use crate::repo::{Column, ColumnKind, ListQuery, SortOrder, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placeholders {
@@ -41,7 +41,7 @@ pub fn build_list(
             SortOrder::Asc => "ASC NULLS LAST",
             SortOrder::Desc => "DESC NULLS FIRST",
         };
-        order.push(format!("\"{}\" {dir}", key.column.column));
+        order.push(format!("{} {dir}", collated(key.column, style)));
     }
     // A total order makes offset paging stable: ties are broken by the primary key.
     order.push("\"id\" ASC".to_string());
@@ -57,6 +57,17 @@ pub fn build_list(
         select,
         count,
         args,
+    }
+}
+
+/// Text compares byte by byte on both databases: SQLite's BINARY collation, and on Postgres
+/// `COLLATE "C"`, whatever the database's own collation (en_US would sort `_x` before `a`).
+fn collated(column: &Column, style: Placeholders) -> String {
+    match (column.kind, style) {
+        (ColumnKind::Text | ColumnKind::Enum(_), Placeholders::Dollar) => {
+            format!("\"{}\" COLLATE \"C\"", column.column)
+        }
+        _ => format!("\"{}\"", column.column),
     }
 }
 
@@ -80,7 +91,7 @@ fn condition(node: &FilterNode, style: Placeholders, args: &mut Vec<FilterValue>
         FilterNode::And(children) => group(children, " AND ", style, args),
         FilterNode::Or(children) => group(children, " OR ", style, args),
         FilterNode::Leaf { column, op, value } => {
-            let col = format!("\"{}\"", column.column);
+            let col = collated(column, style);
             if *value == FilterValue::Null {
                 return match op {
                     Op::Ne => format!("{col} IS NOT NULL"),

@@ -108,10 +108,18 @@ impl Db {
             })
             .collect();
         let migrator = Migrator::with_migrations(list);
-        match self {
+        let result = match self {
             Db::Postgres(pool) => migrator.run(pool).await,
             Db::Sqlite(pool) => migrator.run(pool).await,
+        };
+        if let Err(sqlx::migrate::MigrateError::VersionMismatch(v)) = &result {
+            tracing::error!(
+                version = v,
+                "migration {v} changed after it was applied to this database: the spec changed a table. \
+                 Recreate the database (development), or keep the released migration and add the change as a new one"
+            );
         }
+        result
     }
 }
 
@@ -141,10 +149,11 @@ pub fn map_error(e: sqlx::Error) -> RepoError {
                     constraint,
                 };
             }
+            // SQLite does not say which key failed, so neither answer names one.
             ErrorKind::ForeignKeyViolation => {
                 return RepoError::Conflict {
                     message: "the request refers to a row that does not exist, or that other rows still refer to".into(),
-                    constraint,
+                    constraint: None,
                 };
             }
             ErrorKind::NotNullViolation | ErrorKind::CheckViolation => {
@@ -180,7 +189,10 @@ pub fn table_error(table: &crate::repo::Table, e: sqlx::Error) -> RepoError {
             });
             let fields = fields.unwrap_or(c);
             RepoError::Conflict {
-                message: format!("a {} with the same {fields} already exists", table.entity),
+                message: format!(
+                    "{} with the same {fields} already exists",
+                    crate::repo::article(table.entity)
+                ),
                 constraint: Some(fields),
             }
         }
