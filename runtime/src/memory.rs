@@ -251,6 +251,7 @@ mod tests {
             nullable: true,
         }],
         unique: &[],
+        sortable: &[],
         default_limit: 10,
         max_limit: 100,
     };

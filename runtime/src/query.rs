@@ -187,16 +187,16 @@ fn parse_sort(raw: &Value, table: &Table) -> Result<Vec<SortKey>, Vec<FieldError
                 format!("`{other}` is not asc or desc"),
             )),
         }
-        match table.column(&name) {
-            Some(c) if c.kind != crate::repo::ColumnKind::Json => keys.push(SortKey {
+        match table.sort_column(&name) {
+            Some(c) => keys.push(SortKey {
                 column: c,
                 order: dir,
             }),
-            _ => errors.push(FieldError::new(
+            None => errors.push(FieldError::new(
                 format!("sort.{i}.field"),
                 format!(
-                    "unknown sort field `{name}`; sortable fields are {}",
-                    table.field_names().join(", ")
+                    "cannot sort on `{name}`; sortable fields are {}",
+                    table.sortable_names().join(", ")
                 ),
             )),
         }
@@ -232,6 +232,7 @@ mod tests {
             },
         ],
         unique: &[],
+        sortable: &[],
         default_limit: 10,
         max_limit: 100,
     };

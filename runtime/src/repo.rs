@@ -59,6 +59,9 @@ pub struct Table {
     /// Unique indices: (index name, API field names), to name the fields of a conflict the same
     /// way on every database.
     pub unique: &'static [(&'static str, &'static [&'static str])],
+    /// The fields a list may sort on, as the spec's `sort` parameter declares them; empty means
+    /// every column that is not JSON.
+    pub sortable: &'static [&'static str],
     pub default_limit: u32,
     pub max_limit: u32,
 }
@@ -70,6 +73,21 @@ impl Table {
 
     pub fn field_names(&self) -> Vec<&'static str> {
         self.columns.iter().map(|c| c.field).collect()
+    }
+
+    /// The column `field` if a list may sort on it.
+    pub fn sort_column(&self, field: &str) -> Option<&'static Column> {
+        let declared = self.sortable.is_empty() || self.sortable.contains(&field);
+        self.column(field)
+            .filter(|c| declared && c.kind != ColumnKind::Json)
+    }
+
+    pub fn sortable_names(&self) -> Vec<&'static str> {
+        self.columns
+            .iter()
+            .filter(|c| self.sort_column(c.field).is_some())
+            .map(|c| c.field)
+            .collect()
     }
 }
 

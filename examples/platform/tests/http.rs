@@ -99,6 +99,7 @@ on_both!(
     custom_operations_run_their_handlers,
     protocol_errors_are_problem_json,
     text_sorts_bytewise_on_every_backend,
+    sort_is_limited_to_the_fields_the_spec_declares,
 );
 
 async fn crud_round_trip(api: Api) {
@@ -263,7 +264,7 @@ async fn lists_page_filter_and_sort(api: Api) {
     assert_eq!(page["meta"]["total"], 2);
 
     let uri = "/artifacts?filter[type]=or&filter[children][0][type]=startsWith&filter[children][0][field]=text&filter[children][0][value]=al\
-               &filter[children][1][type]=endsWith&filter[children][1][field]=text&filter[children][1][value]=ta&sort=text:asc";
+               &filter[children][1][type]=endsWith&filter[children][1][field]=text&filter[children][1][value]=ta&sort=credits:asc";
     let (_, _, page) = api.call("GET", uri, None).await;
     assert_eq!(texts(&page), ["alpha", "beta", "delta"]);
 
@@ -404,4 +405,19 @@ async fn text_sorts_bytewise_on_every_backend(api: Api) {
         .map(|l| l["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Zebra", "_under", "apple", "banana"]);
+}
+
+async fn sort_is_limited_to_the_fields_the_spec_declares(api: Api) {
+    // specs/storage declares sort on Artifact without `description`, `text`, `url` or `checksum`.
+    let (status, _, problem) = api.call("GET", "/artifacts?sort=description", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        !problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("description,"),
+        "{problem}"
+    );
+    let (status, _, _) = api.call("GET", "/artifacts?sort=-credits,name", None).await;
+    assert_eq!(status, StatusCode::OK);
 }

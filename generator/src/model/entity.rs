@@ -292,6 +292,7 @@ pub fn lower_entity(
         has_updated_at: fields.iter().any(|f| f.server_set == Some("updated_at")),
         default_limit: 20,
         max_limit: 100,
+        sortable: Vec::new(),
         fields,
         indices,
         // Resolved against the other entities once all are lowered.

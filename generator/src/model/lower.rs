@@ -196,6 +196,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let mut extra_rules: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut seen_ids = Namespace::default();
     let mut page_limits_by_entity: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    let mut sortable_by_entity: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (path, method, op, item, ann, domain, pointer) in &raw_ops {
         let raw_id = op
             .operation_id
@@ -303,10 +304,14 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 _ => {}
             }
         }
-        if kind == "list"
-            && let Some(limits) = page_limits(&params, &types)
-        {
-            page_limits_by_entity.insert(entity_component.clone().unwrap_or_default(), limits);
+        if kind == "list" {
+            let component = entity_component.clone().unwrap_or_default();
+            if let Some(limits) = page_limits(&params, &types) {
+                page_limits_by_entity.insert(component.clone(), limits);
+            }
+            if let Some(fields) = sort_fields(&params, &types) {
+                sortable_by_entity.insert(component, fields);
+            }
         }
         let body_schema = op.request_body.as_ref().and_then(|rb| match rb {
             ReferenceOr::Item(b) => Some(b.clone()),
@@ -482,6 +487,20 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             e.max_limit = *max;
         }
     }
+    for (component, fields) in &sortable_by_entity {
+        let rust = types
+            .names
+            .get(component)
+            .cloned()
+            .unwrap_or_else(|| pascal(component));
+        if let Some(e) = entities.iter_mut().find(|e| e.name == rust) {
+            e.sortable = fields
+                .iter()
+                .filter(|f| e.fields.iter().any(|ef| &ef.name == *f && !ef.sensitive))
+                .cloned()
+                .collect();
+        }
+    }
     let tables_order = order_tables(&entities);
     let mut defs_by_owner: BTreeMap<Option<String>, Vec<TypeDef>> = BTreeMap::new();
     for def in std::mem::take(&mut types.defs) {
@@ -572,6 +591,28 @@ fn page_limits(params: &[&Parameter], types: &Types<'_>) -> Option<(u32, u32)> {
         .and_then(|d| d.as_u64())
         .map_or(max.min(20), |d| (d as u32).clamp(1, max));
     Some((default, max))
+}
+
+/// The `field` enum of an ArchesAI-style `sort` parameter (an array of `{field, order}`).
+fn sort_fields(params: &[&Parameter], types: &Types<'_>) -> Option<Vec<String>> {
+    let param = params
+        .iter()
+        .find(|p| p.parameter_data_ref().name == "sort")?;
+    let ParameterSchemaOrContent::Schema(schema) = &param.parameter_data_ref().format else {
+        return None;
+    };
+    let sref = from_ref(schema);
+    let SKind::Array {
+        items: Some(items), ..
+    } = &types.resolve(&sref)?.kind
+    else {
+        return None;
+    };
+    let field = types.flatten(items)?.properties.get("field")?.clone();
+    match &types.resolve(&field)?.kind {
+        SKind::String(st) if !st.enumeration.is_empty() => Some(st.enumeration.clone()),
+        _ => None,
+    }
 }
 
 fn from_ref_schema(r: &ReferenceOr<openapiv3::Schema>) -> S {

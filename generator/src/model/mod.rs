@@ -58,6 +58,8 @@ pub struct Entity {
     /// list operation's `page` parameter, else 20 and 100.
     pub default_limit: u32,
     pub max_limit: u32,
+    /// API names the list operation's `sort` parameter allows (its `field` enum); empty: all.
+    pub sortable: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
