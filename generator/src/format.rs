@@ -34,6 +34,7 @@ fn syntax_error(path: &Path, text: &str, e: &syn::Error) -> Diagnostic {
 fn comment_prefix(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
         Some("sql") => "--",
+        Some("toml") => "#",
         _ => "//",
     }
 }

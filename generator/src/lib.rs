@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod emit;
 pub mod format;
 pub mod load;
+pub mod migrate;
 pub mod model;
 pub mod scaffold;
 pub mod write;
@@ -32,11 +33,27 @@ pub struct Generated {
     pub model: model::Model,
 }
 
-/// Run the pipeline on `spec` up to, not including, writing.
+/// Run the pipeline on `spec` up to, not including, writing, as if nothing had been generated
+/// before (one migration creates the whole schema). `build.rs` uses this.
 pub fn generate(spec: &Path, templates: Option<&Path>) -> Result<Generated, Diagnostics> {
+    generate_in(spec, templates, None)
+}
+
+/// The same, continuing from what is already generated in `out`: a schema change since then
+/// becomes a new migration, and released migrations are kept as they are.
+pub fn generate_in(
+    spec: &Path,
+    templates: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<Generated, Diagnostics> {
     let loaded = load::load(spec)?;
     let (model, warnings) = model::lower(&loaded)?;
-    let raw = emit::emit(&model, templates)?;
+    let released = match out {
+        Some(dir) => migrate::read_released(dir)?,
+        None => migrate::Released::default(),
+    };
+    let migrations = migrate::plan(&migrate::schema_of(&model), released)?;
+    let raw = emit::emit(&model, &migrations, templates)?;
     let source = spec
         .file_name()
         .map(|n| n.to_string_lossy().to_string())

@@ -111,8 +111,8 @@ fn jobs(inputs: &Inputs) -> Result<Vec<Job>, String> {
 }
 
 fn run(job: &Job) -> Result<archgen::Generated, String> {
-    let generated =
-        archgen::generate(&job.spec, job.templates.as_deref()).map_err(|d| report(&d))?;
+    let generated = archgen::generate_in(&job.spec, job.templates.as_deref(), Some(&job.out))
+        .map_err(|d| report(&d))?;
     for w in generated.warnings.warnings() {
         eprintln!("{w}");
     }

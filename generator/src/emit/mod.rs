@@ -34,9 +34,14 @@ struct MigrationFile {
     version: u32,
     name: String,
     sql: String,
+    no_tx: bool,
 }
 
-pub fn emit(model: &Model, template_dir: Option<&Path>) -> Result<Output, Diagnostics> {
+pub fn emit(
+    model: &Model,
+    migrations: &[crate::migrate::Migration],
+    template_dir: Option<&Path>,
+) -> Result<Output, Diagnostics> {
     let mut env = Environment::new();
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
@@ -49,26 +54,30 @@ pub fn emit(model: &Model, template_dir: Option<&Path>) -> Result<Output, Diagno
     }
     let routes = routes(model)?;
     let mut out = Output::new();
-    let mut migrations = BTreeMap::new();
-    for dialect in ["postgres", "sqlite"] {
-        let path = PathBuf::from(format!("migrations/{dialect}/0001_init.sql"));
-        let sql = env
-            .get_template("migration.sql.jinja")
-            .and_then(|t| t.render(context! { model, dialect }))
-            .map_err(|e| Diagnostics::from(template_error("migration.sql.jinja", &e)))?;
-        let sql = sql.trim().to_string() + "\n";
-        migrations.insert(
-            dialect,
-            vec![MigrationFile {
-                version: 1,
-                name: "init".into(),
-                sql: sql.clone(),
-            }],
-        );
-        out.insert(path, sql);
+    let mut files = BTreeMap::new();
+    for m in migrations {
+        out.insert(crate::migrate::file_path("postgres", m), m.postgres.clone());
+        out.insert(crate::migrate::file_path("sqlite", m), m.sqlite.clone());
     }
-    let migrations =
-        context! { postgres => migrations["postgres"], sqlite => migrations["sqlite"] };
+    let embed = |sql: fn(&crate::migrate::Migration) -> &String,
+                 no_tx: fn(&crate::migrate::Migration) -> bool| {
+        migrations
+            .iter()
+            .map(|m| MigrationFile {
+                version: m.version,
+                name: m.name.clone(),
+                sql: sql(m).clone(),
+                no_tx: no_tx(m),
+            })
+            .collect::<Vec<_>>()
+    };
+    files.insert("postgres", embed(|m| &m.postgres, |_| false));
+    files.insert("sqlite", embed(|m| &m.sqlite, |m| m.sqlite_no_tx));
+    out.insert(
+        crate::migrate::SCHEMA_FILE.into(),
+        crate::migrate::schema_text(&crate::migrate::schema_of(model)),
+    );
+    let migrations = context! { postgres => files["postgres"], sqlite => files["sqlite"] };
 
     let mut render =
         |template: &str, path: PathBuf, ctx: minijinja::Value| -> Result<(), Diagnostics> {

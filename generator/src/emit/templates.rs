@@ -23,10 +23,6 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/migrations.rs.jinja"),
     ),
     (
-        "migration.sql.jinja",
-        include_str!("../../../templates/migration.sql.jinja"),
-    ),
-    (
         "domain_mod.rs.jinja",
         include_str!("../../../templates/domain_mod.rs.jinja"),
     ),

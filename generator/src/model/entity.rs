@@ -83,6 +83,7 @@ pub fn lower_entity(
             ident: idents.claim(&field_ident(json)),
             column,
             default_expr: default_expr(&resolved, &ty.rust, ty.storage),
+            sql_default: sql_default(&resolved, ty.storage),
             base: ty.rust,
             nullable,
             storage: ty.storage,
@@ -372,6 +373,18 @@ pub fn sql_types(storage: Storage) -> (&'static str, &'static str) {
         Storage::Date => ("DATE", "TEXT"),
         Storage::Json => ("JSONB", "TEXT"),
     }
+}
+
+/// The schema default as an SQL literal both databases read the same way.
+fn sql_default(s: &S, storage: Storage) -> Option<String> {
+    let v = s.default.as_ref()?;
+    Some(match storage {
+        Storage::Text | Storage::Enum => format!("'{}'", v.as_str()?.replace('\'', "''")),
+        Storage::Int32 | Storage::Int64 => v.as_i64()?.to_string(),
+        Storage::Float => v.as_f64().filter(|f| f.is_finite())?.to_string(),
+        Storage::Bool => if v.as_bool()? { "TRUE" } else { "FALSE" }.to_string(),
+        _ => return None,
+    })
 }
 
 fn default_expr(s: &S, rust: &str, storage: Storage) -> Option<String> {

@@ -80,6 +80,8 @@ pub struct Field {
     pub creatable: bool,
     /// Rust expression for the value when a create request leaves the field out.
     pub default_expr: Option<String>,
+    /// The same default as an SQL literal, for migrations.
+    pub sql_default: Option<String>,
     pub doc: Option<String>,
     pub pg_type: String,
     pub sqlite_type: String,

@@ -31,6 +31,8 @@ pub struct MigrationFile {
     pub version: i64,
     pub name: &'static str,
     pub sql: &'static str,
+    /// Runs outside a transaction (SQLite table rebuilds, which must switch foreign keys off).
+    pub no_tx: bool,
 }
 
 /// The migrations of a generated service, one list per database.
@@ -103,7 +105,7 @@ impl Db {
                     m.name.into(),
                     MigrationType::Simple,
                     AssertSqlSafe(m.sql).into_sql_str(),
-                    false,
+                    m.no_tx,
                 )
             })
             .collect();
