@@ -269,17 +269,37 @@ fn column_def(c: &Column, d: Dialect) -> String {
     if let Some(default) = &c.default {
         s.push_str(&format!(" DEFAULT {default}"));
     }
-    if !c.values.is_empty() {
-        let values: Vec<String> = c
-            .values
-            .iter()
-            .map(|v| format!("'{}'", v.replace('\'', "''")))
-            .collect();
-        s.push_str(&format!(
-            " CHECK (\"{}\" IN ({}))",
-            c.name,
-            values.join(", ")
-        ));
+    if let Some(check) = check_clause(c) {
+        s.push(' ');
+        s.push_str(&check);
+    }
+    s
+}
+
+/// `CHECK ("status" IN ('a', 'b'))` for an enum column.
+fn check_clause(c: &Column) -> Option<String> {
+    if c.values.is_empty() {
+        return None;
+    }
+    let values: Vec<String> = c
+        .values
+        .iter()
+        .map(|v| format!("'{}'", v.replace('\'', "''")))
+        .collect();
+    Some(format!("CHECK (\"{}\" IN ({}))", c.name, values.join(", ")))
+}
+
+/// `FOREIGN KEY ("a") REFERENCES "t" ("id") ON DELETE …`, shared by CREATE and ALTER.
+fn foreign_key_clause(fk: &ForeignKey) -> String {
+    let mut s = format!(
+        "FOREIGN KEY (\"{}\") REFERENCES \"{}\" (\"{}\")",
+        fk.column, fk.table, fk.target_column
+    );
+    if let Some(a) = &fk.on_delete {
+        s.push_str(&format!(" ON DELETE {a}"));
+    }
+    if let Some(a) = &fk.on_update {
+        s.push_str(&format!(" ON UPDATE {a}"));
     }
     s
 }
@@ -290,19 +310,11 @@ fn create_table(t: &Table, name: &str, d: Dialect) -> String {
         .iter()
         .map(|c| format!("    {}", column_def(c, d)))
         .collect();
-    for fk in &t.foreign_keys {
-        let mut line = format!(
-            "    FOREIGN KEY (\"{}\") REFERENCES \"{}\" (\"{}\")",
-            fk.column, fk.table, fk.target_column
-        );
-        if let Some(a) = &fk.on_delete {
-            line.push_str(&format!(" ON DELETE {a}"));
-        }
-        if let Some(a) = &fk.on_update {
-            line.push_str(&format!(" ON UPDATE {a}"));
-        }
-        lines.push(line);
-    }
+    lines.extend(
+        t.foreign_keys
+            .iter()
+            .map(|fk| format!("    {}", foreign_key_clause(fk))),
+    );
     format!(
         "CREATE TABLE IF NOT EXISTS \"{name}\" (\n{}\n);\n",
         lines.join(",\n")
@@ -453,17 +465,10 @@ fn diff(old: &Schema, new: &Schema) -> Result<Change, Diagnostics> {
                     "ALTER TABLE \"{}\" DROP CONSTRAINT IF EXISTS \"{constraint}\";\n",
                     t.name
                 ));
-                if !c.values.is_empty() {
-                    let values: Vec<String> = c
-                        .values
-                        .iter()
-                        .map(|v| format!("'{}'", v.replace('\'', "''")))
-                        .collect();
+                if let Some(check) = check_clause(c) {
                     pg.push_str(&format!(
-                        "ALTER TABLE \"{}\" ADD CONSTRAINT \"{constraint}\" CHECK (\"{}\" IN ({})) NOT VALID;\n",
-                        t.name,
-                        c.name,
-                        values.join(", ")
+                        "ALTER TABLE \"{}\" ADD CONSTRAINT \"{constraint}\" {check} NOT VALID;\n",
+                        t.name
                     ));
                 }
                 names.push(format!("values_{}_{}", t.name, c.name));
@@ -478,18 +483,12 @@ fn diff(old: &Schema, new: &Schema) -> Result<Change, Diagnostics> {
                 ));
             }
             for fk in &t.foreign_keys {
-                let mut line = format!(
-                    "ALTER TABLE \"{0}\" ADD CONSTRAINT \"{0}_{1}_fkey\" FOREIGN KEY (\"{1}\") REFERENCES \"{2}\" (\"{3}\")",
-                    t.name, fk.column, fk.table, fk.target_column
-                );
-                if let Some(a) = &fk.on_delete {
-                    line.push_str(&format!(" ON DELETE {a}"));
-                }
-                if let Some(a) = &fk.on_update {
-                    line.push_str(&format!(" ON UPDATE {a}"));
-                }
-                pg.push_str(&line);
-                pg.push_str(";\n");
+                pg.push_str(&format!(
+                    "ALTER TABLE \"{0}\" ADD CONSTRAINT \"{0}_{1}_fkey\" {2};\n",
+                    t.name,
+                    fk.column,
+                    foreign_key_clause(fk)
+                ));
             }
             names.push(format!("relations_{}", t.name));
             rebuild = true;

@@ -7,31 +7,29 @@ use crate::filter::FilterValue;
 
 pub type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
+/// The same binding for plain and scalar queries, whose `bind` methods share no trait.
+macro_rules! bind_value {
+    ($q:expr, $v:expr) => {
+        match $v.clone() {
+            FilterValue::Null => $q.bind(None::<String>),
+            FilterValue::Text(s) => $q.bind(s),
+            FilterValue::Uuid(u) => $q.bind(u),
+            FilterValue::Integer(i) => $q.bind(i),
+            FilterValue::Float(f) => $q.bind(f),
+            FilterValue::Boolean(b) => $q.bind(b),
+            FilterValue::DateTime(t) => $q.bind(t),
+            FilterValue::Date(d) => $q.bind(d),
+        }
+    };
+}
+
 pub fn bind<'q>(q: PgQuery<'q>, v: &FilterValue) -> PgQuery<'q> {
-    match v.clone() {
-        FilterValue::Null => q.bind(None::<String>),
-        FilterValue::Text(s) => q.bind(s),
-        FilterValue::Uuid(u) => q.bind(u),
-        FilterValue::Integer(i) => q.bind(i),
-        FilterValue::Float(f) => q.bind(f),
-        FilterValue::Boolean(b) => q.bind(b),
-        FilterValue::DateTime(t) => q.bind(t),
-        FilterValue::Date(d) => q.bind(d),
-    }
+    bind_value!(q, v)
 }
 
 pub fn bind_scalar<'q, O>(
     q: QueryScalar<'q, Postgres, O, PgArguments>,
     v: &FilterValue,
 ) -> QueryScalar<'q, Postgres, O, PgArguments> {
-    match v.clone() {
-        FilterValue::Null => q.bind(None::<String>),
-        FilterValue::Text(s) => q.bind(s),
-        FilterValue::Uuid(u) => q.bind(u),
-        FilterValue::Integer(i) => q.bind(i),
-        FilterValue::Float(f) => q.bind(f),
-        FilterValue::Boolean(b) => q.bind(b),
-        FilterValue::DateTime(t) => q.bind(t),
-        FilterValue::Date(d) => q.bind(d),
-    }
+    bind_value!(q, v)
 }
