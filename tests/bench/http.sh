@@ -5,15 +5,18 @@
 # rows, with the same connection pool size (16), and take turns so neither competes with the other.
 #
 # Usage: tests/bench/http.sh [MARKDOWN]   (default /tmp/bench-http.md)
-# Env: DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/test), DURATION (10s),
-#      CONNECTIONS (32), ROWS (1000)
+# Each side is measured ROUNDS times, alternating, and the medians are compared: runs on a
+# 2-core machine drift, and alternating spreads the drift over both sides.
+# Env: DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/test), DURATION (5s),
+#      CONNECTIONS (32), ROWS (1000), ROUNDS (5)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 MARKDOWN="${1:-/tmp/bench-http.md}"
 ADMIN="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
-DURATION="${DURATION:-10s}"
+DURATION="${DURATION:-5s}"
+ROUNDS="${ROUNDS:-5}"
 CONNECTIONS="${CONNECTIONS:-32}"
 ROWS="${ROWS:-1000}"
 DB=archgen_bench_http
@@ -47,15 +50,20 @@ rps() { wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "$1" | awk '/Requests\/sec/ {prin
 check() { curl -sf "$1" >/dev/null || { echo "http.sh: $1 failed" >&2; exit 1; }; }
 
 {
-  echo "| endpoint | generated (req/s) | hand-written (req/s) | ratio |"
+  echo "| endpoint | generated, median req/s | hand-written, median req/s | ratio |"
   echo "|---|---:|---:|---:|"
   for case in "get-by-id|/labels/$ID" "list (limit 20)|/labels?limit=20"; do
     name="${case%%|*}"; path="${case#*|}"
     check "http://127.0.0.1:18601$path"; check "http://127.0.0.1:18602$path"
     wrk -t2 -c8 -d2s "http://127.0.0.1:18601$path" >/dev/null   # warm-up
     wrk -t2 -c8 -d2s "http://127.0.0.1:18602$path" >/dev/null
-    gen=$(rps "http://127.0.0.1:18601$path")
-    base=$(rps "http://127.0.0.1:18602$path")
+    gens=(); bases=()
+    for _ in $(seq 1 "$ROUNDS"); do
+      gens+=("$(rps "http://127.0.0.1:18601$path")")
+      bases+=("$(rps "http://127.0.0.1:18602$path")")
+    done
+    gen=$(printf '%s\n' "${gens[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    base=$(printf '%s\n' "${bases[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
     ratio=$(python3 -c "print(f'{$gen / $base:.2f}')")
     echo "| $name | $gen | $base | $ratio |"
   done
