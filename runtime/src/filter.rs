@@ -200,7 +200,13 @@ fn parse_node(
         return None;
     };
     if let Err(msg) = check_op(column, op) {
-        errors.push(FieldError::new(format!("{path}.type"), msg));
+        // A field that cannot be filtered at all is the field's fault, not the operator's.
+        let at = if column.kind == ColumnKind::Json {
+            "field"
+        } else {
+            "type"
+        };
+        errors.push(FieldError::new(format!("{path}.{at}"), msg));
         return None;
     }
     let raw_value = obj.get("value").unwrap_or(&Value::Null);

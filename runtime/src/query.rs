@@ -11,6 +11,13 @@ use crate::repo::{ListQuery, SortKey, SortOrder, Table};
 /// Most parameters one query string may carry; more is abuse, not a real client.
 const MAX_PAIRS: usize = 256;
 const MAX_SORT_KEYS: usize = 10;
+/// Deepest `a[b][c]…` key; a filter tree of the deepest accepted depth fits.
+const MAX_KEY_DEPTH: usize = 40;
+
+/// `filter[children][0][field]` as errors spell paths: `filter.children.0.field`.
+fn dotted(key: &str) -> String {
+    key.replace("][", ".").replace('[', ".").replace(']', "")
+}
 
 /// Parse a raw query string into a JSON object, expanding `a[b][0]=v` brackets into nesting.
 /// Repeated plain keys (`tag=a&tag=b`) become arrays.
@@ -24,7 +31,13 @@ pub fn parse_query(raw: &str) -> Result<Map<String, Value>, FieldError> {
             ));
         }
         let path = split_brackets(&key)
-            .ok_or_else(|| FieldError::new(key.to_string(), "malformed brackets"))?;
+            .ok_or_else(|| FieldError::new(dotted(&key), "malformed brackets"))?;
+        if path.len() > MAX_KEY_DEPTH {
+            return Err(FieldError::new(
+                dotted(&key),
+                format!("nested more than {MAX_KEY_DEPTH} levels deep"),
+            ));
+        }
         insert(&mut root, &path, Value::String(value.into_owned()))
             .map_err(|msg| FieldError::new(key.to_string(), msg))?;
     }
@@ -43,7 +56,7 @@ fn split_brackets(key: &str) -> Option<Vec<String>> {
         parts.push(inner[..close].to_string());
         rest = &inner[close + 1..];
     }
-    (parts.len() <= 16).then_some(parts)
+    Some(parts)
 }
 
 fn insert(map: &mut Map<String, Value>, path: &[String], value: Value) -> Result<(), &'static str> {
@@ -269,6 +282,17 @@ mod tests {
         .unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["limit", "filter.type", "sort.0.field"]);
+    }
+
+    #[test]
+    fn over_deep_keys_are_rejected_by_name() {
+        let key = format!("filter{}", "[children][0]".repeat(25));
+        let errs = ListQuery::from_query(&format!("{key}[field]=name"), &TABLE).unwrap_err();
+        assert!(
+            errs[0].field.starts_with("filter.children.0.children"),
+            "{errs:?}"
+        );
+        assert!(errs[0].message.contains("nested more than"), "{errs:?}");
     }
 
     #[test]
