@@ -50,6 +50,8 @@ pub struct Index {
     pub name: String,
     pub columns: Vec<String>,
     pub unique: bool,
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +101,16 @@ pub fn schema_of(model: &Model) -> Schema {
                     default: f.sql_default.clone(),
                     values: f.enum_values.clone(),
                 })
+                // Soft delete keeps its marker out of the API: a column with no field.
+                .chain(e.soft_delete.then(|| Column {
+                    name: "deleted_at".into(),
+                    postgres: "TIMESTAMPTZ".into(),
+                    sqlite: "TEXT".into(),
+                    nullable: true,
+                    primary: false,
+                    default: None,
+                    values: Vec::new(),
+                }))
                 .collect(),
             indices: e
                 .indices
@@ -107,6 +119,7 @@ pub fn schema_of(model: &Model) -> Schema {
                     name: i.name.clone(),
                     columns: i.columns.clone(),
                     unique: i.unique,
+                    condition: i.condition.clone(),
                 })
                 .collect(),
             foreign_keys: e
@@ -324,8 +337,13 @@ fn create_table(t: &Table, name: &str, d: Dialect) -> String {
 fn create_index(t: &Table, i: &Index) -> String {
     let cols: Vec<String> = i.columns.iter().map(|c| format!("\"{c}\"")).collect();
     let unique = if i.unique { "UNIQUE " } else { "" };
+    let condition = i
+        .condition
+        .as_ref()
+        .map(|c| format!(" WHERE {c}"))
+        .unwrap_or_default();
     format!(
-        "CREATE {unique}INDEX IF NOT EXISTS \"{}\" ON \"{}\" ({});\n",
+        "CREATE {unique}INDEX IF NOT EXISTS \"{}\" ON \"{}\" ({}){condition};\n",
         i.name,
         t.name,
         cols.join(", ")

@@ -252,6 +252,7 @@ mod tests {
         }],
         unique: &[],
         sortable: &[],
+        soft_delete: false,
         default_limit: 10,
         max_limit: 100,
     };

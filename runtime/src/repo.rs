@@ -62,6 +62,8 @@ pub struct Table {
     /// The fields a list may sort on, as the spec's `sort` parameter declares them; empty means
     /// every column that is not JSON.
     pub sortable: &'static [&'static str],
+    /// Rows with a `deleted_at` are deleted: lists skip them.
+    pub soft_delete: bool,
     pub default_limit: u32,
     pub max_limit: u32,
 }

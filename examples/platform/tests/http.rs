@@ -100,6 +100,7 @@ on_both!(
     protocol_errors_are_problem_json,
     text_sorts_bytewise_on_every_backend,
     sort_is_limited_to_the_fields_the_spec_declares,
+    soft_deleted_labels_free_their_name,
 );
 
 async fn crud_round_trip(api: Api) {
@@ -420,4 +421,23 @@ async fn sort_is_limited_to_the_fields_the_spec_declares(api: Api) {
     );
     let (status, _, _) = api.call("GET", "/artifacts?sort=-credits,name", None).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+async fn soft_deleted_labels_free_their_name(api: Api) {
+    let label = api.create_label("staging").await;
+    let uri = format!("/labels/{}", label["id"].as_str().unwrap());
+    let (status, _, _) = api.call("DELETE", &uri, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for (method, body) in [
+        ("GET", None),
+        ("PATCH", Some(json!({"name": "x"}))),
+        ("DELETE", None),
+    ] {
+        let (status, _, _) = api.call(method, &uri, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} on a deleted label");
+    }
+    let (_, _, page) = api.call("GET", "/labels", None).await;
+    assert_eq!(page["meta"]["total"], 0);
+    // The unique index ignores deleted rows.
+    api.create_label("staging").await;
 }

@@ -43,6 +43,8 @@ pub struct Repository {
     pub relations: Vec<Relation>,
     pub additional_methods: Vec<AdditionalMethod>,
     pub table_name: Option<String>,
+    /// Deletes mark rows (`deleted_at`) instead of removing them.
+    pub soft_delete: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -241,7 +243,8 @@ impl<'a> Annotator<'a> {
                     }
                 }
                 // Every CRUD operation is always generated; these only matter to ArchesAI's Go output.
-                "operations" | "softDelete" | "timestamps" => self.reader.warning(
+                "softDelete" => repo.soft_delete = self.reader.bool(value, &p).unwrap_or(false),
+                "operations" | "timestamps" => self.reader.warning(
                     &p,
                     format!(
                         "`repository.{key}` is accepted for compatibility but has no effect yet"

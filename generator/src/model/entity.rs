@@ -75,6 +75,7 @@ pub fn lower_entity(
                 name: format!("{}_{table}_{column}", if ann.unique { "uq" } else { "idx" }),
                 columns: vec![column.clone()],
                 unique: ann.unique,
+                condition: None,
             });
         }
         let (pg_type, sqlite_type) = sql_types(ty.storage);
@@ -164,6 +165,7 @@ pub fn lower_entity(
             name,
             columns: cols,
             unique: index.unique,
+            condition: None,
         });
     }
     for extra in extra_indices {
@@ -172,6 +174,22 @@ pub fn lower_entity(
             .any(|i| i.columns == extra.columns && i.unique == extra.unique)
         {
             indices.push(extra);
+        }
+    }
+    if repo.soft_delete {
+        if fields.iter().any(|f| f.column == "deleted_at") {
+            diags.push(
+                Diagnostic::error(format!(
+                    "entity `{}` has a `deletedAt` field and `softDelete`",
+                    input.component
+                ))
+                .at(sources.locate(&repo.pointer))
+                .hint("remove the field: softDelete adds and manages the column itself"),
+            );
+        }
+        // A deleted row must not block a new one with the same unique values.
+        for index in indices.iter_mut().filter(|i| i.unique) {
+            index.condition = Some("\"deleted_at\" IS NULL".into());
         }
     }
     let unique_sets = indices
@@ -291,6 +309,7 @@ pub fn lower_entity(
         table,
         has_created_at: fields.iter().any(|f| f.server_set == Some("created_at")),
         has_updated_at: fields.iter().any(|f| f.server_set == Some("updated_at")),
+        soft_delete: repo.soft_delete,
         default_limit: 20,
         max_limit: 100,
         sortable: Vec::new(),

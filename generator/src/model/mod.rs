@@ -54,6 +54,8 @@ pub struct Entity {
     pub unique_sets: Vec<Vec<String>>,
     pub has_created_at: bool,
     pub has_updated_at: bool,
+    /// Rows are marked deleted (`deleted_at`) rather than removed; every read skips them.
+    pub soft_delete: bool,
     /// Page size when a list request gives none, and the largest allowed: from the `limit` of the
     /// list operation's `page` parameter, else 20 and 100.
     pub default_limit: u32,
@@ -92,6 +94,8 @@ pub struct Index {
     pub name: String,
     pub columns: Vec<String>,
     pub unique: bool,
+    /// A partial index's condition: unique indices of soft-deleted entities ignore deleted rows.
+    pub condition: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -31,9 +31,15 @@ pub fn build_list(
 ) -> ListSql {
     let mut args = Vec::new();
     let mut where_sql = String::new();
+    let mut conditions = Vec::new();
+    if table.soft_delete {
+        conditions.push("\"deleted_at\" IS NULL".to_string());
+    }
     if let Some(filter) = &query.filter {
-        let cond = condition(filter, style, &mut args);
-        let _ = write!(where_sql, " WHERE {cond}");
+        conditions.push(condition(filter, style, &mut args));
+    }
+    if !conditions.is_empty() {
+        let _ = write!(where_sql, " WHERE {}", conditions.join(" AND "));
     }
     let mut order = Vec::new();
     for key in &query.sort {
