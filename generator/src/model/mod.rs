@@ -1,10 +1,13 @@
 //! The domain model: what the templates render. Built from the loaded spec in [`lower`], it
 //! holds only resolved, checked, Rust-ready names, so templates never make a naming decision.
 
+mod body;
 mod classify;
 mod entity;
+mod list_params;
 mod lower;
 pub mod names;
+mod relations;
 pub mod schema;
 pub mod types;
 

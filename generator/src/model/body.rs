@@ -1,0 +1,222 @@
+//! Request bodies of create and update operations, typed as the entity types its fields so the
+//! default service moves them into repository records without conversion.
+
+use std::collections::BTreeSet;
+
+use super::Entity;
+use super::schema::{ObjectS, S, SKind, SRef};
+use super::types::{TypeDef, Types};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+
+/// The body of a create or update: the entity's settable fields the request schema lists, typed
+/// as the entity types them so the default service can move them across without conversion.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn crud_body(
+    kind: &str,
+    entity: &Entity,
+    schema: Option<&SRef>,
+    name: &str,
+    types: &Types<'_>,
+    needed: &mut BTreeSet<String>,
+    diags: &mut Diagnostics,
+    sources: &crate::load::SourceMap,
+    pointer: &str,
+) -> (TypeDef, String, Vec<(String, String)>) {
+    let declared: ObjectS = schema.and_then(|s| types.flatten(s)).unwrap_or_default();
+    let create = kind == "create";
+    let settable = |f: &super::Field| if create { f.creatable } else { f.updatable };
+    let mut rule_obj = ObjectS {
+        additional: declared.additional.clone(),
+        ..ObjectS::default()
+    };
+    let mut fields = Vec::new();
+    let mut forbidden = Vec::new();
+    for f in &entity.fields {
+        let listed = declared
+            .properties
+            .iter()
+            .find(|(k, _)| super::names::loose_eq(k, &f.name));
+        if f.server_set.is_some() {
+            forbidden.push((f.name.clone(), "is set by the server".to_string()));
+            continue;
+        }
+        if !settable(f) {
+            let why = if create {
+                "cannot be set on create"
+            } else {
+                "cannot be changed once set"
+            };
+            forbidden.push((f.name.clone(), why.to_string()));
+            if listed.is_some() {
+                diags.push(Diagnostic::warning(format!("`{}` is in the {kind} body but excluded from {kind} on `{}`; it will be rejected", f.name, entity.name)).at(sources.locate(pointer)));
+            }
+            continue;
+        }
+        // Without a declared body every settable field is accepted.
+        if schema.is_some()
+            && listed.is_none()
+            && (!create || f.nullable || f.default_expr.is_some())
+        {
+            continue;
+        }
+        let prop_rule_src = listed.map(|(_, s)| s.clone());
+        let declared_required = listed.is_some_and(|(k, _)| declared.required.contains(k));
+        let required = create && (declared_required || (!f.nullable && f.default_expr.is_none()));
+        if create && listed.is_some() && !declared_required && required {
+            diags.push(
+                Diagnostic::warning(format!(
+                    "`{}` is optional in the create body but required by entity `{}` (no default, not nullable); requests without it get 422",
+                    f.name, entity.name
+                ))
+                .at(sources.locate(pointer))
+                .hint("mark it required in the body, give the field a default, or make it nullable"),
+            );
+        }
+        if create && listed.is_none() && schema.is_some() {
+            diags.push(
+                Diagnostic::warning(format!("`{}` is required by entity `{}` but missing from the create body; accepting it in the body", f.name, entity.name))
+                    .at(sources.locate(pointer)),
+            );
+        }
+        let prop = prop_rule_src.unwrap_or_else(|| entity_prop(f));
+        let prop = if f.nullable { nullable(prop) } else { prop };
+        rule_obj.properties.insert(f.name.clone(), prop);
+        if required {
+            rule_obj.required.push(f.name.clone());
+        }
+        let ty = if create {
+            if required && !f.nullable {
+                f.base.clone()
+            } else {
+                format!("Option<{}>", f.base)
+            }
+        } else {
+            format!("rt::Patch<{}>", f.base)
+        };
+        fields.push(super::StructField {
+            ident: f.ident.clone(),
+            json: f.name.clone(),
+            ty,
+            doc: f.doc.clone(),
+            optional: !required,
+            rename: f.ident.trim_start_matches("r#") != f.name,
+            sensitive: false,
+            patch: !create,
+        });
+    }
+    let rule = types.object_rule(&rule_obj, &forbidden, needed, 0);
+    let assign = if create {
+        create_assignments(entity, &fields)
+    } else {
+        let in_body = |f: &super::Field| fields.iter().any(|b| b.ident == f.ident);
+        entity
+            .fields
+            .iter()
+            .filter(|f| f.updatable)
+            .map(|f| {
+                (
+                    f.ident.clone(),
+                    if in_body(f) {
+                        format!("body.{}", f.ident)
+                    } else {
+                        "rt::Patch::Absent".into()
+                    },
+                )
+            })
+            .collect()
+    };
+    let doc = Some(
+        format!("Body of `{name}` for {}.", entity.name).replace("Body of `", "Request body `"),
+    );
+    (
+        TypeDef {
+            name: name.to_string(),
+            doc,
+            kind: "struct",
+            fields,
+            variants: Vec::new(),
+            owner: None,
+        },
+        rule,
+        assign,
+    )
+}
+
+/// How each field of `New<Entity>` is filled from a create body.
+fn create_assignments(entity: &Entity, body: &[super::StructField]) -> Vec<(String, String)> {
+    entity
+        .fields
+        .iter()
+        .filter(|f| f.server_set.is_none())
+        .map(|f| {
+            let in_body = body.iter().find(|b| b.ident == f.ident);
+            let default = f.default_expr.clone();
+            let expr = match (in_body, f.nullable, default) {
+                (Some(_), true, _) => format!("body.{}", f.ident),
+                (Some(b), false, _) if !b.ty.starts_with("Option<") => format!("body.{}", f.ident),
+                // Literals need no closure (clippy: unnecessary_lazy_evaluations); calls do.
+                (Some(_), false, Some(d)) if !d.contains('(') => {
+                    format!("body.{}.unwrap_or({d})", f.ident)
+                }
+                (Some(_), false, Some(d)) => format!("body.{}.unwrap_or_else(|| {d})", f.ident),
+                (Some(_), false, None) => format!("body.{}.unwrap_or_default()", f.ident),
+                (None, true, Some(d)) => format!("Some({d})"),
+                (None, true, None) => "None".into(),
+                (None, false, Some(d)) => d,
+                (None, false, None) => "Default::default()".into(),
+            };
+            (f.ident.clone(), expr)
+        })
+        .collect()
+}
+
+fn nullable(r: SRef) -> SRef {
+    match r {
+        SRef::Inline(mut s) => {
+            s.nullable = true;
+            SRef::Inline(s)
+        }
+        SRef::Ref(_) => SRef::Inline(Box::new(S {
+            nullable: true,
+            kind: SKind::AllOf(vec![r]),
+            ..S::default()
+        })),
+    }
+}
+
+/// A plain schema for a field that the request schema does not declare.
+fn entity_prop(f: &super::Field) -> SRef {
+    use super::schema::{NumberS, StringS};
+    use super::types::Storage;
+    let kind = match f.storage {
+        Storage::Text => SKind::String(StringS::default()),
+        Storage::Enum => SKind::String(StringS {
+            enumeration: f.enum_values.clone(),
+            ..StringS::default()
+        }),
+        Storage::Uuid => SKind::String(StringS {
+            format: Some("uuid".into()),
+            ..StringS::default()
+        }),
+        Storage::DateTime => SKind::String(StringS {
+            format: Some("date-time".into()),
+            ..StringS::default()
+        }),
+        Storage::Date => SKind::String(StringS {
+            format: Some("date".into()),
+            ..StringS::default()
+        }),
+        Storage::Int32 => SKind::Integer(NumberS {
+            format: Some("int32".into()),
+            ..NumberS::default()
+        }),
+        Storage::Int64 => SKind::Integer(NumberS::default()),
+        Storage::Float => SKind::Number(NumberS::default()),
+        Storage::Bool => SKind::Boolean,
+        Storage::Json => SKind::Any,
+    };
+    SRef::Inline(Box::new(S {
+        kind,
+        ..S::default()
+    }))
+}

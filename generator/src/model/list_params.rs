@@ -1,0 +1,59 @@
+//! What a list operation's parameters say about paging and sorting.
+
+use openapiv3::{Parameter, ParameterSchemaOrContent};
+
+use super::schema::{SKind, from_ref};
+use super::types::Types;
+
+/// `limit`'s default and maximum, from a `page` object parameter (ArchesAI) or a plain `limit`.
+pub(super) fn page_limits(params: &[&Parameter], types: &Types<'_>) -> Option<(u32, u32)> {
+    let schema_of = |name: &str| {
+        params
+            .iter()
+            .find(|p| p.parameter_data_ref().name == name)
+            .and_then(|p| match &p.parameter_data_ref().format {
+                ParameterSchemaOrContent::Schema(s) => Some(from_ref(s)),
+                ParameterSchemaOrContent::Content(_) => None,
+            })
+    };
+    let limit = match schema_of("page") {
+        Some(page) => types.flatten(&page)?.properties.get("limit")?.clone(),
+        None => schema_of("limit")?,
+    };
+    let s = types.resolve(&limit)?;
+    let SKind::Integer(n) = &s.kind else {
+        return None;
+    };
+    let max = n
+        .maximum
+        .filter(|m| *m >= 1.0)
+        .map_or(100, |m| m.min(10_000.0) as u32);
+    let default = s
+        .default
+        .as_ref()
+        .and_then(|d| d.as_u64())
+        .map_or(max.min(20), |d| (d as u32).clamp(1, max));
+    Some((default, max))
+}
+
+/// The `field` enum of an ArchesAI-style `sort` parameter (an array of `{field, order}`).
+pub(super) fn sort_fields(params: &[&Parameter], types: &Types<'_>) -> Option<Vec<String>> {
+    let param = params
+        .iter()
+        .find(|p| p.parameter_data_ref().name == "sort")?;
+    let ParameterSchemaOrContent::Schema(schema) = &param.parameter_data_ref().format else {
+        return None;
+    };
+    let sref = from_ref(schema);
+    let SKind::Array {
+        items: Some(items), ..
+    } = &types.resolve(&sref)?.kind
+    else {
+        return None;
+    };
+    let field = types.flatten(items)?.properties.get("field")?.clone();
+    match &types.resolve(&field)?.kind {
+        SKind::String(st) if !st.enumeration.is_empty() => Some(st.enumeration.clone()),
+        _ => None,
+    }
+}
