@@ -63,13 +63,7 @@ impl Builder {
             }
         };
         println!("cargo:rerun-if-changed={}", self.spec.display());
-        let generated = match crate::generate(&self.spec, self.templates.as_deref()) {
-            Ok(g) => g,
-            Err(d) => {
-                // Inputs that failed to load may still be edited back into shape: watch the root.
-                return Err(d);
-            }
-        };
+        let generated = crate::generate(&self.spec, self.templates.as_deref())?;
         for input in &generated.inputs {
             println!("cargo:rerun-if-changed={}", input.display());
         }

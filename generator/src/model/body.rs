@@ -125,21 +125,8 @@ pub(super) fn crud_body(
             })
             .collect()
     };
-    let doc = Some(
-        format!("Body of `{name}` for {}.", entity.name).replace("Body of `", "Request body `"),
-    );
-    (
-        TypeDef {
-            name: name.to_string(),
-            doc,
-            kind: "struct",
-            fields,
-            variants: Vec::new(),
-            owner: None,
-        },
-        rule,
-        assign,
-    )
+    let doc = Some(format!("Request body `{name}` for {}.", entity.name));
+    (TypeDef::record(name, doc, fields, None), rule, assign)
 }
 
 /// How each field of `New<Entity>` is filled from a create body.

@@ -404,49 +404,37 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                     Some(types.ty(&sref, &format!("{id}Response"), Some(domain)).rust)
                 });
                 let input = types.namespace.claim(&format!("{id}Input"));
+                // Path and query parameters, then the body: each optional unless required.
+                let field =
+                    |ident: &str, json: &str, ty: &str, required: bool| super::StructField {
+                        ident: ident.to_string(),
+                        json: json.to_string(),
+                        ty: if required {
+                            ty.to_string()
+                        } else {
+                            format!("Option<{ty}>")
+                        },
+                        doc: None,
+                        optional: !required,
+                        rename: ident != json,
+                        sensitive: false,
+                        patch: false,
+                    };
                 let mut fields: Vec<super::StructField> = operation
                     .path_params
                     .iter()
                     .chain(&operation.query_params)
-                    .map(|p| super::StructField {
-                        ident: p.ident.clone(),
-                        json: p.name.clone(),
-                        ty: if p.required {
-                            p.ty.clone()
-                        } else {
-                            format!("Option<{}>", p.ty)
-                        },
-                        doc: None,
-                        optional: !p.required,
-                        rename: p.ident != p.name,
-                        sensitive: false,
-                        patch: false,
-                    })
+                    .map(|p| field(&p.ident, &p.name, &p.ty, p.required))
                     .collect();
                 if let Some(b) = &operation.body {
-                    fields.push(super::StructField {
-                        ident: "body".into(),
-                        json: "body".into(),
-                        ty: if b.required {
-                            b.ty.clone()
-                        } else {
-                            format!("Option<{}>", b.ty)
-                        },
-                        doc: None,
-                        optional: !b.required,
-                        rename: false,
-                        sensitive: false,
-                        patch: false,
-                    });
+                    fields.push(field("body", "body", &b.ty, b.required));
                 }
-                types.defs.push(TypeDef {
-                    name: input.clone(),
-                    doc: Some(format!("Input of `{id}`.")),
-                    kind: "struct",
+                types.defs.push(TypeDef::record(
+                    &input,
+                    Some(format!("Input of `{id}`.")),
                     fields,
-                    variants: Vec::new(),
-                    owner: Some(domain.clone()),
-                });
+                    Some(domain),
+                ));
                 operation.input = Some(input);
                 operation.entity = None;
                 operation.entity_plural = None;

@@ -46,6 +46,25 @@ pub struct TypeDef {
     pub owner: Option<String>,
 }
 
+impl TypeDef {
+    /// A struct type.
+    pub fn record(
+        name: &str,
+        doc: Option<String>,
+        fields: Vec<StructField>,
+        owner: Option<&str>,
+    ) -> Self {
+        TypeDef {
+            name: name.to_string(),
+            doc,
+            kind: "struct",
+            fields,
+            variants: Vec::new(),
+            owner: owner.map(str::to_string),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StructField {
     pub ident: String,

@@ -29,23 +29,25 @@ fn text(v: &FilterValue) -> Option<String> {
     })
 }
 
+/// The same binding for plain and scalar queries, whose `bind` methods share no trait.
+macro_rules! bind_value {
+    ($q:expr, $v:expr) => {
+        match $v {
+            FilterValue::Integer(i) => $q.bind(*i),
+            FilterValue::Float(f) => $q.bind(*f),
+            FilterValue::Boolean(b) => $q.bind(*b),
+            other => $q.bind(text(other)),
+        }
+    };
+}
+
 pub fn bind<'q>(q: SqliteQuery<'q>, v: &FilterValue) -> SqliteQuery<'q> {
-    match v {
-        FilterValue::Integer(i) => q.bind(*i),
-        FilterValue::Float(f) => q.bind(*f),
-        FilterValue::Boolean(b) => q.bind(*b),
-        other => q.bind(text(other)),
-    }
+    bind_value!(q, v)
 }
 
 pub fn bind_scalar<'q, O>(
     q: QueryScalar<'q, Sqlite, O, SqliteArguments>,
     v: &FilterValue,
 ) -> QueryScalar<'q, Sqlite, O, SqliteArguments> {
-    match v {
-        FilterValue::Integer(i) => q.bind(*i),
-        FilterValue::Float(f) => q.bind(*f),
-        FilterValue::Boolean(b) => q.bind(*b),
-        other => q.bind(text(other)),
-    }
+    bind_value!(q, v)
 }
