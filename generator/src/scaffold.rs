@@ -53,7 +53,7 @@ pub async fn handle(app: &App, input: {input}) -> Result<{output}, rt::ApiError>
         summary = op
             .summary
             .as_ref()
-            .map(|s| format!(": {s}"))
+            .map(|s| format!(": {}", crate::emit::helpers::one_line(s)))
             .unwrap_or_default(),
         input = op.input.clone().unwrap_or_default(),
         id = op.id,

@@ -122,12 +122,34 @@ fn malformed_specs_never_panic() {
 }
 
 #[test]
-fn conflicting_paths_are_an_error_not_a_runtime_panic() {
+fn paths_differing_only_in_parameter_names_share_a_route() {
     let (_dir, path) = spec(
         "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {'/a/{x}': {get: {operationId: a, responses: {'204': {description: d}}}}, '/a/{y}': {post: {operationId: b, responses: {'204': {description: d}}}}}",
     );
-    let err = archgen::generate(&path, None).unwrap_err().to_string();
-    assert!(err.contains("differ only in parameter names"), "{err}");
+    let generated = archgen::generate(&path, None).unwrap();
+    let routes = &generated.model.routes;
+    assert_eq!(routes.len(), 1, "{routes:?}");
+    assert_eq!(routes[0].path, "/a/{x}");
+    let methods: Vec<&str> = routes[0]
+        .handlers
+        .iter()
+        .map(|h| h.method.as_str())
+        .collect();
+    assert_eq!(methods, ["get", "post"]);
+}
+
+#[test]
+fn an_operation_axum_could_not_route_is_left_out_with_a_warning_not_a_runtime_panic() {
+    let (_dir, path) = spec(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {'/a/{x}': {get: {operationId: a, responses: {'204': {description: d}}}}, '/a/{y}': {get: {operationId: b, responses: {'204': {description: d}}}}}",
+    );
+    let generated = archgen::generate(&path, None).unwrap();
+    assert_eq!(generated.model.routes[0].handlers.len(), 1);
+    let warnings = generated.warnings.to_string();
+    assert!(
+        warnings.contains("GET /a/{y} is not served: `a` already answers GET /a/{x}"),
+        "{warnings}"
+    );
 }
 
 #[test]

@@ -89,17 +89,36 @@ pub fn list_query(
         .map_err(|errors| ApiError::validation(status, errors))
 }
 
-/// The raw value of the path parameter `name` (empty when the route has none by that name).
-pub fn path_value<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
+/// The raw value of the route's path parameter at `position` (empty when there is none).
+pub fn path_at(params: &[(String, String)], position: usize) -> &str {
+    params.get(position).map_or("", |(_, v)| v.as_str())
 }
 
-/// A path parameter, parsed into its type.
-pub fn path_param<T: FromStr>(raw: &str, name: &str, status: StatusCode) -> Result<T, ApiError> {
+/// The id of a CRUD operation's path.
+pub fn path_id<T: FromStr>(raw: &str, name: &str, status: StatusCode) -> Result<T, ApiError> {
     raw.parse().map_err(|_| {
+        ApiError::validation(
+            status,
+            vec![FieldError::new(name, format!("`{raw}` is not valid"))],
+        )
+    })
+}
+
+/// A path parameter, checked against its schema and parsed into its type. Arrays are
+/// comma-separated (OpenAPI's `simple` style).
+pub fn path_param<T: DeserializeOwned>(
+    raw: &str,
+    name: &str,
+    schema: &Schema,
+    status: StatusCode,
+) -> Result<T, ApiError> {
+    let value = coerce(&Value::String(raw.to_string()), schema);
+    let mut errors = Vec::new();
+    validate(&value, schema, name, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(status, errors));
+    }
+    serde_json::from_value(value).map_err(|_| {
         ApiError::validation(
             status,
             vec![FieldError::new(name, format!("`{raw}` is not valid"))],
@@ -145,7 +164,7 @@ pub fn query_param<T: DeserializeOwned>(
 /// Query strings carry text; give it the JSON type the schema expects before validating.
 fn coerce(raw: &Value, schema: &Schema) -> Value {
     match (raw, schema) {
-        (_, Schema::Nullable(inner)) => coerce(raw, inner),
+        (_, Schema::Nullable(inner) | Schema::Ref(inner)) => coerce(raw, inner),
         (Value::String(s), Schema::Integer(_)) => s
             .parse::<i64>()
             .map(Value::from)

@@ -22,6 +22,8 @@ pub enum Schema {
     Boolean,
     Array(ArrayRules),
     Object(ObjectRules),
+    /// The same rules as another schema (a component that aliases another).
+    Ref(&'static Schema),
     /// A value that must match exactly one of the alternatives (oneOf/anyOf).
     OneOf(&'static [&'static Schema]),
 }
@@ -89,6 +91,7 @@ pub fn validate(value: &Value, schema: &Schema, path: &str, errors: &mut Vec<Fie
     };
     match schema {
         Schema::Any => {}
+        Schema::Ref(inner) => validate(value, inner, path, errors),
         Schema::Nullable(inner) => {
             if !value.is_null() {
                 validate(value, inner, path, errors);

@@ -145,10 +145,13 @@ impl<'a> Annotator<'a> {
                         None => None,
                     }
                 }
+                // Redocly and Stoplight hide operations with a boolean `x-internal`; only ArchesAI's
+                // string form (the owning service) is ours.
+                "x-internal" if value.is_boolean() => {}
                 "x-internal" => out.internal = self.reader.string(value, &ptr),
                 "x-codegen" => self.schema_codegen(value, &ptr, &mut out),
                 k if k.starts_with("x-codegen") => {
-                    self.reader.unknown_key(&ptr, k, SCHEMA_EXTENSIONS)
+                    self.reader.unknown_extension(&ptr, k, SCHEMA_EXTENSIONS)
                 }
                 _ => {} // Other tools' extensions are none of our business.
             }
@@ -542,7 +545,9 @@ impl<'a> Annotator<'a> {
                     }
                 }
                 "x-internal" | "x-codegen-schema-type" => {}
-                k if k.starts_with("x-codegen") => self.reader.unknown_key(&ptr, k, &["x-codegen"]),
+                k if k.starts_with("x-codegen") => {
+                    self.reader.unknown_extension(&ptr, k, SCHEMA_EXTENSIONS)
+                }
                 _ => {}
             }
         }
@@ -562,9 +567,15 @@ impl<'a> Annotator<'a> {
                     out.custom_handler = self.reader.bool(value, &ptr).unwrap_or(false)
                 }
                 "x-public-endpoint" => out.public = self.reader.bool(value, &ptr).unwrap_or(false),
+                // Redocly and Stoplight hide operations with a boolean `x-internal`; only ArchesAI's
+                // string form (the owning service) is ours.
+                "x-internal" if value.is_boolean() => {}
                 "x-internal" => out.internal = self.reader.string(value, &ptr),
-                k if k.starts_with("x-codegen") || k == "x-public" => {
-                    self.reader.unknown_key(&ptr, k, OPERATION_EXTENSIONS)
+                "x-public" => self
+                    .reader
+                    .unknown_key(&ptr, "x-public", OPERATION_EXTENSIONS),
+                k if k.starts_with("x-codegen") => {
+                    self.reader.unknown_extension(&ptr, k, OPERATION_EXTENSIONS)
                 }
                 _ => {}
             }

@@ -55,6 +55,15 @@ impl<'a> Reader<'a> {
         );
     }
 
+    /// An `x-codegen-…` extension that is not ours. Other generators use the same prefix
+    /// (OpenAPI Generator's `x-codegen-request-body-name`, say), so only a near miss of one of our
+    /// keys is treated as a typo; anything further away belongs to another tool.
+    pub fn unknown_extension(&mut self, pointer: &str, key: &str, known: &[&str]) {
+        if known.iter().any(|k| strsim::levenshtein(key, k) <= 3) {
+            self.unknown_key(pointer, key, known);
+        }
+    }
+
     /// The entries of an object whose keys are all in `known` (by canonical name), as
     /// (canonical key, value, pointer). Unknown keys are reported and skipped.
     pub fn object<'v>(

@@ -5,9 +5,9 @@ use minijinja::{Environment, Error, ErrorKind};
 use serde_json::Value as Json;
 
 pub fn register(env: &mut Environment<'_>) {
-    env.add_filter("lines", |s: String| {
-        s.lines().map(str::to_string).collect::<Vec<_>>()
-    });
+    env.add_filter("lines", |s: String| doc_lines(&s));
+    env.add_filter("oneline", |s: String| one_line(&s));
+    env.add_filter("static_rule", static_rule);
     env.add_filter("rstr", |s: String| format!("{s:?}"));
     env.add_filter("snake", |s: String| crate::model::names::plain_snake(&s));
     env.add_filter("ph_postgres", |n: String| format!("${n}"));
@@ -120,24 +120,6 @@ fn mock_predicate(params: Value, entity: Value) -> Result<String, Error> {
     })
 }
 
-/// A path with parameter names erased: `/a/{id}` and `/a/{name}` have the same shape.
-pub fn route_shape(path: &str) -> String {
-    let mut out = String::new();
-    let mut in_param = false;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                in_param = true;
-                out.push_str("{}");
-            }
-            '}' => in_param = false,
-            _ if !in_param => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
 /// The API name of the field stored in `column`.
 fn column_field(entity: Value, column: String) -> Result<String, Error> {
     let entity = json(&entity)?;
@@ -153,4 +135,40 @@ fn column_field(entity: Value, column: String) -> Result<String, Error> {
                 format!("no field for column {column}"),
             )
         })
+}
+
+/// Text from a spec on one line, for a `//` comment.
+pub(crate) fn one_line(s: &str) -> String {
+    let lines = doc_lines(s);
+    let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
+    words.join(" ")
+}
+
+/// Text from a spec split into lines that are safe inside `///` comments. Rust ends a line only
+/// at `\n` and rejects a bare `\r` in doc comments; specs written on any platform (or pasted from
+/// word processors) contain every other line terminator and control character as well.
+fn doc_lines(s: &str) -> Vec<String> {
+    s.replace("\r\n", "\n")
+        .split([
+            '\n', '\r', '\u{2028}', '\u{2029}', '\u{85}', '\u{0b}', '\u{0c}',
+        ])
+        .map(|line| {
+            line.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+/// A rule expression usable where a `&'static Schema` is needed inside a function. Rule
+/// expressions that borrow other statics are not promoted to `'static` there, so anything but a
+/// plain static is wrapped in a block-local static of its own.
+fn static_rule(expr: String) -> String {
+    match expr.strip_prefix('&') {
+        Some(name) if name.starts_with("RULE_") && !name.contains(['(', ' ']) => expr,
+        Some(inner) => format!("{{ static RULE: rt::validate::Schema = {inner}; &RULE }}"),
+        None => expr,
+    }
 }

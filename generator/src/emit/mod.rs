@@ -1,7 +1,7 @@
 //! Render the model through the templates into an output map: relative path → file text.
 //! The map is ordered, so output is deterministic whatever order things were computed in.
 
-mod helpers;
+pub(crate) mod helpers;
 pub mod templates;
 
 use std::collections::BTreeMap;
@@ -15,19 +15,6 @@ use crate::model::Model;
 
 /// Generated files by path relative to the output directory, before formatting.
 pub type Output = BTreeMap<PathBuf, String>;
-
-#[derive(Serialize)]
-struct Route {
-    path: String,
-    handlers: Vec<Handler>,
-}
-
-#[derive(Serialize)]
-struct Handler {
-    method: String,
-    domain: String,
-    fn_name: String,
-}
 
 #[derive(Serialize)]
 struct MigrationFile {
@@ -52,7 +39,7 @@ pub fn emit(
         env.add_template_owned(name.clone(), source)
             .map_err(|e| Diagnostics::from(template_error(&name, &e)))?;
     }
-    let routes = routes(model)?;
+    let routes = &model.routes;
     let mut out = Output::new();
     let mut files = BTreeMap::new();
     for m in migrations {
@@ -129,53 +116,6 @@ pub fn emit(
         }
     }
     Ok(out)
-}
-
-/// All operations grouped by path. axum panics at start-up on two routes that differ only in
-/// parameter names, so that is caught here as an error instead.
-fn routes(model: &Model) -> Result<Vec<Route>, Diagnostics> {
-    let mut by_path: BTreeMap<String, Route> = BTreeMap::new();
-    let mut shapes: BTreeMap<String, String> = BTreeMap::new();
-    let mut diags = Diagnostics::default();
-    const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
-    for domain in &model.domains {
-        for op in &domain.operations {
-            if !METHODS.contains(&op.method.as_str()) {
-                diags.push(Diagnostic::warning(format!(
-                    "{} {} is not served: axum has no `{}` router",
-                    op.method.to_uppercase(),
-                    op.path,
-                    op.method
-                )));
-                continue;
-            }
-            let shape = helpers::route_shape(&op.path);
-            if let Some(other) = shapes.get(&shape).filter(|p| **p != op.path) {
-                diags.push(
-                    Diagnostic::error(format!(
-                        "paths `{}` and `{other}` differ only in parameter names",
-                        op.path
-                    ))
-                    .hint("use the same parameter name in both paths"),
-                );
-                continue;
-            }
-            shapes.insert(shape, op.path.clone());
-            let route = by_path.entry(op.path.clone()).or_insert_with(|| Route {
-                path: op.path.clone(),
-                handlers: Vec::new(),
-            });
-            route.handlers.push(Handler {
-                method: op.method.clone(),
-                domain: domain.name.clone(),
-                fn_name: op.fn_name.clone(),
-            });
-        }
-    }
-    if diags.has_errors() {
-        return Err(diags);
-    }
-    Ok(by_path.into_values().collect())
 }
 
 /// A template failing to render is a bug in archgen or in a user's override, never in the spec.

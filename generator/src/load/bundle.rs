@@ -41,6 +41,7 @@ pub(crate) fn bundle(
         queue: VecDeque::new(),
         skip: HashSet::new(),
         inlining: Vec::new(),
+        root_refs: HashMap::new(),
     };
     b.reserve_root_names(root);
     b.claim_component_refs(root);
@@ -81,6 +82,8 @@ struct Bundler<'a> {
     /// Root components that are bare references to other files and are replaced by their target.
     skip: HashSet<String>,
     inlining: Vec<(u32, String)>,
+    /// Where each hoisted root-internal target was first referenced, for errors.
+    root_refs: HashMap<String, (Loc, String)>,
 }
 
 impl Bundler<'_> {
@@ -201,6 +204,15 @@ impl Bundler<'_> {
         match self.target(raw, file, loc, &ref_at) {
             None => false,
             Some(Target::Root(pointer)) => {
+                // A reference deep into the root (`#/paths/.../schema`, `#/components/schemas/A/
+                // properties/b`) is hoisted into components, so later stages only ever meet
+                // references to named components.
+                if let Some(section) = shape::section(slot).filter(|s| is_deep(&pointer, s)) {
+                    if let Some(local) = self.assign_root(pointer, section, slot, loc, &ref_at) {
+                        set_ref(node, local);
+                    }
+                    return false;
+                }
                 // Local references in the root stay exactly as written.
                 if file != 0 || has_path {
                     set_ref(node, format!("#{pointer}"));
@@ -352,6 +364,34 @@ impl Bundler<'_> {
         Some(local)
     }
 
+    /// `assign` for a target inside the root, which is being walked and cannot be looked at
+    /// yet: whether it exists is checked when it is hoisted.
+    fn assign_root(
+        &mut self,
+        pointer: String,
+        section: &str,
+        slot: Slot,
+        loc: Loc,
+        at: &str,
+    ) -> Option<String> {
+        if let Some(local) = self.assigned.get(&(0, pointer.clone())) {
+            return Some(local.clone());
+        }
+        let name = self.unique_name(section, deep_name(&pointer));
+        let local = format!("#/components/{section}{}", super::push_pointer("", &name));
+        self.assigned.insert((0, pointer.clone()), local.clone());
+        self.root_refs
+            .insert(pointer.clone(), (loc, at.to_string()));
+        self.queue.push_back(Hoist {
+            file: 0,
+            pointer,
+            section: section.into(),
+            name,
+            slot,
+        });
+        Some(local)
+    }
+
     fn unique_name(&mut self, section: &str, base: String) -> String {
         let taken = self.taken.entry(section.into()).or_default();
         let mut name = base.clone();
@@ -367,7 +407,12 @@ impl Bundler<'_> {
     /// Copies a target into the root under its component name, resolving its own references
     /// relative to the file it came from.
     fn hoist(&mut self, root: &mut Node, hoist: Hoist) {
-        let Some(mut content) = self.copy(hoist.file, &hoist.pointer, root.loc) else {
+        let content = if hoist.file == 0 {
+            self.copy_root(root, &hoist.pointer)
+        } else {
+            self.copy(hoist.file, &hoist.pointer, root.loc)
+        };
+        let Some(mut content) = content else {
             return;
         };
         let mut at = format!("/components/{}", hoist.section);
@@ -400,6 +445,34 @@ impl Bundler<'_> {
                 );
                 self.problems
                     .push(problem.pointer(format!("/components/{}", hoist.section)));
+            }
+        }
+    }
+
+    /// A copy of a target inside the root, charged to the node budget; a dangling pointer is
+    /// reported at the reference that used it.
+    fn copy_root(&mut self, root: &Node, pointer: &str) -> Option<Node> {
+        let (loc, at) = self.root_refs.get(pointer).cloned()?;
+        let segments = split_pointer(pointer).unwrap_or_default();
+        match root.lookup(&segments) {
+            Ok(source) => {
+                if !self.budget.take(source.count()) {
+                    self.problems.push(Problem::new(
+                        "the bundled document is too large (too many nodes)",
+                        loc,
+                    ));
+                    return None;
+                }
+                Some(source.clone())
+            }
+            Err(matched) => {
+                let hint = missing_hint(root, &segments, matched);
+                let problem = Problem::new(
+                    format!("unresolved reference `#{pointer}`: the document has no such node"),
+                    loc,
+                );
+                self.problems.push(problem.pointer(at).hint(hint));
+                None
             }
         }
     }
@@ -539,6 +612,64 @@ fn set_ref(node: &mut Node, local: String) {
     }
 }
 
+/// Whether a root-internal pointer names something other than a component of `section`.
+fn is_deep(pointer: &str, section: &str) -> bool {
+    let segments = split_pointer(pointer).unwrap_or_default();
+    !(segments.len() == 3 && segments[0] == "components" && segments[1] == section)
+}
+
+/// A component name for a target deep in the root, from the meaningful segments of its
+/// pointer: `/components/schemas/Db/properties/allow_list` gives `Db_allow_list`, and
+/// `/paths/~1orders/get/responses/200/content/application~1json/schema` gives `orders_get`.
+fn deep_name(pointer: &str) -> String {
+    const STRUCTURE: &[&str] = &[
+        "components",
+        "schemas",
+        "paths",
+        "properties",
+        "items",
+        "schema",
+        "content",
+        "responses",
+        "parameters",
+        "requestBody",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "additionalProperties",
+        "definitions",
+        "$defs",
+        "headers",
+    ];
+    let segments = split_pointer(pointer).unwrap_or_default();
+    let meaningful: Vec<String> = segments
+        .iter()
+        .filter(|s| s.starts_with('/') || (!STRUCTURE.contains(&s.as_str()) && !s.contains('/')))
+        .filter(|s| !s.bytes().all(|b| b.is_ascii_digit()))
+        .map(|s| sanitize(s).trim_matches('_').to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let tail = &meaningful[meaningful.len().saturating_sub(2)..];
+    if tail.is_empty() {
+        "Inline".into()
+    } else {
+        tail.join("_")
+    }
+}
+
+fn sanitize(raw: &str) -> String {
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// The component name for a target: its last pointer segment, or the file's stem for a
 /// whole-file reference, reduced to the characters OpenAPI allows in component names.
 fn base_name(pointer: &str, file: &Path) -> String {
@@ -554,16 +685,7 @@ fn base_name(pointer: &str, file: &Path) -> String {
         Some(s) if s.bytes().all(|b| b.is_ascii_digit()) => format!("{stem}{s}"),
         Some(s) => s.clone(),
     };
-    let name: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = sanitize(&raw);
     if name.is_empty() {
         "Unnamed".into()
     } else {

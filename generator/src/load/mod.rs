@@ -76,7 +76,7 @@ pub fn load_str(name: &Path, text: &str) -> Result<Loaded, Diagnostics> {
 
     let mut root = yaml::parse(text, 0, &mut budget).map_err(|p| fail(vec![p], &files))?;
     let version = version::check_root(&root).map_err(|p| fail(vec![p], &files))?;
-    normalize::drop_newer_top_level(&mut root);
+    normalize::drop_unused(&mut root);
 
     let mut problems = Vec::new();
     bundle::bundle(&mut root, &mut files, &mut budget, &mut problems);

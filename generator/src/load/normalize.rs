@@ -12,7 +12,8 @@ use super::shape::{self, Slot};
 /// The version the normalized document claims; `Loaded::version` keeps the original.
 pub(crate) const NORMALIZED_VERSION: &str = "3.0.3";
 
-/// Top-level keys of 3.1/3.2 that have no 3.0 counterpart. They are removed before bundling so
+/// Top-level keys of 3.1/3.2 that have no 3.0 counterpart. They are removed (with callbacks, by
+/// `drop_unused`) before bundling so
 /// that files referenced only from webhooks are not required to exist.
 const NEWER_TOP_LEVEL: &[&str] = &["webhooks", "jsonSchemaDialect", "$self"];
 
@@ -26,10 +27,23 @@ const BOOLEAN_ALLOWED: &[&str] = &[
 /// Keywords that may sit beside `$ref` without changing what it means.
 const REF_ANNOTATIONS: &[&str] = &["$ref", "description", "summary"];
 
-pub(crate) fn drop_newer_top_level(root: &mut Node) {
-    if let Some(m) = root.as_map_mut() {
-        for key in NEWER_TOP_LEVEL {
-            m.shift_remove(*key);
+pub(crate) fn drop_unused(root: &mut Node) {
+    let Some(m) = root.as_map_mut() else {
+        return;
+    };
+    for key in NEWER_TOP_LEVEL {
+        m.shift_remove(*key);
+    }
+    // Callbacks describe requests the service makes, not ones it serves; the generated code has
+    // no use for them, and `openapiv3` cannot read a `$ref` to a component callback.
+    if let Some(c) = m.get_mut("components").and_then(Node::as_map_mut) {
+        c.shift_remove("callbacks");
+    }
+    if let Some(paths) = m.get_mut("paths").and_then(Node::as_map_mut) {
+        for item in paths.values_mut().filter_map(Node::as_map_mut) {
+            for op in item.values_mut().filter_map(Node::as_map_mut) {
+                op.shift_remove("callbacks");
+            }
         }
     }
 }

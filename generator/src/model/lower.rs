@@ -65,7 +65,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 .internal
                 .clone()
                 .or_else(|| op.tags.first().cloned())
-                .map(|d| snake(&d))
+                .map(|d| super::names::domain_module(&d))
                 .unwrap_or_else(|| "api".into());
             raw_ops.push((
                 path.clone(),
@@ -123,7 +123,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             let domain = ann
                 .internal
                 .clone()
-                .map(|d| snake(&d))
+                .map(|d| super::names::domain_module(&d))
                 .or_else(|| served_by.get(name).cloned())
                 .or_else(|| {
                     raw_ops
@@ -271,12 +271,24 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             .entry(domain.clone())
             .or_default()
             .claim(&snake(&id));
-        let mut params = Vec::new();
+        // Operation-level parameters override path-level ones of the same name and location.
+        let mut params: Vec<&Parameter> = Vec::new();
         for p in item.parameters.iter().chain(op.parameters.iter()) {
             if let Some(param) = resolve_parameter(p, &spec) {
+                let key = |q: &Parameter| {
+                    let location = match q {
+                        Parameter::Query { .. } => 0,
+                        Parameter::Header { .. } => 1,
+                        Parameter::Path { .. } => 2,
+                        Parameter::Cookie { .. } => 3,
+                    };
+                    (location, q.parameter_data_ref().name.clone())
+                };
+                params.retain(|q| key(q) != key(param));
                 params.push(param);
             }
         }
+        let template = super::names::path_template_params(path);
         let mut path_params = Vec::new();
         let mut query_params = Vec::new();
         let mut idents = Namespace::default();
@@ -290,6 +302,10 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             let ty = types.ty(&sref, &hint, Some(domain)).rust;
             let param = Param {
                 name: data.name.clone(),
+                position: template
+                    .iter()
+                    .position(|t| *t == data.name)
+                    .unwrap_or(template.len()),
                 ident: idents.claim(&field_ident(&data.name)),
                 ty,
                 required: data.required,
@@ -416,7 +432,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                         },
                         doc: None,
                         optional: !required,
-                        rename: ident != json,
+                        // Path, query and body can share a name; the idents are unique.
+                        rename: false,
                         sensitive: false,
                         patch: false,
                     };
@@ -494,6 +511,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     }
     let tables_order = order_tables(&entities);
     let mut defs_by_owner: BTreeMap<Option<String>, Vec<TypeDef>> = BTreeMap::new();
+    super::cycles::box_cycles(&mut types.defs);
     for def in std::mem::take(&mut types.defs) {
         let owner = def.owner.clone().filter(|o| domain_names.contains(o));
         defs_by_owner.entry(owner).or_default().push(def);
@@ -508,7 +526,14 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             done.insert(c.clone());
             if let Some(s) = components.get(&c) {
                 let expr = types.rule_of(s, &mut needed, 0);
-                let expr = expr.strip_prefix('&').unwrap_or(&expr).to_string();
+                let expr = match expr.strip_prefix('&') {
+                    // An alias of another component's rule: a static cannot be moved out of.
+                    Some(other) if other.starts_with("RULE_") => {
+                        format!("rt::validate::Schema::Ref(&{other})")
+                    }
+                    Some(inner) => inner.to_string(),
+                    None => expr,
+                };
                 rules.push((rule_static(&c), expr));
             }
         }
@@ -545,6 +570,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         Model {
             title,
             service: heck::ToKebabCase::to_kebab_case(service.as_str()),
+            routes: super::routes::plan(&domains, &mut diags),
             domains,
             common_types: defs_by_owner.remove(&None).unwrap_or_default(),
             tables,

@@ -3,11 +3,13 @@
 
 mod body;
 mod classify;
+mod cycles;
 mod entity;
 mod list_params;
 mod lower;
 pub mod names;
 mod relations;
+pub mod routes;
 pub mod schema;
 pub mod types;
 
@@ -26,6 +28,7 @@ pub struct Model {
     pub common_types: Vec<TypeDef>,
     /// Entities of all domains in foreign-key order, for the migration.
     pub tables: Vec<Entity>,
+    pub routes: Vec<routes::Route>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -158,6 +161,9 @@ pub struct Operation {
 #[derive(Debug, Clone, Serialize)]
 pub struct Param {
     pub name: String,
+    /// Index among the path template's parameters (path parameters only). Handlers read path
+    /// parameters by position, so that paths differing only in parameter names share a route.
+    pub position: usize,
     pub ident: String,
     pub ty: String,
     pub required: bool,

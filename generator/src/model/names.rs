@@ -99,6 +99,16 @@ pub fn snake(name: &str) -> String {
     s
 }
 
+/// The module name of a domain: snake_case, and never one of the modules generated beside the
+/// domains (`common`, `prelude`, `migrations`).
+pub fn domain_module(name: &str) -> String {
+    let mut s = snake(name);
+    if ["common", "prelude", "migrations"].contains(&s.as_str()) {
+        s.push_str("_domain");
+    }
+    s
+}
+
 /// A PascalCase type or variant name.
 pub fn pascal(name: &str) -> String {
     let mut s = clean(&name.to_pascal_case());
@@ -224,4 +234,12 @@ mod tests {
         assert_eq!(ns.claim("Pet"), "Pet2");
         assert_eq!(ns.claim("Pet"), "Pet3");
     }
+}
+
+/// The parameter names of a path template, in order: `/a/{x}/b/{y}` gives `[x, y]`.
+pub fn path_template_params(path: &str) -> Vec<String> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
+        .collect()
 }

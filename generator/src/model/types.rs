@@ -378,7 +378,8 @@ impl<'a> Types<'a> {
         for (json, prop) in &obj.properties {
             let required = obj.required.contains(json);
             let nullable = self.nullable(prop);
-            let mut ty = self
+            // Cycles (a struct containing itself) are boxed once all types are known.
+            let ty = self
                 .ty_at(
                     prop,
                     &format!("{name}{}", super::names::variant(json)),
@@ -386,10 +387,6 @@ impl<'a> Types<'a> {
                     depth + 1,
                 )
                 .rust;
-            // A struct that contains itself needs indirection to have a finite size.
-            if ty == name {
-                ty = format!("Box<{ty}>");
-            }
             let sensitive = self.resolve(prop).is_some_and(|s| {
                 s.extensions.get("x-sensitive") == Some(&serde_json::Value::Bool(true))
             });
