@@ -209,6 +209,14 @@ pub fn loose_eq(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
+/// The parameter names of a path template, in order: `/a/{x}/b/{y}` gives `[x, y]`.
+pub fn path_template_params(path: &str) -> Vec<String> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,12 +242,4 @@ mod tests {
         assert_eq!(ns.claim("Pet"), "Pet2");
         assert_eq!(ns.claim("Pet"), "Pet3");
     }
-}
-
-/// The parameter names of a path template, in order: `/a/{x}/b/{y}` gives `[x, y]`.
-pub fn path_template_params(path: &str) -> Vec<String> {
-    path.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
-        .collect()
 }
