@@ -76,23 +76,51 @@ pub fn read_stamp(text: &str) -> Stamp {
     }
 }
 
-/// Format every Rust file and stamp every file.
+/// Format every Rust file and stamp every file. Files are independent, so large specs spread
+/// them over every core, biggest first so that no thread is left with a giant at the end.
 pub fn finish(
     files: BTreeMap<PathBuf, String>,
     source: &str,
 ) -> Result<BTreeMap<PathBuf, String>, Diagnostic> {
-    files
-        .into_iter()
-        .map(|(path, text)| {
-            let body = if path.extension().is_some_and(|e| e == "rs") {
-                rust(&path, &text)?
-            } else {
-                text
-            };
-            let stamped = stamp(&path, source, &body);
-            Ok((path, stamped))
-        })
-        .collect()
+    let mut queue: Vec<(PathBuf, String)> = files.into_iter().collect();
+    // Ascending, so that `pop` hands out the largest remaining file.
+    queue.sort_by_key(|(_, text)| text.len());
+    let queue = std::sync::Mutex::new(queue);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let finished: Vec<Result<Vec<(PathBuf, String)>, Diagnostic>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = queue.lock().ok().and_then(|mut q| q.pop());
+                        let Some((path, text)) = next else {
+                            return Ok(done);
+                        };
+                        let body = if path.extension().is_some_and(|e| e == "rs") {
+                            rust(&path, &text)?
+                        } else {
+                            text
+                        };
+                        let stamped = stamp(&path, source, &body);
+                        done.push((path, stamped));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(Diagnostic::error("formatting a file panicked")))
+            })
+            .collect()
+    });
+    let mut out = BTreeMap::new();
+    for batch in finished {
+        out.extend(batch?);
+    }
+    Ok(out)
 }
 
 /// One file with every module inline, for `build.rs` (an `include!`d file cannot declare

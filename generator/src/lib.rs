@@ -46,19 +46,25 @@ pub fn generate_in(
     templates: Option<&Path>,
     out: Option<&Path>,
 ) -> Result<Generated, Diagnostics> {
+    let mut clock = Stopwatch::start();
     let loaded = load::load(spec)?;
+    clock.lap("load");
     let (model, warnings) = model::lower(&loaded)?;
+    clock.lap("annotate and lower");
     let released = match out {
         Some(dir) => migrate::read_released(dir)?,
         None => migrate::Released::default(),
     };
     let migrations = migrate::plan(&migrate::schema_of(&model), released)?;
+    clock.lap("migrate");
     let raw = emit::emit(&model, &migrations, templates)?;
+    clock.lap("emit");
     let source = spec
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let files = format::finish(raw, &source).map_err(Diagnostics::from)?;
+    clock.lap("format");
     Ok(Generated {
         files,
         inputs: loaded.files,
@@ -76,5 +82,30 @@ pub fn validate(spec: &Path) -> Diagnostics {
     match model::lower(&loaded) {
         Ok((_, warnings)) => warnings,
         Err(d) => d,
+    }
+}
+
+/// Per-stage timings on stderr when `ARCHGEN_TIMINGS` is set, to see where a large spec spends
+/// its time.
+struct Stopwatch {
+    last: Option<std::time::Instant>,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        let on = std::env::var_os("ARCHGEN_TIMINGS").is_some();
+        Self {
+            last: on.then(std::time::Instant::now),
+        }
+    }
+
+    fn lap(&mut self, stage: &str) {
+        if let Some(last) = self.last {
+            eprintln!(
+                "archgen: {stage}: {:.1} ms",
+                last.elapsed().as_secs_f64() * 1e3
+            );
+            self.last = Some(std::time::Instant::now());
+        }
     }
 }

@@ -7,6 +7,9 @@ use archgen::config::{self, Job};
 use archgen::{Diagnostics, scaffold, write};
 use clap::{Args, Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "archgen",

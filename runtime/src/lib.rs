@@ -41,6 +41,7 @@ pub mod deps {
     pub use async_trait;
     pub use axum;
     pub use chrono;
+    pub use serde;
     pub use serde_json;
     pub use sqlx;
     pub use tokio;

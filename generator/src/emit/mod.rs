@@ -24,6 +24,9 @@ struct MigrationFile {
     no_tx: bool,
 }
 
+/// Above this many shared types, `common` is split into one file per initial.
+const SPLIT_COMMON_AT: usize = 400;
+
 pub fn emit(
     model: &Model,
     migrations: &[crate::migrate::Migration],
@@ -86,11 +89,37 @@ pub fn emit(
         "migrations.rs".into(),
         context! { migrations },
     )?;
-    if !model.common_types.is_empty() {
+    if model.common_types.len() > SPLIT_COMMON_AT {
+        // rustc and the formatter work on files in parallel; one huge module would serialise
+        // both. Grouping by initial keeps a type in the same file as the spec grows.
+        let mut groups: BTreeMap<String, Vec<&crate::model::TypeDef>> = BTreeMap::new();
+        for t in &model.common_types {
+            let initial = t.name.chars().next().unwrap_or('x').to_ascii_lowercase();
+            let group = if initial.is_ascii_lowercase() {
+                format!("types_{initial}")
+            } else {
+                "types_other".into()
+            };
+            groups.entry(group).or_default().push(t);
+        }
+        let modules: Vec<&String> = groups.keys().collect();
+        render(
+            "common_mod.rs.jinja",
+            "common/mod.rs".into(),
+            context! { modules },
+        )?;
+        for (group, types) in &groups {
+            render(
+                "common.rs.jinja",
+                PathBuf::from("common").join(format!("{group}.rs")),
+                context! { types, prelude => "super::super::prelude" },
+            )?;
+        }
+    } else if !model.common_types.is_empty() {
         render(
             "common.rs.jinja",
             "common.rs".into(),
-            context! { types => model.common_types },
+            context! { types => model.common_types, prelude => "super::prelude" },
         )?;
     }
     for domain in &model.domains {

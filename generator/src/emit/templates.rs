@@ -19,6 +19,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/common.rs.jinja"),
     ),
     (
+        "common_mod.rs.jinja",
+        include_str!("../../../templates/common_mod.rs.jinja"),
+    ),
+    (
         "migrations.rs.jinja",
         include_str!("../../../templates/migrations.rs.jinja"),
     ),

@@ -1,4 +1,4 @@
-//! Recursive types: a struct that contains itself, directly or through other structs, has no
+//! Recursive types: a struct (or union) that contains itself, directly or through other structs, has no
 //! finite size. Fields that close such a cycle are boxed; fields that reach a type only through
 //! `Vec` or a map already have indirection and are left alone.
 
@@ -12,18 +12,15 @@ pub fn box_cycles(defs: &mut [TypeDef]) {
     let index: HashMap<&str, usize> = defs
         .iter()
         .enumerate()
-        .filter(|(_, d)| d.kind == "struct")
+        .filter(|(_, d)| d.kind != "enum")
         .map(|(i, d)| (d.name.as_str(), i))
         .collect();
     let edges: Vec<Vec<(usize, usize)>> = defs
         .iter()
         .map(|d| {
-            d.fields
-                .iter()
+            held_types(d)
                 .enumerate()
-                .filter_map(|(f, field)| {
-                    index.get(direct_type(&field.ty)).map(|&target| (f, target))
-                })
+                .filter_map(|(f, ty)| index.get(direct_type(ty)).map(|&target| (f, target)))
                 .collect()
         })
         .collect();
@@ -31,7 +28,9 @@ pub fn box_cycles(defs: &mut [TypeDef]) {
     for (from, out) in edges.iter().enumerate() {
         for &(field, to) in out {
             if component[from] == component[to] {
-                let ty = &mut defs[from].fields[field].ty;
+                let Some(ty) = held_types_mut(&mut defs[from]).nth(field) else {
+                    continue;
+                };
                 *ty = match ty.strip_prefix("Option<") {
                     Some(inner) => format!("Option<Box<{inner}>"),
                     None => format!("Box<{ty}>"),
@@ -39,6 +38,21 @@ pub fn box_cycles(defs: &mut [TypeDef]) {
             }
         }
     }
+}
+
+/// The types a struct's fields or a union's members hold, in a fixed order.
+fn held_types(d: &TypeDef) -> impl Iterator<Item = &String> {
+    d.fields
+        .iter()
+        .map(|f| &f.ty)
+        .chain(d.members.iter().map(|m| &m.ty))
+}
+
+fn held_types_mut(d: &mut TypeDef) -> impl Iterator<Item = &mut String> {
+    d.fields
+        .iter_mut()
+        .map(|f| &mut f.ty)
+        .chain(d.members.iter_mut().map(|m| &mut m.ty))
 }
 
 /// The type a field holds inline: `Option<T>` and `T` hold a `T`; anything else (`Vec<T>`,

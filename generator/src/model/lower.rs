@@ -289,8 +289,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             }
         }
         let template = super::names::path_template_params(path);
-        let mut path_params = Vec::new();
-        let mut query_params = Vec::new();
+        let (mut path_params, mut query_params) = (Vec::new(), Vec::new());
+        let (mut header_params, mut cookie_params) = (Vec::new(), Vec::new());
         let mut idents = Namespace::default();
         for p in &params {
             let data = p.parameter_data_ref();
@@ -319,8 +319,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             match p {
                 Parameter::Path { .. } => path_params.push(param),
                 Parameter::Query { .. } => query_params.push(param),
-                // Headers and cookies are not read by generated handlers yet.
-                _ => {}
+                Parameter::Header { .. } => header_params.push(param),
+                Parameter::Cookie { .. } => cookie_params.push(param),
             }
         }
         if kind == "list" {
@@ -343,13 +343,13 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             }
         });
         let body_required = body_schema.as_ref().is_some_and(|b| b.required);
-        let json_body = body_schema.as_ref().and_then(|b| {
-            b.content
-                .iter()
-                .find(|(k, _)| k.contains("json"))
-                .and_then(|(_, m)| m.schema.as_ref())
-                .map(from_ref)
-        });
+        let request_media = body_schema
+            .as_ref()
+            .and_then(|b| super::media::choose(&b.content));
+        let json_body = request_media
+            .as_ref()
+            .filter(|(f, _, _)| *f == super::media::Format::Json)
+            .and_then(|(_, s, _)| s.clone());
 
         let mut operation = Operation {
             id: id.clone(),
@@ -364,8 +364,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             validation_status,
             path_params,
             query_params,
+            header_params,
+            cookie_params,
             body: None,
             output: None,
+            output_format: super::media::Format::Json,
             input: None,
             assign: Vec::new(),
             public: ann.public,
@@ -395,6 +398,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 operation.body = Some(Body {
                     ty: body_name,
                     rule: format!("&{rule_name}"),
+                    format: super::media::Format::Json,
+                    media: Vec::new(),
                     required: true,
                 });
                 operation.assign = assign;
@@ -405,20 +410,39 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             }
             ("custom", _) | (_, None) => {
                 operation.kind = "custom";
-                if let Some(sref) = &json_body {
-                    let ty = types.ty(sref, &format!("{id}Body"), Some(domain)).rust;
-                    let rule = types.rule(sref, needed);
+                use super::media::{Format, RAW_TYPE};
+                if let Some((format, sref, media)) = request_media {
+                    let any = super::schema::SRef::Inline(Box::default());
+                    let sref = sref.unwrap_or(any);
+                    let (ty, rule) = match format {
+                        Format::Json | Format::Form => (
+                            types.ty(&sref, &format!("{id}Body"), Some(domain)).rust,
+                            types.rule(&sref, needed),
+                        ),
+                        Format::Text => ("String".into(), String::new()),
+                        Format::Raw => (RAW_TYPE.into(), String::new()),
+                    };
                     operation.body = Some(Body {
                         ty,
                         rule,
+                        format,
+                        media,
                         required: body_required,
                     });
                 }
-                operation.output = success_resp.and_then(|r| {
-                    let media = r.content.iter().find(|(k, _)| k.contains("json"))?.1;
-                    let sref = from_ref(media.schema.as_ref()?);
-                    Some(types.ty(&sref, &format!("{id}Response"), Some(domain)).rust)
-                });
+                if let Some((format, sref, _)) =
+                    success_resp.and_then(|r| super::media::choose(&r.content))
+                {
+                    operation.output_format = format;
+                    operation.output = Some(match (format, sref) {
+                        (Format::Json | Format::Form, Some(sref)) => {
+                            types.ty(&sref, &format!("{id}Response"), Some(domain)).rust
+                        }
+                        (Format::Json | Format::Form, None) => "rt::deps::serde_json::Value".into(),
+                        (Format::Text, _) => "String".into(),
+                        (Format::Raw, _) => RAW_TYPE.into(),
+                    });
+                }
                 let input = types.namespace.claim(&format!("{id}Input"));
                 // Path and query parameters, then the body: each optional unless required.
                 let field =
@@ -441,6 +465,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                     .path_params
                     .iter()
                     .chain(&operation.query_params)
+                    .chain(&operation.header_params)
+                    .chain(&operation.cookie_params)
                     .map(|p| field(&p.ident, &p.name, &p.ty, p.required))
                     .collect();
                 if let Some(b) = &operation.body {

@@ -7,6 +7,7 @@ mod cycles;
 mod entity;
 mod list_params;
 mod lower;
+mod media;
 pub mod names;
 mod relations;
 pub mod routes;
@@ -148,9 +149,13 @@ pub struct Operation {
     pub validation_status: u16,
     pub path_params: Vec<Param>,
     pub query_params: Vec<Param>,
+    pub header_params: Vec<Param>,
+    pub cookie_params: Vec<Param>,
     pub body: Option<Body>,
     /// Rust type of the success response body; `None` when it has no content.
     pub output: Option<String>,
+    /// How the success response is written.
+    pub output_format: media::Format,
     /// Name of the input struct of a custom operation.
     pub input: Option<String>,
     /// For create and update: (field, expression over `body`) to build the repository record.
@@ -174,5 +179,8 @@ pub struct Param {
 pub struct Body {
     pub ty: String,
     pub rule: String,
+    pub format: media::Format,
+    /// Media types accepted by text and raw bodies.
+    pub media: Vec<String>,
     pub required: bool,
 }

@@ -23,6 +23,8 @@ pub struct S {
     pub read_only: bool,
     pub write_only: bool,
     pub extensions: IndexMap<String, Value>,
+    /// For `oneOf`/`anyOf`: the property that names the variant, and `mapping` (value → `$ref`).
+    pub discriminator: Option<(String, IndexMap<String, String>)>,
     pub kind: SKind,
 }
 
@@ -158,6 +160,10 @@ pub fn from_schema(schema: &Schema) -> S {
         read_only: data.read_only,
         write_only: data.write_only,
         extensions: data.extensions.clone(),
+        discriminator: data
+            .discriminator
+            .as_ref()
+            .map(|d| (d.property_name.clone(), d.mapping.clone())),
         kind,
     }
 }

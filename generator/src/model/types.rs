@@ -37,10 +37,14 @@ pub struct Ty {
 pub struct TypeDef {
     pub name: String,
     pub doc: Option<String>,
-    /// "struct" or "enum".
+    /// "struct", "enum" (of strings) or "union" (oneOf/anyOf).
     pub kind: &'static str,
     pub fields: Vec<StructField>,
     pub variants: Vec<Variant>,
+    /// Union alternatives, in the spec's order (untagged unions try them in that order).
+    pub members: Vec<UnionMember>,
+    /// The discriminator property of a union whose every member has a tag value.
+    pub tag: Option<String>,
     /// Domain module that owns it; `None` for shared types.
     #[serde(skip)]
     pub owner: Option<String>,
@@ -60,9 +64,19 @@ impl TypeDef {
             kind: "struct",
             fields,
             variants: Vec::new(),
+            members: Vec::new(),
+            tag: None,
             owner: owner.map(str::to_string),
         }
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnionMember {
+    pub ident: String,
+    pub ty: String,
+    /// Discriminator values that select this member.
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,6 +145,7 @@ impl<'a> Types<'a> {
                         .any(|m| depth < MAX_DEPTH && self.sref_named(m, depth + 1))
             }
             SKind::String(st) => !st.enumeration.is_empty(),
+            SKind::OneOf(members) => members.len() > 1,
             _ => false,
         }
     }
@@ -337,7 +352,77 @@ impl<'a> Types<'a> {
                     enum_values: vec![],
                 }
             }
-            SKind::OneOf(_) | SKind::Any => json_ty(),
+            SKind::OneOf(members) if members.len() == 1 => {
+                self.ty_at(&members[0], hint, owner, depth + 1)
+            }
+            SKind::OneOf(_) => {
+                let name = self.inline_name(hint);
+                if self.inline_done.insert(name.clone()) {
+                    let def = self.union_def(&name, s, owner, depth);
+                    self.defs.push(def);
+                }
+                Ty {
+                    rust: name,
+                    storage: Storage::Json,
+                    enum_values: vec![],
+                }
+            }
+            SKind::Any => json_ty(),
+        }
+    }
+
+    /// A Rust enum for `oneOf`/`anyOf`. With a discriminator that tags every member, the tag
+    /// picks the member; otherwise serde tries members in the spec's order.
+    fn union_def(&mut self, name: &str, s: &S, owner: Option<&str>, depth: usize) -> TypeDef {
+        let SKind::OneOf(alternatives) = &s.kind else {
+            return TypeDef::record(name, s.description.clone(), Vec::new(), owner);
+        };
+        let mut idents = Namespace::default();
+        let mut members = Vec::new();
+        for (i, alternative) in alternatives.iter().enumerate() {
+            let ty = self
+                .ty_at(alternative, &format!("{name}{}", i + 1), owner, depth + 1)
+                .rust;
+            let (ident, tags) = match alternative {
+                SRef::Ref(component) => {
+                    let mapped: Vec<String> = s
+                        .discriminator
+                        .iter()
+                        .flat_map(|(_, mapping)| mapping)
+                        .filter(|(_, target)| {
+                            super::schema::component_name(target).unwrap_or(target) == component
+                        })
+                        .map(|(value, _)| value.clone())
+                        .collect();
+                    let tags = if mapped.is_empty() {
+                        vec![component.clone()]
+                    } else {
+                        mapped
+                    };
+                    (pascal(component), tags)
+                }
+                SRef::Inline(_) => (variant_of_type(&ty, i), Vec::new()),
+            };
+            members.push(UnionMember {
+                ident: idents.claim(&ident),
+                ty,
+                tags,
+            });
+        }
+        let tagged = s.discriminator.is_some() && members.iter().all(|m| !m.tags.is_empty());
+        TypeDef {
+            name: name.to_string(),
+            doc: s.description.clone(),
+            kind: "union",
+            fields: Vec::new(),
+            variants: Vec::new(),
+            members,
+            tag: s
+                .discriminator
+                .as_ref()
+                .filter(|_| tagged)
+                .map(|(p, _)| p.clone()),
+            owner: owner.map(str::to_string),
         }
     }
 
@@ -359,6 +444,7 @@ impl<'a> Types<'a> {
         };
         let def = match &s.kind {
             SKind::String(st) => enum_def(&name, s.description.clone(), &st.enumeration, owner),
+            SKind::OneOf(_) => self.union_def(&name, &s, owner, 0),
             _ => self.struct_def(&name, &SRef::Ref(component.to_string()), owner, 0),
         };
         self.defs.push(def);
@@ -407,14 +493,7 @@ impl<'a> Types<'a> {
                 patch: false,
             });
         }
-        TypeDef {
-            name: name.to_string(),
-            doc,
-            kind: "struct",
-            fields,
-            variants: Vec::new(),
-            owner: owner.map(str::to_string),
-        }
+        TypeDef::record(name, doc, fields, owner)
     }
 
     /// A validation rule expression (`&'static Schema`) for a schema. Named components become
@@ -541,6 +620,24 @@ impl<'a> Types<'a> {
     }
 }
 
+/// A variant name for an inline union member, from its Rust type.
+fn variant_of_type(ty: &str, index: usize) -> String {
+    match ty {
+        "String" => "String".into(),
+        "i32" | "i64" => "Integer".into(),
+        "f64" => "Number".into(),
+        "bool" => "Boolean".into(),
+        "Uuid" => "Uuid".into(),
+        "DateTime<Utc>" => "DateTime".into(),
+        "NaiveDate" => "Date".into(),
+        "rt::deps::serde_json::Value" => "Any".into(),
+        t if t.starts_with("Vec<") => "Array".into(),
+        t if t.starts_with("std::collections::BTreeMap<") => "Map".into(),
+        t if t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => t.to_string(),
+        _ => format!("Variant{}", index + 1),
+    }
+}
+
 pub fn rule_static(component: &str) -> String {
     format!(
         "RULE_{}",
@@ -585,6 +682,8 @@ fn enum_def(name: &str, doc: Option<String>, values: &[String], owner: Option<&s
         kind: "enum",
         fields: Vec::new(),
         variants,
+        members: Vec::new(),
+        tag: None,
         owner: owner.map(str::to_string),
     }
 }

@@ -1,6 +1,9 @@
 //! Request parsing helpers for generated handlers. Each turns bad input into a problem+json
 //! response with the status the operation declares for validation failures (400 or 422).
 
+mod media;
+
+pub use media::*;
 use std::str::FromStr;
 
 use axum::http::StatusCode;
@@ -162,7 +165,7 @@ pub fn query_param<T: DeserializeOwned>(
 }
 
 /// Query strings carry text; give it the JSON type the schema expects before validating.
-fn coerce(raw: &Value, schema: &Schema) -> Value {
+pub(crate) fn coerce(raw: &Value, schema: &Schema) -> Value {
     match (raw, schema) {
         (_, Schema::Nullable(inner) | Schema::Ref(inner)) => coerce(raw, inner),
         (Value::String(s), Schema::Integer(_)) => s
