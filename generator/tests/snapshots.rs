@@ -28,6 +28,16 @@ fn hostile_names() {
     snapshot_all("names", &repo("generator/tests/fixtures/specs/names.yaml"));
 }
 
+/// One of each schema and operation construct: unions, recursion, maps, enums, formats, header,
+/// cookie, form, text and raw bodies.
+#[test]
+fn constructs() {
+    snapshot_all(
+        "constructs",
+        &repo("generator/tests/fixtures/specs/constructs.yaml"),
+    );
+}
+
 #[test]
 fn output_is_deterministic() {
     let spec = repo("specs/storage/openapi.yaml");
