@@ -79,7 +79,7 @@ fn entity_without_id_is_an_error_with_a_hint() {
 }
 
 #[test]
-fn archesai_spec_errors_point_into_the_real_file() {
+fn archesai_spec_problems_point_into_the_real_file_and_leave_the_rest_generated() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures/arches/head-2025-12/auth.openapi.bundled.yaml");
     if !path.exists() {
@@ -89,10 +89,11 @@ fn archesai_spec_errors_point_into_the_real_file() {
     let text = archgen::validate(&path).to_string();
     assert!(
         text.contains(
-            "auth.openapi.bundled.yaml:3234:19: error: method GetUserBySessionID names `sessionID`"
+            "auth.openapi.bundled.yaml:3234:19: warning: method GetUserBySessionID names `sessionID`"
         ),
         "{text}"
     );
+    assert!(archgen::generate(&path, None).is_ok());
 }
 
 /// Malformed and hostile documents: each must come back as `Ok` or a diagnostic, never a panic.
@@ -281,4 +282,65 @@ fn init_never_overwrites_an_existing_project() {
     let again = init();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a project"));
+}
+
+/// Quirks of real specs that once stopped generation, each in miniature.
+#[test]
+fn real_spec_quirks_generate() {
+    let (_dir, path) = spec(
+        "openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /db:
+    get:
+      operationId: getDb
+      tags: [common]
+      x-codegen-request-body-name: body
+      x-internal: true
+      summary: \"Two\\r\\nlines\\u2028and a bare\\rreturn\"
+      callbacks:
+        hook: {$ref: '#/components/callbacks/Hook'}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  allow: {$ref: '#/components/schemas/Database/properties/allow_list'}
+                  again: {$ref: '#/paths/~1db/get/responses/200/content/application~1json/schema/properties/size'}
+                  size: {type: integer}
+components:
+  callbacks:
+    Hook:
+      '{$request.query.url}':
+        post: {responses: {'204': {description: d}}}
+  schemas:
+    Database:
+      type: object
+      properties:
+        allow_list: {type: array, items: {type: string}}
+        version: {type: string, enum: [v1, v2, v1]}
+",
+    );
+    let generated = archgen::generate(&path, None).unwrap_or_else(|d| panic!("{d}"));
+    let all: String = generated.files.values().cloned().collect();
+    assert!(
+        all.contains("pub mod common_domain;"),
+        "a tag named `common`"
+    );
+    assert!(
+        all.contains("pub allow: Option<Vec<String>>") && all.contains("pub again: Option<i64>"),
+        "references into a property and into `paths` resolve to their schemas"
+    );
+    assert_eq!(
+        all.matches("#[serde(rename = \"v1\")]").count(),
+        1,
+        "one variant per value"
+    );
+    assert!(
+        all.contains("Two lines and a bare return"),
+        "summary on one line"
+    );
 }

@@ -172,6 +172,18 @@ fn recursive_types_nest_and_round_trip() {
 }
 
 #[test]
+fn absent_null_and_a_value_stay_distinct() {
+    for value in [
+        json!({"petType": "dog", "name": "a"}),
+        json!({"petType": "dog", "name": "a", "bark": null}),
+        json!({"petType": "dog", "name": "a", "bark": "woof"}),
+    ] {
+        let dog: Dog = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&dog).unwrap(), value);
+    }
+}
+
+#[test]
 fn enum_values_keep_their_spelling() {
     let kinds: Vec<Kind> = serde_json::from_value(json!(["red panda", "1st", "", "Cat", "cat"])).unwrap();
     assert_eq!(kinds, [Kind::RedPanda, Kind::N1st, Kind::Empty, Kind::Cat2, Kind::Cat]);

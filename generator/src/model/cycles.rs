@@ -31,8 +31,8 @@ pub fn box_cycles(defs: &mut [TypeDef]) {
                 let Some(ty) = held_types_mut(&mut defs[from]).nth(field) else {
                     continue;
                 };
-                *ty = match ty.strip_prefix("Option<") {
-                    Some(inner) => format!("Option<Box<{inner}>"),
+                *ty = match wrapper(ty) {
+                    Some((outer, inner)) => format!("{outer}Box<{inner}>>"),
                     None => format!("Box<{ty}>"),
                 };
             }
@@ -55,14 +55,19 @@ fn held_types_mut(d: &mut TypeDef) -> impl Iterator<Item = &mut String> {
         .chain(d.members.iter_mut().map(|m| &mut m.ty))
 }
 
-/// The type a field holds inline: `Option<T>` and `T` hold a `T`; anything else (`Vec<T>`,
+/// The type a field holds inline: `Option<T>`, `rt::Patch<T>` and `T` hold a `T`; anything else (`Vec<T>`,
 /// maps, `Box<T>`) holds it behind a pointer.
 fn direct_type(ty: &str) -> &str {
-    let inner = ty
-        .strip_prefix("Option<")
-        .and_then(|t| t.strip_suffix('>'))
-        .unwrap_or(ty);
+    let inner = wrapper(ty).map_or(ty, |(_, inner)| inner);
     if inner.contains('<') { "" } else { inner }
+}
+
+/// `Option<T>` or `rt::Patch<T>` split into the wrapper's opening and `T`.
+fn wrapper(ty: &str) -> Option<(&'static str, &str)> {
+    ["Option<", "rt::Patch<"].into_iter().find_map(|outer| {
+        let inner = ty.strip_prefix(outer)?.strip_suffix('>')?;
+        Some((outer, inner))
+    })
 }
 
 /// The component number of every node.

@@ -350,14 +350,22 @@ fn check(
         let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
         let hint = did_you_mean(&name.value, names.iter().copied())
             .unwrap_or_else(|| format!("fields of {entity}: {}", names.join(", ")));
+        let message = format!(
+            "{what} names `{}`, which is not a field of `{entity}`",
+            name.value
+        );
+        // A repository method is an addition, not part of the data: the rest of the spec still
+        // deserves a service (ArchesAI's own platform spec has such a method).
+        let diagnostic = if what.starts_with("method ") {
+            Diagnostic::warning(format!("{message}; the method is left out"))
+        } else {
+            Diagnostic::error(message)
+        };
         diags.push(
-            Diagnostic::error(format!(
-                "{what} names `{}`, which is not a field of `{entity}`",
-                name.value
-            ))
-            .at(sources.locate(&name.pointer))
-            .pointer(&name.pointer)
-            .hint(hint),
+            diagnostic
+                .at(sources.locate(&name.pointer))
+                .pointer(&name.pointer)
+                .hint(hint),
         );
     }
     found

@@ -403,6 +403,11 @@ impl<'a> Types<'a> {
                 }
                 SRef::Inline(_) => (variant_of_type(&ty, i), Vec::new()),
             };
+            // A tag value selects the first member it is mapped to.
+            let tags = tags
+                .into_iter()
+                .filter(|t| !members.iter().any(|m: &UnionMember| m.tags.contains(t)))
+                .collect();
             members.push(UnionMember {
                 ident: idents.claim(&ident),
                 ty,
@@ -477,12 +482,15 @@ impl<'a> Types<'a> {
                 s.extensions.get("x-sensitive") == Some(&serde_json::Value::Bool(true))
             });
             let ident = idents.claim(&field_ident(json));
-            let optional = !required || nullable;
+            // Optional and nullable: absent, null and a value are three different messages.
+            let patch = !required && nullable;
             fields.push(StructField {
                 rename: ident.trim_start_matches("r#") != json,
                 ident,
                 json: json.clone(),
-                ty: if optional {
+                ty: if patch {
+                    format!("rt::Patch<{ty}>")
+                } else if !required || nullable {
                     format!("Option<{ty}>")
                 } else {
                     ty
@@ -490,7 +498,7 @@ impl<'a> Types<'a> {
                 doc: self.resolve(prop).and_then(|s| s.description.clone()),
                 optional: !required,
                 sensitive,
-                patch: false,
+                patch,
             });
         }
         TypeDef::record(name, doc, fields, owner)
@@ -669,8 +677,11 @@ fn string_ty(st: &StringS) -> Ty {
 
 fn enum_def(name: &str, doc: Option<String>, values: &[String], owner: Option<&str>) -> TypeDef {
     let mut ns = Namespace::default();
+    // Specs repeat values (Stripe's API versions, say); one variant each.
+    let mut seen = BTreeSet::new();
     let variants = values
         .iter()
+        .filter(|v| seen.insert(v.as_str()))
         .map(|v| Variant {
             ident: ns.claim(&super::names::variant(v)),
             value: v.clone(),
