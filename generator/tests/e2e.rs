@@ -184,6 +184,16 @@ fn absent_null_and_a_value_stay_distinct() {
 }
 
 #[test]
+fn read_only_fields_may_be_absent_and_write_only_fields_never_leave() {
+    let audited: Audited = serde_json::from_value(json!({"secret": "s3", "kind": "fixed"})).unwrap();
+    assert_eq!(audited.secret.as_deref(), Some("s3"));
+    assert!(audited.id.is_none());
+    let sent = serde_json::to_value(&audited).unwrap();
+    assert!(sent.get("secret").is_none(), "{sent}");
+    assert_eq!(sent["kind"], json!("fixed"));
+}
+
+#[test]
 fn enum_values_keep_their_spelling() {
     let kinds: Vec<Kind> = serde_json::from_value(json!(["red panda", "1st", "", "Cat", "cat"])).unwrap();
     assert_eq!(kinds, [Kind::RedPanda, Kind::N1st, Kind::Empty, Kind::Cat2, Kind::Cat]);

@@ -228,6 +228,17 @@ fn from_any(a: &openapiv3::AnySchema) -> SKind {
         },
         Some("object") => object_of_any(a),
         _ if !a.properties.is_empty() => object_of_any(a),
+        // `const: x` (an enum of one) and `enum` without a `type`: strings are the common case.
+        None if !a.enumeration.is_empty() && a.enumeration.iter().all(Value::is_string) => {
+            SKind::String(StringS {
+                enumeration: a
+                    .enumeration
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                ..StringS::default()
+            })
+        }
         _ => SKind::Any,
     }
 }

@@ -467,7 +467,13 @@ impl<'a> Types<'a> {
         let mut idents = Namespace::default();
         let mut fields = Vec::new();
         for (json, prop) in &obj.properties {
-            let required = obj.required.contains(json);
+            let resolved = self.resolve(prop);
+            // One type serves requests and responses: a readOnly field may be missing from a
+            // request (it is never required to deserialize), and a writeOnly one never leaves
+            // the server.
+            let read_only = resolved.is_some_and(|s| s.read_only);
+            let write_only = resolved.is_some_and(|s| s.write_only);
+            let required = obj.required.contains(json) && !read_only;
             let nullable = self.nullable(prop);
             // Cycles (a struct containing itself) are boxed once all types are known.
             let ty = self
@@ -478,9 +484,10 @@ impl<'a> Types<'a> {
                     depth + 1,
                 )
                 .rust;
-            let sensitive = self.resolve(prop).is_some_and(|s| {
-                s.extensions.get("x-sensitive") == Some(&serde_json::Value::Bool(true))
-            });
+            let sensitive = write_only
+                || self.resolve(prop).is_some_and(|s| {
+                    s.extensions.get("x-sensitive") == Some(&serde_json::Value::Bool(true))
+                });
             let ident = idents.claim(&field_ident(json));
             // Optional and nullable: absent, null and a value are three different messages.
             let patch = !required && nullable;
