@@ -147,7 +147,13 @@ use constructs::generated::prelude::*;
 fn a_discriminator_picks_the_member_and_the_tag_stays_in_the_value() {
     let pet: Pet = serde_json::from_value(json!({"petType": "kitty", "name": "Tom"})).unwrap();
     assert!(matches!(&pet, Pet::Cat(c) if c.name == "Tom" && c.pet_type == "kitty"));
-    assert_eq!(serde_json::to_value(&pet).unwrap(), json!({"petType": "kitty", "name": "Tom"}));
+    // `indoor` is absent, so the spec's default fills it in.
+    assert_eq!(
+        serde_json::to_value(&pet).unwrap(),
+        json!({"petType": "kitty", "name": "Tom", "indoor": true})
+    );
+    let cat: Cat = serde_json::from_value(json!({"petType": "cat", "name": "Tom", "indoor": false})).unwrap();
+    assert!(!cat.indoor);
     let dog: Pet = serde_json::from_value(json!({"petType": "dog", "name": "Rex"})).unwrap();
     assert!(matches!(dog, Pet::Dog(_)));
     assert!(serde_json::from_value::<Pet>(json!({"petType": "bird", "name": "x"})).is_err());

@@ -102,6 +102,7 @@ pub(super) fn crud_body(
             rename: f.ident.trim_start_matches("r#") != f.name,
             sensitive: false,
             patch: !create,
+            default: None,
         });
     }
     let rule = types.object_rule(&rule_obj, &forbidden, needed, 0);

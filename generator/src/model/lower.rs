@@ -460,6 +460,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                         rename: false,
                         sensitive: false,
                         patch: false,
+                        default: None,
                     };
                 let mut fields: Vec<super::StructField> = operation
                     .path_params

@@ -91,6 +91,9 @@ pub struct StructField {
     pub rename: bool,
     pub sensitive: bool,
     pub patch: bool,
+    /// The spec's default, as a Rust expression of the field's type: the field is then not an
+    /// `Option`, and serde fills it in when the value is absent.
+    pub default: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -474,6 +477,10 @@ impl<'a> Types<'a> {
             let read_only = resolved.is_some_and(|s| s.read_only);
             let write_only = resolved.is_some_and(|s| s.write_only);
             let required = obj.required.contains(json) && !read_only;
+            let spec_default = resolved.and_then(|s| s.default.clone());
+            let string_enum = resolved.is_some_and(
+                |s| matches!(&s.kind, SKind::String(st) if !st.enumeration.is_empty()),
+            );
             let nullable = self.nullable(prop);
             // Cycles (a struct containing itself) are boxed once all types are known.
             let ty = self
@@ -491,21 +498,25 @@ impl<'a> Types<'a> {
             let ident = idents.claim(&field_ident(json));
             // Optional and nullable: absent, null and a value are three different messages.
             let patch = !required && nullable;
+            let default = spec_default
+                .filter(|_| !required && !nullable)
+                .and_then(|value| default_expr(&ty, &value, string_enum));
             fields.push(StructField {
                 rename: ident.trim_start_matches("r#") != json,
                 ident,
                 json: json.clone(),
                 ty: if patch {
                     format!("rt::Patch<{ty}>")
-                } else if !required || nullable {
-                    format!("Option<{ty}>")
-                } else {
+                } else if default.is_some() || (required && !nullable) {
                     ty
+                } else {
+                    format!("Option<{ty}>")
                 },
                 doc: self.resolve(prop).and_then(|s| s.description.clone()),
-                optional: !required,
+                optional: !required && default.is_none(),
                 sensitive,
                 patch,
+                default,
             });
         }
         TypeDef::record(name, doc, fields, owner)
@@ -632,6 +643,29 @@ impl<'a> Types<'a> {
             matches!(obj.additional, Some(None)),
             forbidden.join(", ")
         )
+    }
+}
+
+/// A spec default as a Rust expression of type `ty`, for the scalar types and string enums;
+/// `None` when the default does not fit the type (a spec error archgen does not guess around).
+fn default_expr(ty: &str, value: &serde_json::Value, string_enum: bool) -> Option<String> {
+    use serde_json::Value;
+    match (ty, value) {
+        ("bool", Value::Bool(b)) => Some(b.to_string()),
+        ("i32", Value::Number(n)) => n
+            .as_i64()
+            .filter(|v| i32::try_from(*v).is_ok())
+            .map(|v| v.to_string()),
+        ("i64", Value::Number(n)) => n.as_i64().map(|v| v.to_string()),
+        ("f64", Value::Number(n)) => n
+            .as_f64()
+            .filter(|v| v.is_finite())
+            .map(|v| format!("{v:?}_f64")),
+        ("String", Value::String(text)) => Some(format!("String::from({text:?})")),
+        (t, Value::String(text)) if string_enum => {
+            Some(format!("{t}::from_wire({text:?}).unwrap_or_default()"))
+        }
+        _ => None,
     }
 }
 
