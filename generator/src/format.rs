@@ -76,6 +76,8 @@ pub fn read_stamp(text: &str) -> Stamp {
     }
 }
 
+const FORMAT_STACK: usize = 1 << 30;
+
 /// Format every Rust file and stamp every file. Files are independent, so large specs spread
 /// them over every core, biggest first so that no thread is left with a giant at the end.
 pub fn finish(
@@ -90,32 +92,44 @@ pub fn finish(
     let finished: Vec<Result<Vec<(PathBuf, String)>, Diagnostic>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let next = queue.lock().ok().and_then(|mut q| q.pop());
-                        let Some((path, text)) = next else {
-                            return Ok(done);
-                        };
-                        let body = if path.extension().is_some_and(|e| e == "rs") {
-                            rust(&path, &text)?
-                        } else {
-                            text
-                        };
-                        let stamped = stamp(&path, source, &body);
-                        done.push((path, stamped));
-                    }
-                })
+                // syn and prettyplease recurse once per nesting level of the generated code;
+                // specs nest deeply enough (Microsoft Graph) to overflow a default 2 MB stack.
+                // The reservation is virtual: only what is used is ever committed.
+                std::thread::Builder::new()
+                    .stack_size(FORMAT_STACK)
+                    .spawn_scoped(scope, || {
+                        let mut done = Vec::new();
+                        loop {
+                            let next = queue.lock().ok().and_then(|mut q| q.pop());
+                            let Some((path, text)) = next else {
+                                return Ok(done);
+                            };
+                            let body = if path.extension().is_some_and(|e| e == "rs") {
+                                rust(&path, &text)?
+                            } else {
+                                text
+                            };
+                            let stamped = stamp(&path, source, &body);
+                            done.push((path, stamped));
+                        }
+                    })
             })
             .collect();
+        // A worker that could not start leaves its share to the others (checked below).
         workers
             .into_iter()
+            .filter_map(Result::ok)
             .map(|w| {
                 w.join()
                     .unwrap_or_else(|_| Err(Diagnostic::error("formatting a file panicked")))
             })
             .collect()
     });
+    if queue.into_inner().map_or(true, |q| !q.is_empty()) {
+        return Err(Diagnostic::error(
+            "could not start a thread to format the generated files",
+        ));
+    }
     let mut out = BTreeMap::new();
     for batch in finished {
         out.extend(batch?);

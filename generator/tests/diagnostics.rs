@@ -344,3 +344,24 @@ components:
         "summary on one line"
     );
 }
+
+/// Unions of arrays of unions, seven deep: each level's rule is a static referenced by the
+/// next, never a copy, so the output grows with the spec instead of doubling per level (a
+/// 256 KB real spec once produced a 1 GB file).
+#[test]
+fn nested_unions_do_not_multiply_out() {
+    let mut text = String::from(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    post:\n      operationId: x\n      requestBody:\n        content:\n          application/json:\n            schema: {$ref: '#/components/schemas/L0'}\n      responses: {'204': {description: d}}\ncomponents:\n  schemas:\n",
+    );
+    for i in 0..7 {
+        let next = i + 1;
+        text.push_str(&format!(
+            "    L{i}:\n      oneOf:\n        - $ref: '#/components/schemas/L{next}'\n        - type: array\n          items: {{$ref: '#/components/schemas/L{next}'}}\n        - type: object\n          properties: {{a: {{$ref: '#/components/schemas/L{next}'}}, b: {{$ref: '#/components/schemas/L{next}'}}}}\n"
+        ));
+    }
+    text.push_str("    L7: {type: string}\n");
+    let (_dir, path) = spec(&text);
+    let generated = archgen::generate(&path, None).unwrap_or_else(|d| panic!("{d}"));
+    let size: usize = generated.files.values().map(String::len).sum();
+    assert!(size < 100_000, "{size} bytes of output for a 1 KB spec");
+}

@@ -537,7 +537,13 @@ impl<'a> Types<'a> {
                 let Some(s) = self.components.get(name) else {
                     return "&rt::validate::Schema::Any".into();
                 };
-                if matches!(s.kind, SKind::Object(_) | SKind::AllOf(_)) {
+                // Anything that can nest is a static of its own: inlining a component's rule at
+                // every use multiplies out (a union of unions of arrays of unions…) and once made
+                // a 256 KB spec produce a 1 GB file.
+                if matches!(
+                    s.kind,
+                    SKind::Object(_) | SKind::AllOf(_) | SKind::OneOf(_) | SKind::Array { .. }
+                ) {
                     needed.insert(name.clone());
                     let static_ref = format!("&{}", rule_static(name));
                     return if s.nullable {
