@@ -455,16 +455,7 @@ impl Bundler<'_> {
         let (loc, at) = self.root_refs.get(pointer).cloned()?;
         let segments = split_pointer(pointer).unwrap_or_default();
         match root.lookup(&segments) {
-            Ok(source) => {
-                if !self.budget.take(source.count()) {
-                    self.problems.push(Problem::new(
-                        "the bundled document is too large (too many nodes)",
-                        loc,
-                    ));
-                    return None;
-                }
-                Some(source.clone())
-            }
+            Ok(source) => self.charged_clone(source, loc),
             Err(matched) => {
                 let hint = missing_hint(root, &segments, matched);
                 let problem = Problem::new(
@@ -486,11 +477,18 @@ impl Bundler<'_> {
             .as_ref()?
             .lookup(&segments)
             .ok()?;
+        // `source` borrows `self.trees`; the budget is charged on a copy of the count first.
+        let count = source.count();
+        if !self.budget.take(count) {
+            self.problems.push(too_large(loc));
+            return None;
+        }
+        Some(source.clone())
+    }
+
+    fn charged_clone(&mut self, source: &Node, loc: Loc) -> Option<Node> {
         if !self.budget.take(source.count()) {
-            self.problems.push(Problem::new(
-                "the bundled document is too large (too many nodes)",
-                loc,
-            ));
+            self.problems.push(too_large(loc));
             return None;
         }
         Some(source.clone())
@@ -610,6 +608,10 @@ fn set_ref(node: &mut Node, local: String) {
     if let Some(r) = node.as_map_mut().and_then(|m| m.get_mut("$ref")) {
         r.kind = Kind::String(local);
     }
+}
+
+fn too_large(loc: Loc) -> Problem {
+    Problem::new("the bundled document is too large (too many nodes)", loc)
 }
 
 /// Whether a root-internal pointer names something other than a component of `section`.

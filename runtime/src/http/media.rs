@@ -181,25 +181,8 @@ fn typed<T: DeserializeOwned>(
     required: bool,
     status: StatusCode,
 ) -> Result<Option<T>, ApiError> {
-    let Some(raw) = raw else {
-        return if required {
-            Err(ApiError::validation(
-                status,
-                vec![FieldError::new(name, "is required")],
-            ))
-        } else {
-            Ok(None)
-        };
-    };
-    let value = coerce(&Value::String(raw.to_string()), schema);
-    let mut errors = Vec::new();
-    validate(&value, schema, name, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(status, errors));
-    }
-    serde_json::from_value(value)
-        .map(Some)
-        .map_err(|_| ApiError::validation(status, vec![FieldError::new(name, "is not valid")]))
+    let raw = raw.map(|r| Value::String(r.to_string()));
+    super::parameter(raw.as_ref(), name, schema, required, status)
 }
 
 /// A `text/plain` response.

@@ -115,35 +115,21 @@ pub fn path_param<T: DeserializeOwned>(
     schema: &Schema,
     status: StatusCode,
 ) -> Result<T, ApiError> {
-    let value = coerce(&Value::String(raw.to_string()), schema);
-    let mut errors = Vec::new();
-    validate(&value, schema, name, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(status, errors));
-    }
-    serde_json::from_value(value).map_err(|_| {
-        ApiError::validation(
-            status,
-            vec![FieldError::new(name, format!("`{raw}` is not valid"))],
-        )
-    })
+    let raw = Value::String(raw.to_string());
+    parameter(Some(&raw), name, schema, true, status)?
+        .ok_or_else(|| ApiError::validation(status, vec![FieldError::new(name, "is required")]))
 }
 
-/// The query string of a custom operation as a JSON tree (see [`crate::query::parse_query`]).
-pub fn query_map(raw: Option<&str>, status: StatusCode) -> Result<Map<String, Value>, ApiError> {
-    crate::query::parse_query(raw.unwrap_or_default())
-        .map_err(|e| ApiError::validation(status, vec![e]))
-}
-
-/// One query parameter, parsed into its type. Arrays take repeated keys or a comma-separated list.
-pub fn query_param<T: DeserializeOwned>(
-    params: &Map<String, Value>,
+/// A parameter's raw value (text, or a tree for deepObject) coerced to the JSON type its schema
+/// expects, validated, and parsed into its Rust type; `None` when absent and not required.
+pub(crate) fn parameter<T: DeserializeOwned>(
+    raw: Option<&Value>,
     name: &str,
     schema: &Schema,
     required: bool,
     status: StatusCode,
 ) -> Result<Option<T>, ApiError> {
-    let Some(raw) = params.get(name) else {
+    let Some(raw) = raw else {
         return if required {
             Err(ApiError::validation(
                 status,
@@ -161,7 +147,24 @@ pub fn query_param<T: DeserializeOwned>(
     }
     serde_json::from_value(value)
         .map(Some)
-        .map_err(|e| ApiError::validation(status, vec![FieldError::new(name, e.to_string())]))
+        .map_err(|_| ApiError::validation(status, vec![FieldError::new(name, "is not valid")]))
+}
+
+/// The query string of a custom operation as a JSON tree (see [`crate::query::parse_query`]).
+pub fn query_map(raw: Option<&str>, status: StatusCode) -> Result<Map<String, Value>, ApiError> {
+    crate::query::parse_query(raw.unwrap_or_default())
+        .map_err(|e| ApiError::validation(status, vec![e]))
+}
+
+/// One query parameter, parsed into its type. Arrays take repeated keys or a comma-separated list.
+pub fn query_param<T: DeserializeOwned>(
+    params: &Map<String, Value>,
+    name: &str,
+    schema: &Schema,
+    required: bool,
+    status: StatusCode,
+) -> Result<Option<T>, ApiError> {
+    parameter(params.get(name), name, schema, required, status)
 }
 
 /// Query strings carry text; give it the JSON type the schema expects before validating.
