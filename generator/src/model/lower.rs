@@ -88,13 +88,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         .map(|(name, _)| {
             (
                 name.clone(),
-                super::names::plural(&snake(
-                    &types
-                        .names
-                        .get(name)
-                        .cloned()
-                        .unwrap_or_else(|| pascal(name)),
-                )),
+                super::names::plural(&snake(&types.rust_name(name))),
             )
         })
         .collect();
@@ -142,11 +136,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
 
     // Reserve the names generated code derives from entities and domains.
     for name in entity_domains.keys() {
-        let rust = types
-            .names
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| pascal(name));
+        let rust = types.rust_name(name);
         for derived in [
             "New{}",
             "{}Patch",
@@ -168,11 +158,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let mut entities: Vec<Entity> = Vec::new();
     let mut entity_components = Vec::new();
     for (component, domain) in &entity_domains {
-        let rust_name = types
-            .names
-            .get(component)
-            .cloned()
-            .unwrap_or_else(|| pascal(component));
+        let rust_name = types.rust_name(component);
         let input = EntityInput {
             component,
             rust_name,
@@ -260,11 +246,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         let entity = entity_component
             .as_ref()
             .filter(|c| entity_domains.get(*c) == Some(domain))
-            .and_then(|c| {
-                entities
-                    .iter()
-                    .find(|e| types.names.get(c).cloned().unwrap_or_else(|| pascal(c)) == e.name)
-            });
+            .and_then(|c| entities.iter().find(|e| types.rust_name(c) == e.name));
         let kind = if entity.is_some() { kind } else { "custom" };
         let needed = rules_by_domain.entry(domain.clone()).or_default();
         let fn_name = fn_names
@@ -512,22 +494,14 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     }
 
     for (component, (default, max)) in &page_limits_by_entity {
-        let rust = types
-            .names
-            .get(component)
-            .cloned()
-            .unwrap_or_else(|| pascal(component));
+        let rust = types.rust_name(component);
         if let Some(e) = entities.iter_mut().find(|e| e.name == rust) {
             e.default_limit = *default;
             e.max_limit = *max;
         }
     }
     for (component, fields) in &sortable_by_entity {
-        let rust = types
-            .names
-            .get(component)
-            .cloned()
-            .unwrap_or_else(|| pascal(component));
+        let rust = types.rust_name(component);
         if let Some(e) = entities.iter_mut().find(|e| e.name == rust) {
             e.sortable = fields
                 .iter()

@@ -160,6 +160,14 @@ impl<'a> Types<'a> {
         }
     }
 
+    /// The Rust name of a component: the one it was given, or its PascalCase form.
+    pub fn rust_name(&self, component: &str) -> String {
+        self.names
+            .get(component)
+            .cloned()
+            .unwrap_or_else(|| pascal(component))
+    }
+
     pub fn resolve<'s>(&'s self, r: &'s SRef) -> Option<&'s S> {
         let mut current = r;
         for _ in 0..MAX_DEPTH {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::coerce;
 use crate::error::{ApiError, FieldError};
-use crate::validate::{Schema, validate};
+use crate::validate::Schema;
 
 /// A body archgen does not interpret (octet-stream, images, multipart), with its media type.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,14 +91,7 @@ pub fn form_body(
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::validation(status, vec![FieldError::new("body", "is not UTF-8")]))?;
     let map = crate::query::parse_query(text).map_err(|e| ApiError::validation(status, vec![e]))?;
-    let value = coerce(&Value::Object(map), schema);
-    let mut errors = Vec::new();
-    validate(&value, schema, "", &mut errors);
-    if errors.is_empty() {
-        Ok(Some(value))
-    } else {
-        Err(ApiError::validation(status, errors))
-    }
+    super::checked_body(coerce(&Value::Object(map), schema), schema, status).map(Some)
 }
 
 /// A text body (`text/plain` and the like).

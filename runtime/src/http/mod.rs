@@ -68,10 +68,19 @@ pub fn json_body(
             vec![FieldError::new("body", format!("is not valid JSON: {e}"))],
         )
     })?;
+    checked_body(value, schema, status).map(Some)
+}
+
+/// A parsed body that passes its schema, or every failing field as a validation error.
+pub(crate) fn checked_body(
+    value: Value,
+    schema: &Schema,
+    status: StatusCode,
+) -> Result<Value, ApiError> {
     let mut errors = Vec::new();
     validate(&value, schema, "", &mut errors);
     if errors.is_empty() {
-        Ok(Some(value))
+        Ok(value)
     } else {
         Err(ApiError::validation(status, errors))
     }
