@@ -28,6 +28,10 @@ pub struct Table {
     pub indices: Vec<Index>,
     #[serde(default, rename = "foreign_key")]
     pub foreign_keys: Vec<ForeignKey>,
+    /// The organization column of a tenant-scoped table, which a row-level-security policy
+    /// checks on Postgres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +116,7 @@ pub fn schema_of(model: &Model) -> Schema {
                     values: Vec::new(),
                 }))
                 .collect(),
+            tenant: e.tenant.as_ref().map(|f| f.column.clone()),
             indices: e
                 .indices
                 .iter()
@@ -350,12 +355,39 @@ fn create_index(t: &Table, i: &Index) -> String {
     )
 }
 
+/// The policy that limits a tenant-scoped table to the organization the repository set for the
+/// transaction: a second wall behind the repository's own `WHERE`. `FORCE` subjects the table's
+/// owner too, which is usually the role the service connects as. Migrations that must see every
+/// row set `archgen.tenant_bypass` for their own transaction.
+fn row_security(t: &Table) -> String {
+    let Some(column) = &t.tenant else {
+        return String::new();
+    };
+    let check = format!(
+        "(\"{column}\" = NULLIF(current_setting('archgen.organization_id', true), '')::uuid OR current_setting('archgen.tenant_bypass', true) = 'on')"
+    );
+    format!(
+        "ALTER TABLE \"{0}\" ENABLE ROW LEVEL SECURITY;\nALTER TABLE \"{0}\" FORCE ROW LEVEL SECURITY;\nDROP POLICY IF EXISTS \"{0}_tenant\" ON \"{0}\";\nCREATE POLICY \"{0}_tenant\" ON \"{0}\" USING {check} WITH CHECK {check};\n",
+        t.name
+    )
+}
+
+fn drop_row_security(t: &Table) -> String {
+    format!(
+        "DROP POLICY IF EXISTS \"{0}_tenant\" ON \"{0}\";\nALTER TABLE \"{0}\" NO FORCE ROW LEVEL SECURITY;\nALTER TABLE \"{0}\" DISABLE ROW LEVEL SECURITY;\n",
+        t.name
+    )
+}
+
 fn create_all(schema: &Schema, d: Dialect) -> String {
     let mut out = String::new();
     for t in &schema.tables {
         out.push_str(&create_table(t, &t.name, d));
         for i in &t.indices {
             out.push_str(&create_index(t, i));
+        }
+        if d == Dialect::Postgres {
+            out.push_str(&row_security(t));
         }
         out.push('\n');
     }
@@ -397,9 +429,17 @@ fn diff(old: &Schema, new: &Schema) -> Result<Change, Diagnostics> {
                 pg.push_str(&create_index(t, i));
                 lite.push_str(&create_index(t, i));
             }
+            pg.push_str(&row_security(t));
             names.push(format!("create_{}", t.name));
             continue;
         };
+        if before.tenant != t.tenant {
+            pg.push_str(&match t.tenant {
+                Some(_) => row_security(t),
+                None => drop_row_security(t),
+            });
+            names.push(format!("tenant_{}", t.name));
+        }
         let mut rebuild = false;
         for c in &before.columns {
             if !t.columns.iter().any(|n| n.name == c.name) {
@@ -536,6 +576,13 @@ fn diff(old: &Schema, new: &Schema) -> Result<Change, Diagnostics> {
     }
     if errors.has_errors() {
         return Err(errors);
+    }
+    // Fixing existing rows (defaults for new NOT NULL columns) must reach every tenant's rows.
+    if old.tables.iter().any(|t| t.tenant.is_some()) && !pg.is_empty() {
+        pg.insert_str(
+            0,
+            "SELECT set_config('archgen.tenant_bypass', 'on', true);\n",
+        );
     }
     let sqlite_no_tx = !rebuilds.is_empty();
     if sqlite_no_tx {

@@ -43,8 +43,8 @@ use {generated_mod}::prelude::*;
 
 use crate::app::App;
 
-pub async fn handle(app: &App, input: {input}) -> Result<{output}, rt::ApiError> {{
-    let _ = (app, input);
+pub async fn handle(app: &App, cx: &rt::Context, input: {input}) -> Result<{output}, rt::ApiError> {{
+    let _ = (app, cx, input);
     Err(rt::ApiError::not_implemented({id:?}))
 }}
 "#,
@@ -79,7 +79,7 @@ pub fn app(model: &Model) -> String {
         }
         for op in d.operations.iter().filter(|o| o.kind == "custom") {
             s.push_str(&format!(
-                "\n    async fn {0}(&self, input: {1}) -> Result<{2}, rt::ApiError> {{\n        crate::custom::{0}::handle(self, input).await\n    }}\n",
+                "\n    async fn {0}(&self, cx: &rt::Context, input: {1}) -> Result<{2}, rt::ApiError> {{\n        crate::custom::{0}::handle(self, cx, input).await\n    }}\n",
                 op.fn_name,
                 op.input.clone().unwrap_or_default(),
                 op.output.clone().unwrap_or_else(|| "()".into())

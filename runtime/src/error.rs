@@ -62,6 +62,15 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, detail)
     }
 
+    /// No credentials, or credentials that prove nothing.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
+
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, detail)
     }
@@ -120,6 +129,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }
@@ -141,6 +155,12 @@ impl From<RepoError> for ApiError {
                 }
                 err
             }
+            RepoError::Stale { entity, id, .. } => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                format!(
+                    "{entity} {id} has changed since the version in If-Match: read it again and retry with its new ETag"
+                ),
+            ),
             RepoError::Invalid(errors) => {
                 Self::validation(StatusCode::UNPROCESSABLE_ENTITY, errors)
             }

@@ -298,3 +298,21 @@ fn coerce(column: &Column, op: Op, raw: &Value) -> Result<FilterValue, String> {
         ColumnKind::Json => return Err("cannot filter on this field".into()),
     })
 }
+
+impl crate::repo::ListQuery {
+    /// This query limited to the rows whose `column` (a tenant's organization) is `org`: the
+    /// caller's filter still applies inside that.
+    pub fn scoped_to(&self, column: &'static Column, org: uuid::Uuid) -> Self {
+        let scope = FilterNode::Leaf {
+            column,
+            op: Op::Eq,
+            value: FilterValue::Uuid(org),
+        };
+        let mut scoped = self.clone();
+        scoped.filter = Some(match scoped.filter.take() {
+            Some(filter) => FilterNode::And(vec![scope, filter]),
+            None => scope,
+        });
+        scoped
+    }
+}

@@ -4,6 +4,8 @@
 //! live here: problem+json errors, list queries (paging, filters, sorting), request validation,
 //! sqlx pools and migrations, and the in-memory store behind the test mocks.
 
+pub mod context;
+pub mod cursor;
 pub mod error;
 pub mod filter;
 pub mod http;
@@ -17,6 +19,7 @@ pub mod testing;
 pub mod validate;
 
 pub use async_trait::async_trait;
+pub use context::{Context, Principal};
 pub use error::{ApiError, FieldError};
 pub use patch::Patch;
 pub use repo::{ListQuery, Page, RepoError, RepoResult};

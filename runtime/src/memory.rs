@@ -42,6 +42,15 @@ impl<T: Clone> MemoryTable<T> {
         self.rows.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Every row, for a transaction to restore on rollback.
+    pub fn snapshot(&self) -> Vec<T> {
+        self.read().clone()
+    }
+
+    pub fn restore(&self, rows: Vec<T>) {
+        *self.write() = rows;
+    }
+
     pub fn insert(&self, row: T) -> RepoResult<T> {
         let mut rows = self.write();
         self.check_unique(&rows, &row, None)?;
@@ -82,30 +91,33 @@ impl<T: Clone> MemoryTable<T> {
         (before - rows.len()) as u64
     }
 
-    pub fn list(&self, query: &ListQuery) -> RepoResult<Page<T>> {
+    /// As the SQL does it: the cursor narrows the page, not `total`, and the offset (zero with a
+    /// cursor from a request) counts from the cursor.
+    pub fn list(&self, query: &ListQuery) -> RepoResult<Page<T>>
+    where
+        T: serde::Serialize,
+    {
         let rows = self.read();
         let mut matching: Vec<(Value, &T)> = rows
             .iter()
             .map(|r| ((self.to_fields)(r), r))
             .filter(|(v, _)| query.filter.as_ref().is_none_or(|f| matches(f, v)))
             .collect();
-        matching.sort_by(|(a, _), (b, _)| {
-            for key in &query.sort {
-                let ord = compare_nulls_last(&a[key.column.field], &b[key.column.field], key.order);
-                if ord != Ordering::Equal {
-                    return ord;
-                }
-            }
-            compare(&a["id"], &b["id"])
-        });
+        matching.sort_by(|(a, _), (b, _)| row_order(&query.sort, a, b));
         let total = matching.len() as u64;
+        let start = query.cursor.as_ref().map(|c| cursor_row(&query.sort, c));
         let data = matching
             .into_iter()
+            .filter(|(v, _)| {
+                start
+                    .as_ref()
+                    .is_none_or(|s| row_order(&query.sort, v, s) == Ordering::Greater)
+            })
             .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
             .take(query.limit as usize)
             .map(|(_, r)| r.clone())
             .collect();
-        Ok(Page::new(data, total))
+        Ok(Page::new(data, total).with_next_cursor(query))
     }
 
     fn check_unique(&self, rows: &[T], row: &T, skip: Option<usize>) -> RepoResult<()> {
@@ -190,6 +202,24 @@ fn to_json(v: &FilterValue) -> Value {
         FilterValue::DateTime(t) => serde_json::to_value(t).unwrap_or(Value::Null),
         FilterValue::Date(d) => Value::String(d.format("%F").to_string()),
     }
+}
+
+/// The list's total order, as its ORDER BY: each sort key, then `id`.
+fn row_order(sort: &[crate::repo::SortKey], a: &Value, b: &Value) -> Ordering {
+    sort.iter()
+        .map(|key| compare_nulls_last(&a[key.column.field], &b[key.column.field], key.order))
+        .find(|ord| *ord != Ordering::Equal)
+        .unwrap_or_else(|| compare(&a["id"], &b["id"]))
+}
+
+/// The cursor as a row holding only the fields the order reads, to compare rows against.
+fn cursor_row(sort: &[crate::repo::SortKey], cursor: &crate::cursor::Cursor) -> Value {
+    let mut row = serde_json::Map::new();
+    for (key, value) in sort.iter().zip(&cursor.values) {
+        row.insert(key.column.field.to_string(), to_json(value));
+    }
+    row.insert("id".into(), to_json(&cursor.id));
+    Value::Object(row)
 }
 
 fn compare_nulls_last(a: &Value, b: &Value, order: SortOrder) -> Ordering {
@@ -293,5 +323,126 @@ mod tests {
             .map(|k| k.id)
             .collect();
         assert_eq!(ids, ["c", "a", "b"]);
+    }
+
+    #[derive(Debug, Clone, serde::Serialize)]
+    struct Item {
+        id: String,
+        group: String,
+        score: Option<i64>,
+        at: chrono::DateTime<chrono::Utc>,
+    }
+
+    static ITEMS: Table = Table {
+        entity: "Item",
+        name: "items",
+        columns: &[
+            Column {
+                field: "id",
+                column: "id",
+                kind: ColumnKind::Text,
+                nullable: false,
+            },
+            Column {
+                field: "group",
+                column: "group",
+                kind: ColumnKind::Text,
+                nullable: false,
+            },
+            Column {
+                field: "score",
+                column: "score",
+                kind: ColumnKind::Integer,
+                nullable: true,
+            },
+            Column {
+                field: "at",
+                column: "at",
+                kind: ColumnKind::DateTime,
+                nullable: false,
+            },
+        ],
+        unique: &[],
+        sortable: &[],
+        soft_delete: false,
+        default_limit: 10,
+        max_limit: 100,
+    };
+
+    /// 25 rows inserted out of id order, with repeated groups, scores and times, and NULL scores.
+    fn items() -> MemoryTable<Item> {
+        let table = MemoryTable::new("Item", &[], |r: &Item| {
+            serde_json::to_value(r).unwrap_or_default()
+        });
+        let base = chrono::DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        for i in 0..25i64 {
+            table
+                .insert(Item {
+                    id: format!("r{:02}", (i * 7) % 25),
+                    group: ["b", "a", "_c", "B"][(i % 4) as usize].into(),
+                    score: (i % 3 != 0).then_some(i % 5),
+                    // Whole seconds and fractions, which serialise with different digit counts.
+                    at: base + chrono::Duration::microseconds((i % 6) * 250_000),
+                })
+                .unwrap();
+        }
+        table
+    }
+
+    fn ids(page: &Page<Item>) -> Vec<String> {
+        page.data.iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// Follow `nextCursor` from the first page to the last, as a client would.
+    fn walk(table: &MemoryTable<Item>, params: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut cursor = String::new();
+        for _ in 0..30 {
+            let raw = format!("limit=4&{params}&cursor={cursor}");
+            let query = ListQuery::from_query(&raw, &ITEMS).unwrap();
+            let page = table.list(&query).unwrap();
+            seen.extend(ids(&page));
+            match page.meta.next_cursor {
+                Some(next) => cursor = next,
+                None => return seen,
+            }
+        }
+        panic!("{params}: the walk never ended");
+    }
+
+    #[test]
+    fn cursor_walk_matches_offset_listing() {
+        let table = items();
+        for params in [
+            "sort=",
+            "sort=score",
+            "sort=-score",
+            "sort=group",
+            "sort=-at",
+            "sort=group,-score",
+            "sort=-score,at",
+            "sort=at,-group,score",
+            "sort=-id",
+            // 24 rows: the last page is full, so one more (empty) page ends the walk.
+            "sort=score&filter[type]=ne&filter[field]=id&filter[value]=r03",
+        ] {
+            let all = ListQuery::from_query(&format!("limit=100&{params}"), &ITEMS).unwrap();
+            let expected = ids(&table.list(&all).unwrap());
+            assert_eq!(walk(&table, params), expected, "{params}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_page_keeps_the_filtered_total() {
+        let table = items();
+        let first = ListQuery::from_query("limit=4&sort=-score", &ITEMS).unwrap();
+        let page = table.list(&first).unwrap();
+        let cursor = page.meta.next_cursor.unwrap();
+        let next =
+            ListQuery::from_query(&format!("limit=4&sort=-score&cursor={cursor}"), &ITEMS).unwrap();
+        let page = table.list(&next).unwrap();
+        assert_eq!((page.data.len(), page.meta.total), (4, 25));
     }
 }

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::cursor::Cursor;
 use crate::error::FieldError;
 use crate::filter::FilterNode;
 use crate::repo::{ListQuery, SortKey, SortOrder, Table};
@@ -121,10 +122,22 @@ impl ListQuery {
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        let mut sort_ok = true;
         if let Some(raw_sort) = params.get("sort") {
             match parse_sort(raw_sort, table) {
                 Ok(keys) => query.sort = keys,
-                Err(mut e) => errors.append(&mut e),
+                Err(mut e) => {
+                    sort_ok = false;
+                    errors.append(&mut e);
+                }
+            }
+        }
+        // A cursor is checked against the sort, so a sort that failed is reported alone rather
+        // than also as a cursor "for a different sort".
+        if let Some(v) = lookup("cursor").filter(|_| sort_ok) {
+            match parse_cursor(v, &query, table) {
+                Ok(cursor) => query.cursor = cursor,
+                Err(e) => errors.push(e),
             }
         }
         if errors.is_empty() {
@@ -137,6 +150,22 @@ impl ListQuery {
 
 fn scalar(v: &Value) -> Option<&str> {
     v.as_str()
+}
+
+/// `cursor=<token>` for a query whose limit, offset and sort are already parsed. An empty token
+/// asks for the first page, so clients can send the parameter unconditionally.
+fn parse_cursor(v: &Value, query: &ListQuery, table: &Table) -> Result<Option<Cursor>, FieldError> {
+    let token = scalar(v).ok_or_else(|| FieldError::new("cursor", "must be a single token"))?;
+    if token.is_empty() {
+        return Ok(None);
+    }
+    if query.offset != 0 {
+        return Err(FieldError::new(
+            "cursor",
+            "use either offset or cursor, not both",
+        ));
+    }
+    Cursor::decode(token, &query.sort, table).map(Some)
 }
 
 /// Accepts `sort=-createdAt,name`, `sort=createdAt:desc`, and `sort[0][field]=..&sort[0][order]=..`.
@@ -294,6 +323,124 @@ mod tests {
             "{errs:?}"
         );
         assert!(errs[0].message.contains("nested more than"), "{errs:?}");
+    }
+
+    fn token(doc: Value) -> String {
+        crate::cursor::base64url_encode(doc.to_string().as_bytes())
+    }
+
+    #[test]
+    fn cursor_round_trips_through_the_query_string() {
+        let id = uuid::Uuid::now_v7();
+        let sort = ListQuery::from_query("sort=-credits,name", &TABLE)
+            .unwrap()
+            .sort;
+        let row = serde_json::json!({ "id": id, "credits": 7, "name": "x" });
+        let t = Cursor::encode_row(&sort, &row).unwrap();
+        let expected = Cursor {
+            values: vec![FilterValue::Integer(7), FilterValue::Text("x".into())],
+            id: FilterValue::Uuid(id),
+        };
+        // The same sort spelled differently, and the deepObject spelling of the parameter.
+        for raw in [
+            format!("sort=-credits,name&cursor={t}"),
+            format!("sort=credits:desc,name&page[cursor]={t}&limit=3"),
+        ] {
+            let q = ListQuery::from_query(&raw, &TABLE).unwrap();
+            assert_eq!(q.cursor.as_ref(), Some(&expected), "{raw}");
+        }
+    }
+
+    #[test]
+    fn an_empty_cursor_asks_for_the_first_page() {
+        let q = ListQuery::from_query("cursor=&offset=0", &TABLE).unwrap();
+        assert_eq!(q.cursor, None);
+    }
+
+    #[test]
+    fn bad_cursors_are_rejected_on_the_cursor_field() {
+        let id = uuid::Uuid::nil();
+        let cases = [
+            ("cursor=%%%".to_string(), "not a valid cursor"),
+            (
+                format!("cursor={}", crate::cursor::base64url_encode(b"{no")),
+                "not a valid cursor",
+            ),
+            (
+                format!(
+                    "cursor={}",
+                    token(serde_json::json!({ "sort": "", "values": [], "id": id, "x": 1 }))
+                ),
+                "not a valid cursor",
+            ),
+            (
+                format!(
+                    "sort=-credits&cursor={}",
+                    token(serde_json::json!({ "sort": "name", "values": ["x"], "id": id }))
+                ),
+                "send the same sort",
+            ),
+            (
+                format!(
+                    "cursor={}",
+                    token(serde_json::json!({ "sort": "name", "values": ["x"], "id": id }))
+                ),
+                "send the same sort",
+            ),
+            (
+                format!(
+                    "sort=credits&cursor={}",
+                    token(serde_json::json!({ "sort": "credits", "values": ["seven"], "id": id }))
+                ),
+                "`seven` is not a valid integer",
+            ),
+            (
+                format!(
+                    "sort=credits&cursor={}",
+                    token(serde_json::json!({ "sort": "credits", "values": [null], "id": id }))
+                ),
+                "a value is required",
+            ),
+            (
+                format!(
+                    "sort=credits&cursor={}",
+                    token(serde_json::json!({ "sort": "credits", "values": [], "id": id }))
+                ),
+                "not a valid cursor",
+            ),
+            (
+                format!(
+                    "cursor={}",
+                    token(serde_json::json!({ "sort": "", "values": [], "id": "nope" }))
+                ),
+                "not a valid UUID",
+            ),
+            (
+                format!(
+                    "offset=4&cursor={}",
+                    token(serde_json::json!({ "sort": "", "values": [], "id": id }))
+                ),
+                "use either offset or cursor",
+            ),
+            ("cursor=a&cursor=b".to_string(), "single token"),
+        ];
+        for (raw, message) in cases {
+            let errs = ListQuery::from_query(&raw, &TABLE).unwrap_err();
+            assert_eq!(errs.len(), 1, "{raw}: {errs:?}");
+            assert_eq!(errs[0].field, "cursor", "{raw}");
+            assert!(errs[0].message.contains(message), "{raw}: {errs:?}");
+        }
+    }
+
+    #[test]
+    fn cursor_errors_are_collected_with_the_others() {
+        let errs = ListQuery::from_query("limit=0&cursor=x", &TABLE).unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["limit", "cursor"]);
+        // A sort that fails is the one problem: the cursor cannot be checked against it.
+        let errs = ListQuery::from_query("sort=nope&cursor=x", &TABLE).unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["sort.0.field"]);
     }
 
     #[test]

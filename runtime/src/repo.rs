@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::cursor::Cursor;
 use crate::error::FieldError;
 use crate::filter::FilterNode;
 
@@ -15,6 +16,13 @@ pub enum RepoError {
     Conflict {
         constraint: Option<String>,
         message: String,
+    },
+    /// An optimistic-concurrency write named a version the row no longer has.
+    #[error("{entity} {id} has changed since version {expected}")]
+    Stale {
+        entity: &'static str,
+        id: String,
+        expected: i64,
     },
     /// The request cannot be run as asked (a filter on an unknown field, say).
     #[error("invalid query")]
@@ -119,6 +127,8 @@ pub struct ListQuery {
     pub offset: u64,
     pub filter: Option<FilterNode>,
     pub sort: Vec<SortKey>,
+    /// Start after this row instead of skipping `offset` rows; its values line up with `sort`.
+    pub cursor: Option<Cursor>,
 }
 
 impl ListQuery {
@@ -128,6 +138,7 @@ impl ListQuery {
             offset: 0,
             filter: None,
             sort: Vec::new(),
+            cursor: None,
         }
     }
 }
@@ -135,6 +146,10 @@ impl ListQuery {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PageMeta {
     pub total: u64,
+    /// Pass as `cursor` (with the same `sort`) for the page after this one; absent on a page
+    /// that is not full, since nothing follows it.
+    #[serde(rename = "nextCursor", skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// A page of results with the exact total of matching rows.
@@ -148,8 +163,26 @@ impl<T> Page<T> {
     pub fn new(data: Vec<T>, total: u64) -> Self {
         Self {
             data,
-            meta: PageMeta { total },
+            meta: PageMeta {
+                total,
+                next_cursor: None,
+            },
         }
+    }
+}
+
+impl<T: Serialize> Page<T> {
+    /// Set `nextCursor` from the last row when the page is full. Rows are read as serde writes
+    /// them (sort keys by API name, and `id`), so the cursor holds what the client saw.
+    pub fn with_next_cursor(mut self, query: &ListQuery) -> Self {
+        let full = !self.data.is_empty() && self.data.len() == query.limit as usize;
+        self.meta.next_cursor = self
+            .data
+            .last()
+            .filter(|_| full)
+            .and_then(|last| serde_json::to_value(last).ok())
+            .and_then(|row| Cursor::encode_row(&query.sort, &row));
+        self
     }
 }
 

@@ -7,20 +7,23 @@ use tower::ServiceExt;
 
 #[tokio::test]
 async fn crud_through_mocks() {
-    let router = archgen_build_rs_example::in_memory();
+    // The caller an authentication layer would name; labels belong to its organization.
+    let caller = archgen_runtime::Principal {
+        subject: "tester".into(),
+        organization: Some("11111111-1111-4111-8111-111111111111".parse().unwrap()),
+        roles: Vec::new(),
+    };
+    let router =
+        archgen_build_rs_example::in_memory().layer(archgen_runtime::deps::axum::Extension(caller));
     let create = Request::post("/labels")
         .header("content-type", "application/json")
-        .body(Body::from(
-            r#"{"name":"prod","organizationID":"11111111-1111-4111-8111-111111111111"}"#,
-        ))
+        .body(Body::from(r#"{"name":"prod"}"#))
         .unwrap();
     let response = router.clone().oneshot(create).await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let again = Request::post("/labels")
         .header("content-type", "application/json")
-        .body(Body::from(
-            r#"{"name":"prod","organizationID":"11111111-1111-4111-8111-111111111111"}"#,
-        ))
+        .body(Body::from(r#"{"name":"prod"}"#))
         .unwrap();
     assert_eq!(
         router.clone().oneshot(again).await.unwrap().status(),

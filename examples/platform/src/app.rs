@@ -11,8 +11,12 @@ pub struct App {
 
 #[rt::async_trait]
 impl generated::server::ServerService for App {
-    async fn get_health(&self, input: GetHealthInput) -> Result<Health, rt::ApiError> {
-        crate::custom::get_health::handle(self, input).await
+    async fn get_health(
+        &self,
+        cx: &rt::Context,
+        input: GetHealthInput,
+    ) -> Result<Health, rt::ApiError> {
+        crate::custom::get_health::handle(self, cx, input).await
     }
 }
 
@@ -24,8 +28,9 @@ impl generated::storage::StorageService for App {
 
     async fn download_artifact(
         &self,
+        cx: &rt::Context,
         input: DownloadArtifactInput,
     ) -> Result<DownloadArtifactResponse, rt::ApiError> {
-        crate::custom::download_artifact::handle(self, input).await
+        crate::custom::download_artifact::handle(self, cx, input).await
     }
 }

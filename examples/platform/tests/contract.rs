@@ -2,7 +2,9 @@
 //! in-memory SQLite, and the in-memory mock must all give the same answers to the same calls.
 
 use archgen_platform::generated::storage::StorageRepositories;
-use archgen_platform::generated::storage::repository::{LABEL_TABLE, LabelPatch, NewLabel};
+use archgen_platform::generated::storage::repository::{
+    LABEL_TABLE, LabelPatch, NewArtifact, NewLabel,
+};
 use archgen_runtime as rt;
 use rt::RepoError;
 use rt::prelude::*;
@@ -10,55 +12,86 @@ use rt::prelude::*;
 const ORG: Uuid = Uuid::from_u128(0x1111_1111_1111_4111_8111_1111_1111_1111);
 const OTHER: Uuid = Uuid::from_u128(0x2222_2222_2222_4222_8222_2222_2222_2222);
 
-fn label(name: &str, org: Uuid) -> NewLabel {
+fn label(name: &str) -> NewLabel {
     NewLabel {
         name: name.into(),
         color: "#808080".into(),
-        organization_id: org,
     }
 }
 
-/// The contract. Everything it observes is returned, so the stores can be compared with each other too.
-async fn contract(repos: StorageRepositories) -> Vec<String> {
+fn artifact(org: Uuid) -> NewArtifact {
+    NewArtifact {
+        name: None,
+        description: None,
+        credits: 0,
+        mime_type: "text/plain".into(),
+        organization_id: org,
+        producer_id: None,
+        text: None,
+        url: None,
+        size_bytes: None,
+        checksum: None,
+    }
+}
+
+fn rename(name: &str) -> LabelPatch {
+    LabelPatch {
+        name: Patch::Value(name.into()),
+        ..Default::default()
+    }
+}
+
+/// The contract. Everything it observes is returned, so the stores can be compared with each
+/// other too. `begin` opens a transaction on the store under test.
+async fn contract(repos: StorageRepositories, begin: impl AsyncFn() -> rt::sql::Tx) -> Vec<String> {
     let labels = &repos.labels;
     let mut seen = Vec::new();
-    let a = labels.create(label("alpha", ORG)).await.unwrap();
-    let b = labels.create(label("beta", ORG)).await.unwrap();
-    labels.create(label("alpha", OTHER)).await.unwrap();
-    assert_eq!(labels.get(a.id).await.unwrap().as_ref(), Some(&a));
-    assert_eq!(labels.get(Uuid::nil()).await.unwrap(), None);
+    let a = labels.create(ORG, label("alpha")).await.unwrap();
+    let b = labels.create(ORG, label("beta")).await.unwrap();
+    let other = labels.create(OTHER, label("alpha")).await.unwrap();
+    assert_eq!(a.organization_id, ORG, "the tenant comes from the caller");
+    assert_eq!(labels.get(ORG, a.id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(labels.get(ORG, Uuid::nil()).await.unwrap(), None);
+
+    // Tenancy: another organization's row does not exist for this caller.
+    assert_eq!(labels.get(ORG, other.id).await.unwrap(), None);
+    assert_eq!(
+        labels
+            .update(ORG, other.id, rename("x"), None)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(!labels.delete(ORG, other.id, None).await.unwrap());
+    assert_eq!(
+        labels.get(OTHER, other.id).await.unwrap().unwrap().name,
+        "alpha"
+    );
 
     // Unique (organizationID, name): a typed conflict naming the fields.
-    match labels.create(label("alpha", ORG)).await {
+    match labels.create(ORG, label("alpha")).await {
         Err(RepoError::Conflict { constraint, .. }) => {
             seen.push(format!("conflict {constraint:?}"))
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
-    match labels
-        .update(
-            b.id,
-            LabelPatch {
-                name: Patch::Value("alpha".into()),
-                ..Default::default()
-            },
-        )
-        .await
-    {
+    match labels.update(ORG, b.id, rename("alpha"), None).await {
         Err(RepoError::Conflict { constraint, .. }) => {
             seen.push(format!("update conflict {constraint:?}"))
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
 
-    // Absent keeps, a value replaces; the update time moves.
+    // Absent keeps, a value replaces; the update time and the version move.
     let patched = labels
         .update(
+            ORG,
             b.id,
             LabelPatch {
                 color: Patch::Value("#000000".into()),
                 ..Default::default()
             },
+            Some(b.version),
         )
         .await
         .unwrap()
@@ -68,17 +101,37 @@ async fn contract(repos: StorageRepositories) -> Vec<String> {
         ("beta", "#000000")
     );
     assert!(patched.updated_at >= b.updated_at);
+    assert_eq!((b.version, patched.version), (1, 2));
     assert_eq!(
         labels
-            .update(Uuid::nil(), LabelPatch::default())
+            .update(ORG, Uuid::nil(), LabelPatch::default(), None)
             .await
             .unwrap(),
         None
     );
 
-    // Additional methods, each return kind.
+    // Optimistic concurrency: a write naming an old version is refused and changes nothing.
+    match labels.update(ORG, b.id, rename("gamma"), Some(1)).await {
+        Err(RepoError::Stale { expected, .. }) => seen.push(format!("stale update {expected}")),
+        other => panic!("expected a stale write, got {other:?}"),
+    }
+    match labels.delete(ORG, b.id, Some(1)).await {
+        Err(RepoError::Stale { .. }) => seen.push("stale delete".into()),
+        other => panic!("expected a stale delete, got {other:?}"),
+    }
+    assert_eq!(labels.get(ORG, b.id).await.unwrap().unwrap(), patched);
+    // A version of a row that is not there is a plain miss, not a stale write.
+    assert_eq!(
+        labels
+            .update(ORG, Uuid::nil(), rename("x"), Some(1))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Additional methods, each return kind; the tenant param is the caller's organization.
     let by_name = labels
-        .get_label_by_name("alpha".into(), OTHER)
+        .get_label_by_name(OTHER, "alpha".into())
         .await
         .unwrap()
         .unwrap();
@@ -86,11 +139,11 @@ async fn contract(repos: StorageRepositories) -> Vec<String> {
     seen.push(format!(
         "exists {} {}",
         labels
-            .label_exists_by_name("beta".into(), ORG)
+            .label_exists_by_name(ORG, "beta".into())
             .await
             .unwrap(),
         labels
-            .label_exists_by_name("beta".into(), OTHER)
+            .label_exists_by_name(OTHER, "beta".into())
             .await
             .unwrap()
     ));
@@ -103,7 +156,7 @@ async fn contract(repos: StorageRepositories) -> Vec<String> {
         .collect();
     seen.push(format!("in org {in_org:?}"));
 
-    // Lists: filters, sort, paging, exact totals.
+    // Lists: filters, sort, paging, exact totals, all inside the caller's organization.
     let query = |raw: &str| rt::ListQuery::from_query(raw, &LABEL_TABLE).unwrap();
     for raw in [
         "sort=name,-organizationID",
@@ -112,55 +165,91 @@ async fn contract(repos: StorageRepositories) -> Vec<String> {
         "filter[type]=ne&filter[field]=color&filter[value]=%23808080",
         "filter[type]=or&filter[children][0][field]=name&filter[children][0][value]=beta&filter[children][1][type]=gt&filter[children][1][field]=name&filter[children][1][value]=alpha&sort=-name",
     ] {
-        let page = labels.list(&query(raw)).await.unwrap();
-        let names: Vec<String> = page
-            .data
-            .iter()
-            .map(|l| {
-                format!(
-                    "{}@{}",
-                    l.name,
-                    if l.organization_id == ORG {
-                        "org"
-                    } else {
-                        "other"
-                    }
-                )
-            })
-            .collect();
-        seen.push(format!("{raw} -> {} {names:?}", page.meta.total));
+        for org in [ORG, OTHER] {
+            let page = labels.list(org, &query(raw)).await.unwrap();
+            let names: Vec<&str> = page.data.iter().map(|l| l.name.as_str()).collect();
+            assert!(page.data.iter().all(|l| l.organization_id == org));
+            seen.push(format!("{raw} -> {} {names:?}", page.meta.total));
+        }
     }
 
-    assert!(labels.delete(a.id).await.unwrap());
-    assert!(!labels.delete(a.id).await.unwrap());
+    // Keyset paging walks the same rows as offset paging, with the same total.
+    for i in 0..7 {
+        labels.create(ORG, label(&format!("k{i}"))).await.unwrap();
+    }
+    let mut walked = Vec::new();
+    let mut raw = "limit=3&sort=-name".to_string();
+    loop {
+        let page = labels.list(ORG, &query(&raw)).await.unwrap();
+        walked.extend(page.data.iter().map(|l| l.name.clone()));
+        match page.meta.next_cursor {
+            Some(cursor) => raw = format!("limit=3&sort=-name&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let all: Vec<String> = labels
+        .list(ORG, &query("limit=100&sort=-name"))
+        .await
+        .unwrap()
+        .data
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(walked, all);
+    seen.push(format!("keyset {walked:?}"));
+
+    assert!(labels.delete(ORG, a.id, None).await.unwrap());
+    assert!(!labels.delete(ORG, a.id, None).await.unwrap());
     seen.push(format!(
         "after delete {}",
-        labels.list(&query("")).await.unwrap().meta.total
+        labels.list(ORG, &query("")).await.unwrap().meta.total
     ));
 
-    let artifacts = &repos.artifacts;
-    for _ in 0..3 {
-        artifacts
-            .create(
-                archgen_platform::generated::storage::repository::NewArtifact {
-                    name: None,
-                    description: None,
-                    credits: 0,
-                    mime_type: "text/plain".into(),
-                    organization_id: ORG,
-                    producer_id: None,
-                    text: None,
-                    url: None,
-                    size_bytes: None,
-                    checksum: None,
-                },
-            )
+    // Transactions: calls on several repositories commit or roll back together.
+    let tx = begin().await;
+    let in_tx = repos.in_tx(&tx).unwrap();
+    in_tx.labels.create(ORG, label("tx-a")).await.unwrap();
+    in_tx.artifacts.create(artifact(ORG)).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert!(
+        !labels
+            .label_exists_by_name(ORG, "tx-a".into())
             .await
-            .unwrap();
+            .unwrap()
+    );
+    assert_eq!(
+        repos
+            .artifacts
+            .count_artifacts_by_organization(ORG)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        in_tx.labels.get(ORG, b.id).await.is_err(),
+        "a finished transaction refuses calls"
+    );
+
+    let tx = begin().await;
+    let in_tx = repos.in_tx(&tx).unwrap();
+    let made = in_tx.labels.create(ORG, label("tx-b")).await.unwrap();
+    in_tx
+        .labels
+        .update(ORG, made.id, rename("tx-c"), Some(1))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        in_tx.artifacts.create(artifact(ORG)).await.unwrap();
     }
+    tx.commit().await.unwrap();
+    assert_eq!(
+        labels.get(ORG, made.id).await.unwrap().unwrap().name,
+        "tx-c"
+    );
     seen.push(format!(
         "count {}",
-        artifacts
+        repos
+            .artifacts
             .count_artifacts_by_organization(ORG)
             .await
             .unwrap()
@@ -169,7 +258,10 @@ async fn contract(repos: StorageRepositories) -> Vec<String> {
 }
 
 async fn expected() -> Vec<String> {
-    contract(StorageRepositories::in_memory()).await
+    contract(StorageRepositories::in_memory(), async || {
+        rt::sql::Tx::memory()
+    })
+    .await
 }
 
 #[tokio::test]
@@ -186,7 +278,11 @@ async fn sqlite_memory_matches_the_mock() {
         .await
         .unwrap();
     assert_eq!(
-        contract(StorageRepositories::new(&db)).await,
+        contract(StorageRepositories::new(&db), async || db
+            .begin()
+            .await
+            .unwrap())
+        .await,
         expected().await
     );
 }
@@ -201,7 +297,11 @@ async fn sqlite_file_matches_the_mock() {
         .await
         .unwrap();
     assert_eq!(
-        contract(StorageRepositories::new(&db)).await,
+        contract(StorageRepositories::new(&db), async || db
+            .begin()
+            .await
+            .unwrap())
+        .await,
         expected().await
     );
 }
@@ -216,7 +316,12 @@ async fn postgres_matches_the_mock() {
         .await
         .unwrap();
     assert_eq!(
-        contract(StorageRepositories::new(&pg.db)).await,
+        contract(StorageRepositories::new(&pg.db), async || pg
+            .db
+            .begin()
+            .await
+            .unwrap())
+        .await,
         expected().await
     );
 }

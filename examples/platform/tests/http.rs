@@ -5,11 +5,32 @@ use archgen_runtime as rt;
 use http_body_util::BodyExt;
 use rt::deps::axum::Router;
 use rt::deps::axum::body::Body;
-use rt::deps::axum::http::{Request, StatusCode};
+use rt::deps::axum::http::{HeaderMap, Request, StatusCode};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const ORG: &str = "11111111-1111-4111-8111-111111111111";
+const OTHER_ORG: &str = "22222222-2222-4222-8222-222222222222";
+
+/// Stands in for the authentication layer: the caller's organization comes from a test header.
+async fn caller(
+    mut request: rt::deps::axum::extract::Request,
+    next: rt::deps::axum::middleware::Next,
+) -> rt::deps::axum::response::Response {
+    let org = request
+        .headers()
+        .get("x-test-organization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    if let Some(org) = org {
+        request.extensions_mut().insert(rt::Principal {
+            subject: "tester".into(),
+            organization: Some(org),
+            roles: Vec::new(),
+        });
+    }
+    next.run(request).await
+}
 
 struct Api {
     router: Router,
@@ -23,35 +44,51 @@ impl Api {
         uri: &str,
         body: Option<Value>,
     ) -> (StatusCode, String, Value) {
-        let request = Request::builder()
+        let (status, headers, json) = self.call_as(Some(ORG), method, uri, body, &[]).await;
+        let content_type = headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, content_type, json)
+    }
+
+    /// A request from `org` (`None`: anonymous) with extra headers; the answer's headers too.
+    async fn call_as(
+        &self,
+        org: Option<&str>,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Value) {
+        let mut request = Request::builder()
             .method(method)
             .uri(uri)
-            .header("content-type", "application/json")
+            .header("content-type", "application/json");
+        if let Some(org) = org {
+            request = request.header("x-test-organization", org);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
             .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
             .unwrap();
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
+        let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let json = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap()
         };
-        (status, content_type, json)
+        (status, headers, json)
     }
 
     async fn create_label(&self, name: &str) -> Value {
         let (status, _, body) = self
-            .call(
-                "POST",
-                "/labels",
-                Some(json!({"name": name, "organizationID": ORG})),
-            )
+            .call("POST", "/labels", Some(json!({"name": name})))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["data"].clone()
@@ -67,14 +104,20 @@ impl Api {
 async fn sqlite() -> Option<Api> {
     let db = rt::testing::sqlite_memory().await;
     Some(Api {
-        router: archgen_platform::router(&db).await.unwrap(),
+        router: archgen_platform::router(&db)
+            .await
+            .unwrap()
+            .layer(rt::deps::axum::middleware::from_fn(caller)),
         _pg: None,
     })
 }
 
 async fn postgres(label: &str) -> Option<Api> {
     let pg = rt::testing::postgres(label).await?;
-    let router = archgen_platform::router(&pg.db).await.unwrap();
+    let router = archgen_platform::router(&pg.db)
+        .await
+        .unwrap()
+        .layer(rt::deps::axum::middleware::from_fn(caller));
     Some(Api {
         router,
         _pg: Some(pg),
@@ -101,6 +144,9 @@ on_both!(
     text_sorts_bytewise_on_every_backend,
     sort_is_limited_to_the_fields_the_spec_declares,
     soft_deleted_labels_free_their_name,
+    labels_stay_inside_the_callers_organization,
+    if_match_guards_writes_with_412,
+    cursor_pages_walk_every_row_once,
 );
 
 async fn crud_round_trip(api: Api) {
@@ -148,17 +194,20 @@ async fn validation_names_every_field(api: Api) {
     fields.dedup();
     assert_eq!(
         fields,
-        ["name", "color", "organizationID", "extra", "id"],
+        ["name", "color", "extra", "id", "organizationID"],
         "{problem}"
     );
 
-    let (status, _, problem) = api
-        .call("POST", "/labels", Some(json!({"name": "x"})))
+    let (_, _, problem) = api
+        .call(
+            "POST",
+            "/labels",
+            Some(json!({"name": "x", "organizationID": ORG})),
+        )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         problem["errors"][0],
-        json!({"field": "organizationID", "message": "is required"})
+        json!({"field": "organizationID", "message": "is the caller's organization and is set by the server"})
     );
 
     let (status, _, problem) = api.call("POST", "/labels", None).await;
@@ -169,11 +218,7 @@ async fn validation_names_every_field(api: Api) {
 async fn unique_conflict_is_409(api: Api) {
     api.create_label("production").await;
     let (status, content_type, problem) = api
-        .call(
-            "POST",
-            "/labels",
-            Some(json!({"name": "production", "organizationID": ORG})),
-        )
+        .call("POST", "/labels", Some(json!({"name": "production"})))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert_eq!(content_type, "application/problem+json");
@@ -182,12 +227,13 @@ async fn unique_conflict_is_409(api: Api) {
         "a Label with the same organizationID, name already exists"
     );
     // The same name in another organization is fine.
-    let other = "22222222-2222-4222-8222-222222222222";
     let (status, _, _) = api
-        .call(
+        .call_as(
+            Some(OTHER_ORG),
             "POST",
             "/labels",
-            Some(json!({"name": "production", "organizationID": other})),
+            Some(json!({"name": "production"})),
+            &[],
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
@@ -368,20 +414,14 @@ async fn protocol_errors_are_problem_json(api: Api) {
         .method("POST")
         .uri("/labels")
         .header("content-type", "text/plain")
-        .body(Body::from(format!(
-            r#"{{"name":"x","organizationID":"{ORG}"}}"#
-        )))
+        .body(Body::from(format!(r#"{{"name":"x"}}"#)))
         .unwrap();
     let response = api.router.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     // Postgres cannot store NUL: it is refused up front on both backends, in bodies and filters.
     let (status, _, problem) = api
-        .call(
-            "POST",
-            "/labels",
-            Some(json!({"name": "a\u{0}b", "organizationID": ORG})),
-        )
+        .call("POST", "/labels", Some(json!({"name": "a\u{0}b"})))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let (status, _, _) = api
@@ -440,4 +480,182 @@ async fn soft_deleted_labels_free_their_name(api: Api) {
     assert_eq!(page["meta"]["total"], 0);
     // The unique index ignores deleted rows.
     api.create_label("staging").await;
+}
+
+async fn labels_stay_inside_the_callers_organization(api: Api) {
+    let mine = api.create_label("mine").await;
+    assert_eq!(
+        mine["organizationID"], ORG,
+        "the organization is the caller's"
+    );
+    let uri = format!("/labels/{}", mine["id"].as_str().unwrap());
+
+    // Another organization cannot see, change or delete it: to them it does not exist.
+    for (method, body) in [
+        ("GET", None),
+        ("PATCH", Some(json!({"name": "theirs"}))),
+        ("DELETE", None),
+    ] {
+        let (status, _, problem) = api.call_as(Some(OTHER_ORG), method, &uri, body, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method}: {problem}");
+    }
+    let (_, _, page) = api
+        .call_as(Some(OTHER_ORG), "GET", "/labels", None, &[])
+        .await;
+    assert_eq!(page["meta"]["total"], 0, "{page}");
+    // A filter naming the other organization finds nothing either: the scope is ANDed in.
+    let (_, _, page) = api
+        .call_as(
+            Some(OTHER_ORG),
+            "GET",
+            &format!("/labels?filter[field]=organizationID&filter[value]={ORG}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(page["meta"]["total"], 0, "{page}");
+
+    // Without a caller, tenant-scoped operations are 401 with a challenge.
+    let (status, headers, problem) = api.call_as(None, "GET", "/labels", None, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+    assert_eq!(headers["www-authenticate"], "Bearer");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    // Entities without a tenant field are not scoped.
+    let (status, _, _) = api.call_as(None, "GET", "/artifacts", None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn if_match_guards_writes_with_412(api: Api) {
+    let (status, headers, created) = api
+        .call_as(
+            Some(ORG),
+            "POST",
+            "/labels",
+            Some(json!({"name": "v"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(headers["etag"], "\"1\"");
+    assert!(
+        created["data"].get("version").is_none(),
+        "the version column stays out of the body"
+    );
+    let uri = format!("/labels/{}", created["data"]["id"].as_str().unwrap());
+    let (_, headers, _) = api.call_as(Some(ORG), "GET", &uri, None, &[]).await;
+    assert_eq!(headers["etag"], "\"1\"");
+
+    let (status, headers, _) = api
+        .call_as(
+            Some(ORG),
+            "PATCH",
+            &uri,
+            Some(json!({"color": "#000000"})),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["etag"], "\"2\"");
+
+    // The ETag it read is now stale: 412, and nothing changes.
+    let (status, headers, problem) = api
+        .call_as(
+            Some(ORG),
+            "PATCH",
+            &uri,
+            Some(json!({"color": "#ffffff"})),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{problem}");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    let (status, _, _) = api
+        .call_as(Some(ORG), "DELETE", &uri, None, &[("if-match", "\"1\"")])
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    // A tag this service never issued cannot match.
+    let (status, _, _) = api
+        .call_as(
+            Some(ORG),
+            "PATCH",
+            &uri,
+            Some(json!({"color": "#ffffff"})),
+            &[("if-match", "W/\"2\"")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let (_, _, current) = api.call_as(Some(ORG), "GET", &uri, None, &[]).await;
+    assert_eq!(current["data"]["color"], "#000000");
+
+    // `*` and no If-Match at all write unconditionally.
+    let (status, headers, _) = api
+        .call_as(
+            Some(ORG),
+            "PATCH",
+            &uri,
+            Some(json!({"color": "#111111"})),
+            &[("if-match", "*")],
+        )
+        .await;
+    assert_eq!(
+        (status, &headers["etag"]),
+        (StatusCode::OK, &"\"3\"".parse().unwrap())
+    );
+    let (status, _, _) = api
+        .call_as(Some(ORG), "DELETE", &uri, None, &[("if-match", "\"3\"")])
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+async fn cursor_pages_walk_every_row_once(api: Api) {
+    for i in 0..11 {
+        api.create_artifact(json!({"organizationID": ORG, "text": "t", "credits": i % 4}))
+            .await;
+    }
+    let (_, _, all) = api
+        .call("GET", "/artifacts?limit=100&sort=-credits", None)
+        .await;
+    let expected: Vec<Value> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].clone())
+        .collect();
+    let mut walked = Vec::new();
+    let mut uri = "/artifacts?limit=4&sort=-credits".to_string();
+    loop {
+        let (status, _, page) = api.call("GET", &uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(
+            page["meta"]["total"], 11,
+            "the total counts every match, not what is left"
+        );
+        walked.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].clone()),
+        );
+        match page["meta"]["nextCursor"].as_str() {
+            Some(cursor) => uri = format!("/artifacts?limit=4&sort=-credits&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(walked, expected);
+
+    // A cursor is bound to its sort, and cannot be combined with an offset.
+    let (_, _, first) = api
+        .call("GET", "/artifacts?limit=4&sort=-credits", None)
+        .await;
+    let cursor = first["meta"]["nextCursor"].as_str().unwrap().to_string();
+    for bad in [
+        format!("/artifacts?sort=credits&cursor={cursor}"),
+        format!("/artifacts?sort=-credits&offset=4&cursor={cursor}"),
+        "/artifacts?cursor=not-a-cursor".to_string(),
+    ] {
+        let (status, _, problem) = api.call("GET", &bad, None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "cursor", "{problem}");
+    }
 }

@@ -45,6 +45,13 @@ pub struct Repository {
     pub table_name: Option<String>,
     /// Deletes mark rows (`deleted_at`) instead of removing them.
     pub soft_delete: bool,
+    /// `Some(false)` turns off the upkeep of `createdAt`/`updatedAt`; `Some(true)` also adds the
+    /// columns when the schema has no such fields.
+    pub timestamps: Option<bool>,
+    /// A `version` column guards updates and deletes (ETag / If-Match).
+    pub optimistic_locking: bool,
+    /// The field holding the owning organization: every statement is scoped to the caller's.
+    pub tenant: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -199,6 +206,8 @@ impl<'a> Annotator<'a> {
             "sqlite",
             "softDelete",
             "timestamps",
+            "optimisticLocking",
+            "tenant",
         ];
         let entries = self.reader.object(value, ptr, &known)?;
         let mut repo = Repository {
@@ -247,7 +256,25 @@ impl<'a> Annotator<'a> {
                 }
                 // Every CRUD operation is always generated; these only matter to ArchesAI's Go output.
                 "softDelete" => repo.soft_delete = self.reader.bool(value, &p).unwrap_or(false),
-                "operations" | "timestamps" => self.reader.warning(
+                "timestamps" => repo.timestamps = self.reader.bool(value, &p),
+                "optimisticLocking" => {
+                    repo.optimistic_locking = self.reader.bool(value, &p).unwrap_or(false)
+                }
+                // `tenant: true` means the conventional field name.
+                "tenant" => {
+                    repo.tenant = match value.as_bool() {
+                        Some(true) => Some(Spanned {
+                            value: "organizationID".into(),
+                            pointer: p.clone(),
+                        }),
+                        Some(false) => None,
+                        None => self.reader.string(value, &p).map(|value| Spanned {
+                            value,
+                            pointer: p.clone(),
+                        }),
+                    }
+                }
+                "operations" => self.reader.warning(
                     &p,
                     format!(
                         "`repository.{key}` is accepted for compatibility but has no effect yet"

@@ -16,6 +16,7 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_function("where_clause", where_clause);
     env.add_function("id_field", |e: Value| field_where(e, "id"));
     env.add_function("updated_field", |e: Value| field_where(e, "updated_at"));
+    env.add_function("version_field", |e: Value| field_where(e, "version"));
     env.add_function("mock_predicate", mock_predicate);
     env.add_function("column_field", column_field);
 }
@@ -76,6 +77,10 @@ fn where_clause(params: Value, dialect: String) -> Result<String, Error> {
             )
         })
         .collect();
+    // A tenant's method may filter on nothing but the caller's organization, which follows.
+    if parts.is_empty() {
+        return Ok("1 = 1".into());
+    }
     Ok(parts.join(" AND "))
 }
 

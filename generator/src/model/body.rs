@@ -36,6 +36,26 @@ pub(super) fn crud_body(
             .properties
             .iter()
             .find(|(k, _)| super::names::loose_eq(k, &f.name));
+        if f.hidden {
+            continue;
+        }
+        if f.server_set == Some("tenant") {
+            forbidden.push((
+                f.name.clone(),
+                "is the caller's organization and is set by the server".to_string(),
+            ));
+            if listed.is_some() {
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "`{}` is in the {kind} body but is `{}`'s tenant field, set from the caller; requests that send it get 422",
+                        f.name, entity.name
+                    ))
+                    .at(sources.locate(pointer))
+                    .hint("remove it from the request body schema"),
+                );
+            }
+            continue;
+        }
         if f.server_set.is_some() {
             forbidden.push((f.name.clone(), "is set by the server".to_string()));
             continue;

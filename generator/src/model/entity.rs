@@ -59,11 +59,12 @@ pub fn lower_entity(
         let inherited = resolved.extensions.get_key_value("x-sensitive");
         let field_ptr = property_pointer(sources, &pointer, json);
         let ann = annotator.field(own.into_iter().flatten().chain(inherited), &field_ptr);
+        let timestamps = repo.timestamps != Some(false);
         let server_set = if loose_eq(json, "id") {
             Some("id")
-        } else if loose_eq(json, "createdAt") {
+        } else if timestamps && loose_eq(json, "createdAt") {
             Some("created_at")
-        } else if loose_eq(json, "updatedAt") {
+        } else if timestamps && loose_eq(json, "updatedAt") {
             Some("updated_at")
         } else {
             None
@@ -90,6 +91,7 @@ pub fn lower_entity(
             storage: ty.storage,
             enum_values: ty.enum_values,
             server_set,
+            hidden: false,
             sensitive: ann.sensitive,
             updatable: server_set.is_none(),
             creatable: server_set.is_none(),
@@ -120,6 +122,15 @@ pub fn lower_entity(
             return None;
         }
     }
+
+    server_managed(
+        &mut fields,
+        &mut idents,
+        input.component,
+        &repo,
+        sources,
+        diags,
+    )?;
 
     for name in &repo.exclude_from_create {
         if let Some(i) = check(
@@ -222,8 +233,9 @@ pub fn lower_entity(
         method_names.reserve(reserved);
     }
     let mut methods = Vec::new();
+    let tenant = fields.iter().any(|f| f.server_set == Some("tenant"));
     for m in &repo.additional_methods {
-        let params: Vec<MethodParam> = m
+        let resolved: Vec<usize> = m
             .params
             .iter()
             .filter_map(|p| {
@@ -236,6 +248,14 @@ pub fn lower_entity(
                     diags,
                 )
             })
+            .collect();
+        if resolved.len() != m.params.len() {
+            continue;
+        }
+        // The caller's organization already scopes a tenant's every statement.
+        let params: Vec<MethodParam> = resolved
+            .into_iter()
+            .filter(|i| fields[*i].server_set != Some("tenant"))
             .map(|i| {
                 let f = &fields[i];
                 MethodParam {
@@ -246,10 +266,7 @@ pub fn lower_entity(
                 }
             })
             .collect();
-        if params.len() != m.params.len() {
-            continue;
-        }
-        if params.is_empty() && m.returns != Returns::Void {
+        if params.is_empty() && m.returns != Returns::Void && !tenant {
             diags.push(
                 Diagnostic::error(format!("method `{}` has no params", m.name.value))
                     .at(sources.locate(&m.name.pointer))
@@ -310,6 +327,14 @@ pub fn lower_entity(
         has_created_at: fields.iter().any(|f| f.server_set == Some("created_at")),
         has_updated_at: fields.iter().any(|f| f.server_set == Some("updated_at")),
         soft_delete: repo.soft_delete,
+        version: fields
+            .iter()
+            .find(|f| f.server_set == Some("version"))
+            .map(|f| f.ident.clone()),
+        tenant: fields
+            .iter()
+            .find(|f| f.server_set == Some("tenant"))
+            .cloned(),
         default_limit: 20,
         max_limit: 100,
         sortable: Vec::new(),
@@ -334,6 +359,106 @@ pub fn lower_entity(
         methods,
         unique_sets,
     })
+}
+
+/// Fields the repository keeps itself: hidden timestamps (`timestamps: true`), the version of
+/// `optimisticLocking`, and the organization of `tenant`. A column the schema does not declare is
+/// added as a hidden field: stored and carried in the Rust type, never serialised.
+fn server_managed(
+    fields: &mut Vec<Field>,
+    idents: &mut Namespace,
+    entity: &str,
+    repo: &crate::annotate::Repository,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<()> {
+    let mut hidden = |fields: &mut Vec<Field>, name: &str, storage: Storage, set: &'static str| {
+        let (pg_type, sqlite_type) = sql_types(storage);
+        fields.push(Field {
+            name: name.into(),
+            ident: idents.claim(&field_ident(name)),
+            column: plain_snake(name),
+            base: if storage == Storage::Int64 {
+                "i64"
+            } else {
+                "DateTime<Utc>"
+            }
+            .into(),
+            // Existing rows get a value when the column arrives in a later migration.
+            sql_default: Some(
+                if storage == Storage::Int64 {
+                    "1"
+                } else {
+                    "'1970-01-01T00:00:00.000000Z'"
+                }
+                .into(),
+            ),
+            nullable: false,
+            storage,
+            enum_values: Vec::new(),
+            server_set: Some(set),
+            hidden: true,
+            sensitive: true,
+            updatable: false,
+            creatable: false,
+            default_expr: None,
+            doc: None,
+            pg_type: pg_type.into(),
+            sqlite_type: sqlite_type.into(),
+        });
+    };
+    if repo.timestamps == Some(true) {
+        for (name, set) in [("createdAt", "created_at"), ("updatedAt", "updated_at")] {
+            if !fields.iter().any(|f| f.server_set == Some(set)) {
+                hidden(fields, name, Storage::DateTime, set);
+            }
+        }
+    }
+    if repo.optimistic_locking {
+        match fields.iter_mut().find(|f| loose_eq(&f.name, "version")) {
+            Some(f) if matches!(f.storage, Storage::Int32 | Storage::Int64) => {
+                f.server_set = Some("version");
+                f.nullable = false;
+                f.base = "i64".into();
+                f.storage = Storage::Int64;
+                (f.pg_type, f.sqlite_type) = ("BIGINT".into(), "INTEGER".into());
+                f.updatable = false;
+                f.creatable = false;
+                f.sql_default = Some("1".into());
+            }
+            Some(_) => {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "`optimisticLocking` on `{entity}` needs an integer `version`, but its `version` field is not one"
+                    ))
+                    .at(sources.locate(&repo.pointer))
+                    .hint("make `version` `type: integer`, or rename the field so that archgen can add its own hidden version"),
+                );
+                return None;
+            }
+            None => hidden(fields, "version", Storage::Int64, "version"),
+        }
+    }
+    if let Some(name) = &repo.tenant {
+        let i = check(fields, entity, name, "tenant", sources, diags)?;
+        let f = &mut fields[i];
+        if f.storage != Storage::Uuid || f.server_set.is_some() {
+            diags.push(
+                Diagnostic::error(format!(
+                    "`tenant` names `{}`, which is not a UUID field of `{entity}`",
+                    f.name
+                ))
+                .at(sources.locate(&name.pointer))
+                .hint("the tenant field holds the organization's id: `type: string, format: uuid`"),
+            );
+            return None;
+        }
+        f.server_set = Some("tenant");
+        f.nullable = false;
+        f.updatable = false;
+        f.creatable = false;
+    }
+    Some(())
 }
 
 /// The index of the field an annotation names, or an error with "did you mean".

@@ -63,6 +63,10 @@ pub struct Entity {
     pub has_updated_at: bool,
     /// Rows are marked deleted (`deleted_at`) rather than removed; every read skips them.
     pub soft_delete: bool,
+    /// Ident of the version field when `optimisticLocking` guards writes.
+    pub version: Option<String>,
+    /// The organization field when rows belong to tenants.
+    pub tenant: Option<Field>,
     /// Page size when a list request gives none, and the largest allowed: from the `limit` of the
     /// list operation's `page` parameter, else 20 and 100.
     pub default_limit: u32,
@@ -82,8 +86,11 @@ pub struct Field {
     pub nullable: bool,
     pub storage: Storage,
     pub enum_values: Vec<String>,
-    /// `id`, `created_at` or `updated_at` when the server sets it.
+    /// `id`, `created_at`, `updated_at`, `version` or `tenant` when the server sets it.
     pub server_set: Option<&'static str>,
+    /// A column the schema does not declare (`timestamps`, `optimisticLocking`): in the Rust type
+    /// and the table, never in JSON.
+    pub hidden: bool,
     pub sensitive: bool,
     pub updatable: bool,
     pub creatable: bool,

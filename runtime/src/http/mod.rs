@@ -216,3 +216,13 @@ pub(crate) fn coerce(raw: &Value, schema: &Schema) -> Value {
         _ => raw.clone(),
     }
 }
+
+/// `response` with the ETag of `version`, which `If-Match` sends back to guard a write.
+pub fn with_etag(mut response: axum::response::Response, version: i64) -> axum::response::Response {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&crate::context::etag(version)) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::ETAG, value);
+    }
+    response
+}

@@ -4,6 +4,7 @@
 mod list;
 pub mod pg;
 pub mod sqlite;
+mod tx;
 
 use std::str::FromStr;
 
@@ -17,6 +18,7 @@ use crate::error::FieldError;
 use crate::repo::RepoError;
 
 pub use list::{ListSql, Placeholders, build_list};
+pub use tx::{Conn, Executor, MemoryTx, PgExecutor, SqliteExecutor, Tx, journal};
 
 /// A connection pool to whichever database `DATABASE_URL` names.
 #[derive(Debug, Clone)]

@@ -33,3 +33,18 @@ pub fn bind_scalar<'q, O>(
 ) -> QueryScalar<'q, Postgres, O, PgArguments> {
     bind_value!(q, v)
 }
+
+/// The setting that row-level-security policies of tenant-scoped tables compare the
+/// organization column with.
+pub const TENANT_SETTING: &str = "archgen.organization_id";
+
+/// Scope the current transaction to `org`, for the row-level-security policies of tenant-scoped
+/// tables. `set_config(…, true)` lasts until the transaction ends, so a pooled connection never
+/// carries one caller's organization into the next.
+pub async fn scope(conn: &mut sqlx::PgConnection, org: uuid::Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('archgen.organization_id', $1, true)")
+        .bind(org.hyphenated().to_string())
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

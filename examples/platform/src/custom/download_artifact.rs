@@ -9,6 +9,7 @@ const LINK_LIFETIME: chrono::Duration = chrono::Duration::minutes(15);
 
 pub async fn handle(
     app: &App,
+    _cx: &rt::Context,
     input: DownloadArtifactInput,
 ) -> Result<DownloadArtifactResponse, rt::ApiError> {
     let artifact = app

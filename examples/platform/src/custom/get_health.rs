@@ -9,14 +9,18 @@ use crate::generated::prelude::*;
 
 static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
 
-pub async fn handle(app: &App, input: GetHealthInput) -> Result<Health, rt::ApiError> {
+pub async fn handle(
+    app: &App,
+    _cx: &rt::Context,
+    input: GetHealthInput,
+) -> Result<Health, rt::ApiError> {
     let GetHealthInput {} = input;
     // The database answers if a cheap query does; anything else degrades rather than fails.
     let probe = rt::ListQuery {
         limit: 1,
-        ..rt::ListQuery::first(&crate::generated::storage::repository::LABEL_TABLE)
+        ..rt::ListQuery::first(&crate::generated::storage::repository::ARTIFACT_TABLE)
     };
-    let status = match app.repos.storage.labels.list(&probe).await {
+    let status = match app.repos.storage.artifacts.list(&probe).await {
         Ok(_) => HealthStatus::Ok,
         Err(_) => HealthStatus::Degraded,
     };
