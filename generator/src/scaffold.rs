@@ -123,7 +123,7 @@ async fn main() -> Result<(), rt::BoxError> {{
     rt::server::init_tracing();
     let config = rt::server::Config::from_env({service:?})?;
     let db = rt::sql::Db::connect(&config.database_url).await?;
-    let router = {krate}::router(&db).await?;
+    let router = rt::server::dev_caller({krate}::router(&db).await?)?;
     rt::deps::tracing::info!(database = db.backend(), "migrations applied");
     rt::server::serve(router, config.port).await
 }}

@@ -40,6 +40,22 @@ const V2: &str = r#"    Author:
         isbn: {type: [string, 'null']}
 "#;
 
+/// Versions, hidden timestamps and a tenant-scoped table arrive on a database that holds rows.
+fn v3() -> String {
+    V2.replace(
+        "{repository: {indices: [title]}}",
+        "{repository: {indices: [title], optimisticLocking: true, timestamps: true}}",
+    ) + r#"    Rack:
+      x-codegen-schema-type: entity
+      x-codegen: {repository: {tenant: organizationID}}
+      type: object
+      required: [id, organizationID]
+      properties:
+        id: {type: string, format: uuid}
+        organizationID: {type: string, format: uuid}
+"#
+}
+
 fn generate(spec: &Path, out: &Path) -> archgen::Generated {
     let generated = archgen::generate_in(spec, None, Some(out)).unwrap_or_else(|d| panic!("{d}"));
     archgen::write::write(out, &generated.files).unwrap();
@@ -167,6 +183,35 @@ async fn evolve(db: &Db) {
         "INSERT INTO authors (id, name) VALUES ('0195a0f2-0000-7000-8000-000000000003', 'Herbert')",
     )
     .await;
+
+    spec(dir.path(), &v3());
+    generate(&path, &out);
+    let third = std::fs::read_to_string(out.join("migrations/postgres/0003_update.sql")).unwrap();
+    for expected in [
+        r#"ALTER TABLE "books" ADD COLUMN "version" BIGINT NOT NULL DEFAULT 1;"#,
+        r#"ALTER TABLE "books" ADD COLUMN "created_at" TIMESTAMPTZ NOT NULL DEFAULT '1970-01-01T00:00:00.000000Z';"#,
+        r#"CREATE POLICY "racks_tenant" ON "racks""#,
+        r#"ALTER TABLE "racks" FORCE ROW LEVEL SECURITY;"#,
+    ] {
+        assert!(third.contains(expected), "{expected} in {third}");
+    }
+    db.migrate(&migrations(&out)).await.unwrap();
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM books WHERE version = 1").await,
+        2,
+        "existing rows start at version 1"
+    );
+    exec(db, "INSERT INTO racks (id, organization_id) VALUES ('0195a0f2-0000-7000-8000-000000000004', '0195a0f2-0000-7000-8000-000000000005')").await;
+    if db.backend() == "postgres" {
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM pg_policies WHERE tablename = 'racks'"
+            )
+            .await,
+            1
+        );
+    }
 
     // Regenerating with no spec change writes no new migration.
     let again = archgen::generate_in(&path, None, Some(&out)).unwrap();

@@ -69,3 +69,24 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+/// Until a security scheme names the caller (issue 6), `ARCHGEN_DEV_ORGANIZATION=<uuid>` makes every
+/// request act for that organization, so tenant-scoped operations can be tried by hand. For
+/// development only: anyone who can reach the service acts as that caller, and it says so loudly.
+pub fn dev_caller(router: Router) -> Result<Router, BoxError> {
+    let Ok(raw) = std::env::var("ARCHGEN_DEV_ORGANIZATION") else {
+        return Ok(router);
+    };
+    let organization: uuid::Uuid = raw
+        .parse()
+        .map_err(|_| format!("ARCHGEN_DEV_ORGANIZATION must be a UUID, got `{raw}`"))?;
+    tracing::warn!(
+        %organization,
+        "ARCHGEN_DEV_ORGANIZATION is set: every request acts for this organization. Never set it in production"
+    );
+    Ok(router.layer(axum::Extension(crate::Principal {
+        subject: "dev".into(),
+        organization: Some(organization),
+        roles: Vec::new(),
+    })))
+}

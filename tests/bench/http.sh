@@ -37,13 +37,16 @@ trap cleanup EXIT
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 # The generated service migrates the database; then rows are seeded through SQL.
-DATABASE_URL="$URL" PORT=18601 RUST_LOG=warn "$ROOT/target/release/archgen-platform" & pids+=($!)
+# Labels are tenant-scoped: both sides act for one organization (the platform through its
+# development caller) and run the scoped statements inside a transaction that names it.
+ORG=11111111-1111-4111-8111-111111111111
+ARCHGEN_DEV_ORGANIZATION="$ORG" DATABASE_URL="$URL" PORT=18601 RUST_LOG=error "$ROOT/target/release/archgen-platform" & pids+=($!)
 wait_port 18601
 psql "$URL" -qc "INSERT INTO labels (id, created_at, updated_at, name, color, organization_id)
-  SELECT gen_random_uuid(), now(), now(), 'label-' || i, '#808080', '11111111-1111-4111-8111-111111111111'
+  SELECT gen_random_uuid(), now(), now(), 'label-' || i, '#808080', '$ORG'
   FROM generate_series(1, $ROWS) AS i" >/dev/null
 ID=$(psql "$URL" -Atc "SELECT id FROM labels ORDER BY id LIMIT 1 OFFSET $((ROWS / 2))")
-DATABASE_URL="$URL" PORT=18602 "$ROOT/target/release/bench-baseline" & pids+=($!)
+ORG="$ORG" DATABASE_URL="$URL" PORT=18602 "$ROOT/target/release/bench-baseline" & pids+=($!)
 wait_port 18602
 
 rps() { wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "$1" | awk '/Requests\/sec/ {print $2}'; }

@@ -325,3 +325,109 @@ async fn postgres_matches_the_mock() {
         expected().await
     );
 }
+
+/// On Postgres, a row-level-security policy backs up the repository's own tenant filter: a role
+/// that is not a superuser sees no label until its transaction names an organization, then only
+/// that organization's, and cannot write into another. The generated repository, connected as
+/// such a role, names the organization itself and keeps working.
+#[tokio::test]
+async fn postgres_row_security_is_a_second_wall() {
+    use rt::deps::sqlx::{self, Connection};
+    let Some(pg) = rt::testing::postgres("rls").await else {
+        return;
+    };
+    pg.db
+        .migrate(&archgen_platform::generated::MIGRATIONS)
+        .await
+        .unwrap();
+    let rt::sql::Db::Postgres(admin) = &pg.db else {
+        unreachable!()
+    };
+    let repos = StorageRepositories::new(&pg.db);
+    repos.labels.create(ORG, label("mine")).await.unwrap();
+    repos.labels.create(OTHER, label("theirs")).await.unwrap();
+
+    // A login role of its own (roles are global to the cluster, so it carries the database's name).
+    let role = format!("{}_app", pg.name());
+    for sql in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(admin)
+            .await
+            .unwrap();
+    }
+    let url = rt::testing::postgres_url();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let as_role = format!(
+        "{}/{}",
+        base.replace("postgres@", &format!("{role}@")),
+        pg.name()
+    );
+    let mut conn = sqlx::PgConnection::connect(&as_role).await.unwrap();
+
+    let count = "SELECT COUNT(*) FROM labels";
+    let mut tx = conn.begin().await.unwrap();
+    let unscoped: i64 = sqlx::query_scalar(count).fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(unscoped, 0, "without an organization, no row is visible");
+    rt::sql::pg::scope(&mut tx, ORG).await.unwrap();
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM labels")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(names, ["mine"]);
+    let foreign = sqlx::query(
+        "INSERT INTO labels (id, created_at, updated_at, name, color, organization_id, version) \
+         VALUES ($1, now(), now(), 'sneaky', '#000000', $2, 1)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(OTHER)
+    .execute(&mut *tx)
+    .await;
+    assert!(
+        foreign.is_err(),
+        "the policy refuses rows of another organization"
+    );
+    tx.rollback().await.unwrap();
+    conn.close().await.unwrap();
+
+    let app = rt::sql::Db::connect(&as_role).await.unwrap();
+    let as_app = StorageRepositories::new(&app);
+    let made = as_app
+        .labels
+        .create(ORG, label("through the app"))
+        .await
+        .unwrap();
+    assert_eq!(as_app.labels.get(ORG, made.id).await.unwrap(), Some(made));
+    assert_eq!(
+        as_app
+            .labels
+            .list(ORG, &rt::ListQuery::first(&LABEL_TABLE))
+            .await
+            .unwrap()
+            .meta
+            .total,
+        2
+    );
+    assert_eq!(
+        as_app
+            .labels
+            .list(OTHER, &rt::ListQuery::first(&LABEL_TABLE))
+            .await
+            .unwrap()
+            .meta
+            .total,
+        1
+    );
+    if let rt::sql::Db::Postgres(pool) = app {
+        pool.close().await;
+    }
+    for sql in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(admin)
+            .await
+            .unwrap();
+    }
+}

@@ -414,7 +414,7 @@ async fn protocol_errors_are_problem_json(api: Api) {
         .method("POST")
         .uri("/labels")
         .header("content-type", "text/plain")
-        .body(Body::from(format!(r#"{{"name":"x"}}"#)))
+        .body(Body::from(r#"{"name":"x"}"#))
         .unwrap();
     let response = api.router.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
