@@ -138,6 +138,80 @@ fn constructs_over_http(port: u16) {
     assert_eq!(request(port, "GET", "/trees", &[], "").0, 501);
 }
 
+/// The library's repositories keep the same promises about keys on the mock, SQLite and
+/// Postgres: run as a test of the generated crate.
+const LIBRARY_CONTRACT: &str = r#"
+use archgen_runtime as rt;
+use library::generated::library::repository::*;
+use library::generated::prelude::*;
+use library::generated::{MIGRATIONS, Repositories};
+use rt::prelude::*;
+
+async fn contract(repos: Repositories, begin: impl AsyncFn() -> rt::sql::Tx) -> Vec<String> {
+    let l = &repos.library;
+    let mut seen = Vec::new();
+    let books = async || l.books.list(&rt::ListQuery::first(&BOOK_TABLE)).await.unwrap().meta.total;
+    let author = l.authors.create(NewAuthor { name: "Le Guin".into() }).await.unwrap();
+    let book = |title: &str, author_id| NewBook {
+        title: title.into(),
+        author_id,
+        pages: None,
+        genre: BookGenre::Fiction,
+        published_on: None,
+        price: None,
+    };
+    let a = l.books.create(book("A", author.id)).await.unwrap();
+    let b = l.books.create(book("B", author.id)).await.unwrap();
+    let dangling = l.books.create(book("C", Uuid::nil())).await;
+    seen.push(format!("dangling {}", matches!(dangling, Err(rt::RepoError::Conflict { .. }))));
+    let review = l.reviews.create(NewReview { book_id: Some(a.id), stars: 4, text: None }).await.unwrap();
+    let loan = l.loans.create(NewLoan { book_id: b.id, borrower: "Ged".into() }).await.unwrap();
+    let held = l.authors.delete(author.id).await;
+    seen.push(format!("restricted {}", matches!(held, Err(rt::RepoError::Conflict { .. }))));
+    seen.push(format!("books kept {}", books().await));
+
+    // Inside a transaction the cascade happens, and a rollback brings every table back.
+    let tx = begin().await;
+    let in_tx = repos.in_tx(&tx).unwrap();
+    assert!(in_tx.library.loans.delete(loan.id).await.unwrap());
+    assert!(in_tx.library.authors.delete(author.id).await.unwrap());
+    tx.rollback().await.unwrap();
+    seen.push(format!("after rollback {} books, loan {:?}", books().await, l.loans.get(loan.id).await.unwrap().map(|x| x.borrower)));
+
+    assert!(l.loans.delete(loan.id).await.unwrap());
+    assert!(l.authors.delete(author.id).await.unwrap());
+    seen.push(format!("books left {}", books().await));
+    seen.push(format!("review's book {:?}", l.reviews.get(review.id).await.unwrap().unwrap().book_id));
+    seen
+}
+
+async fn on_the_mock() -> Vec<String> {
+    contract(Repositories::in_memory(), async || rt::sql::Tx::memory()).await
+}
+
+#[tokio::test]
+async fn the_mock_keeps_keys() {
+    assert_eq!(
+        on_the_mock().await,
+        ["dangling true", "restricted true", "books kept 2", "after rollback 2 books, loan Some(\"Ged\")", "books left 0", "review's book None"]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_keeps_keys_like_the_mock() {
+    let db = rt::testing::sqlite_memory().await;
+    db.migrate(&MIGRATIONS).await.unwrap();
+    assert_eq!(contract(Repositories::new(&db), async || db.begin().await.unwrap()).await, on_the_mock().await);
+}
+
+#[tokio::test]
+async fn postgres_keeps_keys_like_the_mock() {
+    let Some(pg) = rt::testing::postgres("library_contract").await else { return };
+    pg.db.migrate(&MIGRATIONS).await.unwrap();
+    assert_eq!(contract(Repositories::new(&pg.db), async || pg.db.begin().await.unwrap()).await, on_the_mock().await);
+}
+"#;
+
 /// Serde behaviour of the constructs spec's types, run as a test of the generated crate.
 const CONSTRUCTS_ROUNDTRIP: &str = r#"
 use archgen_runtime::deps::serde_json::{self, json};
@@ -302,6 +376,139 @@ fn crud(port: u16) {
     assert_eq!(status, 501, "{body}");
 }
 
+/// The library spec as a new user would drive it: conflicts, cascades, restrictions, nulls,
+/// pagination (offset and cursor), filters and bad filters.
+fn library_over_http(port: u16) {
+    let post = |path: &str, body: &str| {
+        let (status, body) = http(port, "POST", path, Some(body));
+        assert_eq!(status, 201, "POST {path}: {body}");
+        json(&body)["data"]["id"].as_str().unwrap().to_string()
+    };
+    let status = |method: &str, path: &str, body: Option<&str>| http(port, method, path, body);
+    let author = post("/authors", r#"{"name":"Le Guin"}"#);
+    let (code, body) = status("POST", "/authors", Some(r#"{"name":"Le Guin"}"#));
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(json(&body)["errors"][0]["field"], "name", "{body}");
+
+    let book = |title: &str, extra: &str| {
+        post(
+            "/books",
+            &format!(r#"{{"title":"{title}","authorID":"{author}","genre":"fiction"{extra}}}"#),
+        )
+    };
+    let earthsea = book("Earthsea", r#","pages":200,"publishedOn":"1968-11-01""#);
+    let dispossessed = book(
+        "The Dispossessed",
+        r#","pages":387,"genre":"science","price":9.5"#,
+    );
+    book("The Lathe of Heaven", "");
+    // A reference to nothing is the client's mistake, never a 500.
+    let (code, body) = status(
+        "POST",
+        "/books",
+        Some(
+            r#"{"title":"Ghost","authorID":"0195a0f2-0000-7000-8000-00000000dead","genre":"fiction"}"#,
+        ),
+    );
+    assert!(code == 409 || code == 422, "{code} {body}");
+    // Unique (authorID, title).
+    let (code, _) = status(
+        "POST",
+        "/books",
+        Some(&format!(
+            r#"{{"title":"Earthsea","authorID":"{author}","genre":"history"}}"#
+        )),
+    );
+    assert_eq!(code, 409);
+
+    // A loan holds its book (RESTRICT); a review lets go of it (SET NULL).
+    let loan = post(
+        "/loans",
+        &format!(r#"{{"bookID":"{earthsea}","borrower":"Ged"}}"#),
+    );
+    let review = post(
+        "/reviews",
+        &format!(r#"{{"bookID":"{dispossessed}","stars":5}}"#),
+    );
+    let (code, body) = status("DELETE", &format!("/books/{earthsea}"), None);
+    assert_eq!(code, 409, "a loaned book cannot go: {body}");
+
+    // Lists: offset and cursor pages, filters of every kind, and the bad ones.
+    let (_, body) = status("GET", "/books?limit=2&sort=title", None);
+    let page = json(&body);
+    assert_eq!(
+        (
+            page["data"].as_array().unwrap().len(),
+            page["meta"]["total"].as_i64()
+        ),
+        (2, Some(3)),
+        "{body}"
+    );
+    let cursor = page["meta"]["nextCursor"].as_str().unwrap().to_string();
+    let (_, body) = status(
+        "GET",
+        &format!("/books?limit=2&sort=title&cursor={cursor}"),
+        None,
+    );
+    assert_eq!(
+        json(&body)["data"][0]["title"],
+        "The Lathe of Heaven",
+        "{body}"
+    );
+    for (query, total) in [
+        ("filter[type]=gt&filter[field]=pages&filter[value]=250", 1),
+        ("filter[field]=genre&filter[value]=science", 1),
+        (
+            "filter[type]=lt&filter[field]=publishedOn&filter[value]=1970-01-01",
+            1,
+        ),
+        ("filter[type]=eq&filter[field]=pages&filter[value]=null", 1),
+        (
+            "filter[type]=or&filter[children][0][field]=title&filter[children][0][value]=Earthsea&filter[children][1][type]=gte&filter[children][1][field]=price&filter[children][1][value]=9",
+            2,
+        ),
+        (
+            "filter[type]=contains&filter[field]=title&filter[value]=the",
+            0,
+        ),
+        (
+            "filter[type]=startsWith&filter[field]=title&filter[value]=The",
+            2,
+        ),
+    ] {
+        let (code, body) = status("GET", &format!("/books?{query}"), None);
+        assert_eq!(
+            (code, json(&body)["meta"]["total"].as_i64()),
+            (200, Some(total)),
+            "{query}: {body}"
+        );
+    }
+    for query in [
+        "filter[type]=contains&filter[field]=pages&filter[value]=2",
+        "filter[field]=nope&filter[value]=1",
+        "filter[field]=genre&filter[value]=poetry",
+        "filter[type]=gt&filter[field]=publishedOn&filter[value]=yesterday",
+        "filter[type]=like&filter[field]=title&filter[value]=x",
+        "sort=nope",
+        "limit=0",
+    ] {
+        let (code, body) = status("GET", &format!("/books?{query}"), None);
+        assert_eq!(code, 422, "{query}: {body}");
+        assert!(body.contains(r#""errors""#), "{body}");
+    }
+
+    // Returning the loan frees the book; deleting the author takes its books with it (CASCADE),
+    // and the review outlives its book with no book (SET NULL).
+    assert_eq!(status("DELETE", &format!("/loans/{loan}"), None).0, 204);
+    assert_eq!(status("DELETE", &format!("/books/{earthsea}"), None).0, 204);
+    assert_eq!(status("DELETE", &format!("/authors/{author}"), None).0, 204);
+    let (_, body) = status("GET", "/books", None);
+    assert_eq!(json(&body)["meta"]["total"], 0, "{body}");
+    let (code, body) = status("GET", &format!("/reviews/{review}"), None);
+    assert_eq!(code, 200, "{body}");
+    assert!(json(&body)["data"]["bookID"].is_null(), "{body}");
+}
+
 #[test]
 fn scaffolds_build_serve_and_detect_drift() {
     if !fixtures().exists() {
@@ -334,6 +541,10 @@ fn scaffolds_build_serve_and_detect_drift() {
             "constructs",
             repo().join("generator/tests/fixtures/specs/constructs.yaml"),
         ),
+        (
+            "library",
+            repo().join("generator/tests/fixtures/specs/library.yaml"),
+        ),
     ];
     for (name, spec) in &specs {
         let (ok, out) = run(Command::new(ARCHGEN)
@@ -347,6 +558,9 @@ fn scaffolds_build_serve_and_detect_drift() {
     let constructs = work.path().join("constructs");
     std::fs::create_dir_all(constructs.join("tests")).unwrap();
     std::fs::write(constructs.join("tests/roundtrip.rs"), CONSTRUCTS_ROUNDTRIP).unwrap();
+    let library = work.path().join("library");
+    std::fs::create_dir_all(library.join("tests")).unwrap();
+    std::fs::write(library.join("tests/contract.rs"), LIBRARY_CONTRACT).unwrap();
     let members: Vec<String> = specs.iter().map(|(n, _)| format!("{n:?}")).collect();
     std::fs::write(
         work.path().join("Cargo.toml"),
@@ -370,8 +584,14 @@ fn scaffolds_build_serve_and_detect_drift() {
         ],
     );
     assert!(ok, "generated code must build without warnings:\n{out}");
-    let (ok, out) = cargo(work.path(), &["test", "--quiet", "-p", "constructs"]);
-    assert!(ok, "generated types round-trip through serde:\n{out}");
+    let (ok, out) = cargo(
+        work.path(),
+        &["test", "--quiet", "-p", "constructs", "-p", "library"],
+    );
+    assert!(
+        ok,
+        "generated types round-trip through serde, and the library's stores keep keys alike:\n{out}"
+    );
     let (ok, out) = cargo(
         work.path(),
         &[
@@ -381,9 +601,19 @@ fn scaffolds_build_serve_and_detect_drift() {
             "arches-storage",
             "-p",
             "constructs",
+            "-p",
+            "library",
         ],
     );
     assert!(ok, "{out}");
+    let library = repo().join("target/e2e/debug/library");
+    let (server, port) = serve(
+        &library,
+        &work.path().join("library"),
+        &format!("sqlite://{}", work.path().join("library.db").display()),
+    );
+    library_over_http(port);
+    drop(server);
     let (server, port) = serve(
         &repo().join("target/e2e/debug/constructs"),
         &constructs,
@@ -414,6 +644,20 @@ fn scaffolds_build_serve_and_detect_drift() {
         );
         let (server, port) = serve(&binary, &service, &url);
         crud(port);
+        drop(server);
+        let library_db = rt
+            .block_on(archgen_runtime::testing::postgres("e2e_library"))
+            .expect("Postgres answered a moment ago");
+        let url = format!(
+            "{}/{}",
+            archgen_runtime::testing::postgres_url()
+                .rsplit_once('/')
+                .unwrap()
+                .0,
+            library_db.name()
+        );
+        let (server, port) = serve(&library, &work.path().join("library"), &url);
+        library_over_http(port);
         drop(server);
     }
 

@@ -254,7 +254,11 @@ fn check_op(column: &Column, op: Op) -> Result<(), String> {
 
 /// Query strings carry every value as text, JSON filters carry typed values: accept both.
 fn coerce(column: &Column, op: Op, raw: &Value) -> Result<FilterValue, String> {
-    if raw.is_null() {
+    // A query string has no null, so `filter[value]=null` means NULL where the text "null"
+    // could never be a value of the column.
+    let literal_null = raw.as_str() == Some("null")
+        && !matches!(column.kind, ColumnKind::Text | ColumnKind::Enum(_));
+    if raw.is_null() || literal_null {
         return if column.nullable && matches!(op, Op::Eq | Op::Ne) {
             Ok(FilterValue::Null)
         } else {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod filter;
 pub mod http;
 pub mod memory;
+mod memory_relations;
 pub mod patch;
 pub mod query;
 pub mod repo;

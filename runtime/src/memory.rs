@@ -3,12 +3,15 @@
 //! real database too.
 
 use std::cmp::Ordering;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
 use crate::filter::{FilterNode, FilterValue, Op};
+use crate::memory_relations::broken_key;
+pub use crate::memory_relations::{ForeignKey, MemoryDb, OnDelete, Relational};
 use crate::repo::{ListQuery, Page, RepoError, RepoResult, SortOrder};
+use crate::sql::MemoryTx;
 
 pub struct MemoryTable<T> {
     entity: &'static str,
@@ -18,6 +21,10 @@ pub struct MemoryTable<T> {
     rows: RwLock<Vec<T>>,
     /// Sets of API field names whose combined values must be unique.
     unique: &'static [&'static [&'static str]],
+    /// The table's name, as keys of other tables name it.
+    table: &'static str,
+    keys: Vec<ForeignKey<T>>,
+    db: MemoryDb,
 }
 
 impl<T: Clone> MemoryTable<T> {
@@ -31,7 +38,30 @@ impl<T: Clone> MemoryTable<T> {
             to_fields,
             rows: RwLock::new(Vec::new()),
             unique,
+            table: entity,
+            keys: Vec::new(),
+            db: MemoryDb::default(),
         }
+    }
+
+    /// This table as `table` in `db`, with its foreign keys: writes check them against the
+    /// other tables of `db`, and deletes elsewhere restrict, cascade or clear through them.
+    pub fn related(
+        mut self,
+        table: &'static str,
+        db: &MemoryDb,
+        keys: Vec<ForeignKey<T>>,
+    ) -> Arc<Self>
+    where
+        T: Send + Sync + 'static,
+    {
+        self.table = table;
+        self.keys = keys;
+        self.db = db.clone();
+        let table = Arc::new(self);
+        let shared: Arc<dyn Relational> = table.clone();
+        db.register(table.table, &shared);
+        table
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<T>> {
@@ -52,7 +82,9 @@ impl<T: Clone> MemoryTable<T> {
     }
 
     pub fn insert(&self, row: T) -> RepoResult<T> {
+        self.check_foreign_keys(&row)?;
         let mut rows = self.write();
+        self.check_own_keys(&rows, &row)?;
         self.check_unique(&rows, &row, None)?;
         rows.push(row.clone());
         Ok(row)
@@ -72,27 +104,138 @@ impl<T: Clone> MemoryTable<T> {
         pred: impl Fn(&T) -> bool,
         change: impl FnOnce(&mut T),
     ) -> RepoResult<Option<T>> {
-        let mut rows = self.write();
-        let Some(index) = rows.iter().position(pred) else {
-            return Ok(None);
+        let (index, updated) = {
+            let rows = self.read();
+            let Some(index) = rows.iter().position(&pred) else {
+                return Ok(None);
+            };
+            let mut updated = rows[index].clone();
+            change(&mut updated);
+            (index, updated)
         };
-        let mut updated = rows[index].clone();
-        change(&mut updated);
+        // Other tables are read without this one locked, so two tables that refer to each other
+        // cannot wait on each other.
+        self.check_foreign_keys(&updated)?;
+        let mut rows = self.write();
+        if !rows.get(index).is_some_and(&pred) {
+            return Ok(None);
+        }
+        self.check_own_keys(&rows, &updated)?;
         self.check_unique(&rows, &updated, Some(index))?;
         rows[index] = updated.clone();
         Ok(Some(updated))
     }
 
-    /// Delete every row matching `pred`, returning how many went.
-    pub fn delete(&self, pred: impl Fn(&T) -> bool) -> u64 {
-        let mut rows = self.write();
-        let before = rows.len();
-        rows.retain(|r| !pred(r));
-        (before - rows.len()) as u64
+    /// Delete every row matching `pred`, returning how many went. Rows of other tables that
+    /// refer to them restrict, cascade or clear as their keys say; when one restricts, nothing is
+    /// deleted anywhere. Inside `tx`, every table it touches is journaled for rollback.
+    pub fn delete_where(
+        self: &Arc<Self>,
+        pred: impl Fn(&T) -> bool,
+        tx: Option<&MemoryTx>,
+    ) -> RepoResult<u64>
+    where
+        T: Send + Sync + 'static,
+    {
+        let statement = MemoryTx::default();
+        let journals: Vec<&MemoryTx> = std::iter::once(&statement).chain(tx).collect();
+        match self.delete_rows(&pred, &journals) {
+            Ok(n) => {
+                statement.discard();
+                Ok(n)
+            }
+            Err(e) => {
+                statement.roll_back();
+                Err(e)
+            }
+        }
     }
 
-    /// As the SQL does it: the cursor narrows the page, not `total`, and the offset (zero with a
-    /// cursor from a request) counts from the cursor.
+    fn delete_rows(
+        self: &Arc<Self>,
+        pred: &dyn Fn(&T) -> bool,
+        journals: &[&MemoryTx],
+    ) -> RepoResult<u64>
+    where
+        T: Send + Sync + 'static,
+    {
+        let doomed: Vec<Value> = self
+            .read()
+            .iter()
+            .filter(|r| pred(r))
+            .map(self.to_fields)
+            .collect();
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let mut referrers = Vec::new();
+        for other in self.db.all() {
+            for (field, target, action) in other.keys_to(self.table) {
+                let values: Vec<Value> = doomed
+                    .iter()
+                    .map(|row| row[target].clone())
+                    .filter(|v| !v.is_null())
+                    .collect();
+                let holds = |v: &Value| other.has(field, v);
+                if matches!(
+                    action,
+                    OnDelete::NoAction | OnDelete::Restrict | OnDelete::SetDefault
+                ) && values.iter().any(holds)
+                {
+                    return Err(broken_key());
+                }
+                referrers.push((other.clone(), field, values, action));
+            }
+        }
+        for journal in journals {
+            Arc::clone(self).journal(journal)?;
+        }
+        let gone = {
+            let mut rows = self.write();
+            let before = rows.len();
+            rows.retain(|r| !pred(r));
+            (before - rows.len()) as u64
+        };
+        for (other, field, values, action) in referrers {
+            if matches!(action, OnDelete::Cascade | OnDelete::SetNull) && !values.is_empty() {
+                other.parent_deleted(field, &values, action, journals)?;
+            }
+        }
+        Ok(gone)
+    }
+
+    /// Keys into other tables must find their row.
+    fn check_foreign_keys(&self, row: &T) -> RepoResult<()> {
+        let fields = (self.to_fields)(row);
+        for key in self.keys.iter().filter(|k| k.table != self.table) {
+            let value = &fields[key.field];
+            // A table this store does not hold (another service's) cannot be checked.
+            let Some(target) = self.db.get(key.table) else {
+                continue;
+            };
+            if !value.is_null() && !target.has(key.target, value) {
+                return Err(broken_key());
+            }
+        }
+        Ok(())
+    }
+
+    /// Keys into this same table, checked against the rows already locked.
+    fn check_own_keys(&self, rows: &[T], row: &T) -> RepoResult<()> {
+        let fields = (self.to_fields)(row);
+        for key in self.keys.iter().filter(|k| k.table == self.table) {
+            let value = &fields[key.field];
+            let found = fields[key.target] == *value
+                || rows
+                    .iter()
+                    .any(|r| (self.to_fields)(r)[key.target] == *value);
+            if !value.is_null() && !found {
+                return Err(broken_key());
+            }
+        }
+        Ok(())
+    }
+
     pub fn list(&self, query: &ListQuery) -> RepoResult<Page<T>>
     where
         T: serde::Serialize,
@@ -145,6 +288,55 @@ impl<T: Clone> MemoryTable<T> {
                     constraint: Some(constraint),
                 });
             }
+        }
+        Ok(())
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Relational for MemoryTable<T> {
+    fn has(&self, field: &str, value: &Value) -> bool {
+        self.read()
+            .iter()
+            .any(|r| (self.to_fields)(r)[field] == *value)
+    }
+
+    fn keys_to(&self, table: &str) -> Vec<(&'static str, &'static str, OnDelete)> {
+        self.keys
+            .iter()
+            .filter(|k| k.table == table)
+            .map(|k| (k.field, k.target, k.on_delete))
+            .collect()
+    }
+
+    fn journal(self: Arc<Self>, tx: &MemoryTx) -> RepoResult<()> {
+        crate::sql::journal(&self, Some(tx))
+    }
+
+    fn parent_deleted(
+        self: Arc<Self>,
+        field: &'static str,
+        values: &[Value],
+        action: OnDelete,
+        journals: &[&MemoryTx],
+    ) -> RepoResult<()> {
+        let orphan = |r: &T| values.contains(&(self.to_fields)(r)[field]);
+        if action == OnDelete::Cascade {
+            return self.delete_rows(&orphan, journals).map(|_| ());
+        }
+        let clear = self
+            .keys
+            .iter()
+            .find(|k| k.field == field)
+            .and_then(|k| k.clear)
+            .ok_or_else(|| {
+                RepoError::Invalid(vec![crate::error::FieldError::new(field, "cannot be null")])
+            })?;
+        for journal in journals {
+            Arc::clone(&self).journal(journal)?;
+        }
+        let mut rows = self.write();
+        for row in rows.iter_mut().filter(|r| orphan(r)) {
+            clear(row);
         }
         Ok(())
     }

@@ -345,6 +345,11 @@ pub fn lower_entity(
             .into_iter()
             .map(|(column, rel)| ForeignKey {
                 pointer: rel.references.pointer.clone(),
+                // Filled in with the target when relations are resolved.
+                field: String::new(),
+                field_ident: String::new(),
+                nullable: false,
+                target_field: String::new(),
                 column,
                 table: rel.references.value.clone(),
                 target_column: rel

@@ -118,6 +118,12 @@ pub struct ForeignKey {
     #[serde(skip)]
     pub pointer: String,
     pub column: String,
+    /// The API names of the field and of the field it references, and whether the field can be
+    /// cleared, for the mock store, which keeps keys the way the databases do.
+    pub field: String,
+    pub field_ident: String,
+    pub nullable: bool,
+    pub target_field: String,
     pub table: String,
     pub target_column: String,
     pub on_delete: Option<String>,

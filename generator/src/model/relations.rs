@@ -4,6 +4,9 @@
 use super::Entity;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
+/// A column and its field's API name.
+type ColumnName = (String, String);
+
 /// Point each relation at the table of the entity it names; relations to entities this spec does
 /// not define are dropped with a warning (the table would not exist).
 pub(super) fn resolve_foreign_keys(
@@ -11,14 +14,17 @@ pub(super) fn resolve_foreign_keys(
     sources: &crate::load::SourceMap,
     diags: &mut Diagnostics,
 ) {
-    let targets: Vec<(String, String, String, Vec<String>)> = entities
+    let targets: Vec<(String, String, String, Vec<ColumnName>)> = entities
         .iter()
         .map(|e| {
             (
                 e.name.clone(),
                 e.snake.clone(),
                 e.table.clone(),
-                e.fields.iter().map(|f| f.column.clone()).collect(),
+                e.fields
+                    .iter()
+                    .map(|f| (f.column.clone(), f.name.clone()))
+                    .collect(),
             )
         })
         .collect();
@@ -44,7 +50,7 @@ pub(super) fn resolve_foreign_keys(
                 diags.push(d);
                 return false;
             };
-            if !columns.contains(&fk.target_column) {
+            let Some((_, target_field)) = columns.iter().find(|(c, _)| *c == fk.target_column) else {
                 diags.push(
                     Diagnostic::error(format!(
                         "relation {name}.{field_name} references field `{}` of `{target_name}`, which has no such field",
@@ -54,8 +60,14 @@ pub(super) fn resolve_foreign_keys(
                     .hint("leave out `referencesField` to reference the id"),
                 );
                 return false;
-            }
+            };
             fk.table = table.clone();
+            fk.target_field = target_field.clone();
+            if let Some(f) = field {
+                fk.field = f.name.clone();
+                fk.field_ident = f.ident.clone();
+                fk.nullable = f.nullable;
+            }
             let sets_null = [&fk.on_delete, &fk.on_update].iter().any(|a| a.as_deref() == Some("SET NULL"));
             if sets_null && field.is_some_and(|f| !f.nullable) {
                 diags.push(

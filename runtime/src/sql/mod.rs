@@ -153,12 +153,14 @@ pub fn map_error(e: sqlx::Error) -> RepoError {
                     constraint,
                 };
             }
-            // SQLite does not say which key failed, so neither answer names one.
+            // SQLite does not say which key failed, so neither answer names one. A RESTRICT
+            // key on SQLite fails with its own code (1811, SQLITE_CONSTRAINT_TRIGGER), which sqlx
+            // does not classify, but with the same message.
             ErrorKind::ForeignKeyViolation => {
-                return RepoError::Conflict {
-                    message: "the request refers to a row that does not exist, or that other rows still refer to".into(),
-                    constraint: None,
-                };
+                return foreign_key_conflict();
+            }
+            _ if message.contains("FOREIGN KEY constraint failed") => {
+                return foreign_key_conflict();
             }
             ErrorKind::NotNullViolation | ErrorKind::CheckViolation => {
                 let field = constraint.unwrap_or_else(|| "body".into());
@@ -168,6 +170,15 @@ pub fn map_error(e: sqlx::Error) -> RepoError {
         }
     }
     RepoError::Database(Box::new(e))
+}
+
+fn foreign_key_conflict() -> RepoError {
+    RepoError::Conflict {
+        message:
+            "the request refers to a row that does not exist, or that other rows still refer to"
+                .into(),
+        constraint: None,
+    }
 }
 
 /// [`map_error`], with a conflict named by the API fields of the unique index it broke, so the

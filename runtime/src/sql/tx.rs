@@ -234,6 +234,16 @@ impl MemoryTx {
         *self.undo.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
+    /// Forget the undo log: its writes stand (one mock statement that succeeded).
+    pub(crate) fn discard(&self) {
+        self.finish();
+    }
+
+    /// Undo every write recorded so far (one mock statement that failed half-way).
+    pub(crate) fn roll_back(&self) {
+        self.undo();
+    }
+
     /// Newest first, so each table ends as it was before its first write.
     fn undo(&self) {
         let entries = self
