@@ -468,8 +468,9 @@ fn library_over_http(port: u16) {
             2,
         ),
         (
+            // Case-sensitive: "Lathe" matches, "The" does not.
             "filter[type]=contains&filter[field]=title&filter[value]=the",
-            0,
+            1,
         ),
         (
             "filter[type]=startsWith&filter[field]=title&filter[value]=The",
