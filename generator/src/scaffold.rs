@@ -105,7 +105,12 @@ pub mod generated;
 /// Migrate `db` and build the router that serves every operation of the spec.
 pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxError> {
     db.migrate(&generated::MIGRATIONS).await?;
-    let app = Arc::new(app::App { repos: generated::Repositories::new(db) });
+    let mut repos = generated::Repositories::new(db);
+    // The in-memory cache, Redis with REDIS_URL, or none with ARCHGEN_CACHE=off.
+    if let Some(cache) = rt::cache::Cached::from_env()? {
+        repos = repos.with_cache(&cache);
+    }
+    let app = Arc::new(app::App { repos });
     Ok(generated::router(app))
 }
 "#

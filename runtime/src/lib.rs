@@ -4,6 +4,7 @@
 //! live here: problem+json errors, list queries (paging, filters, sorting), request validation,
 //! sqlx pools and migrations, and the in-memory store behind the test mocks.
 
+pub mod cache;
 pub mod context;
 pub mod cursor;
 pub mod error;

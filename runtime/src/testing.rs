@@ -116,3 +116,28 @@ pub async fn sqlite_memory() -> Db {
         .await
         .expect("in-memory SQLite")
 }
+
+/// `REDIS_URL`, default the local server.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A key prefix of its own on the local Redis; `None` (after a loud warning) when Redis is
+/// unreachable outside CI.
+pub async fn redis(label: &str) -> Option<String> {
+    use crate::cache::{Cache, RedisCache};
+    let url = redis_url();
+    let probe = RedisCache::new(&url);
+    if let Err(e) = probe.get("archgen:probe").await {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("Redis at {url} is required under CI=true: {e}");
+        }
+        eprintln!("\n!!! SKIPPING {label}: Redis at {url} is unreachable ({e}) !!!\n");
+        return None;
+    }
+    Some(format!(
+        "test:{label}:{}:{}:",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    ))
+}

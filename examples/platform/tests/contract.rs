@@ -307,6 +307,37 @@ async fn sqlite_file_matches_the_mock() {
 }
 
 #[tokio::test]
+async fn the_memory_cache_keeps_the_contract() {
+    let cache = rt::cache::Cached::new(std::sync::Arc::new(rt::cache::MemoryCache::new(1000)));
+    let repos = StorageRepositories::in_memory().with_cache(&cache);
+    assert_eq!(
+        contract(repos, async || rt::sql::Tx::memory()).await,
+        expected().await
+    );
+}
+
+#[tokio::test]
+async fn postgres_behind_redis_matches_the_mock() {
+    let Some(pg) = rt::testing::postgres("contract_redis").await else {
+        return;
+    };
+    let Some(prefix) = rt::testing::redis("contract").await else {
+        return;
+    };
+    pg.db
+        .migrate(&archgen_platform::generated::MIGRATIONS)
+        .await
+        .unwrap();
+    let redis = rt::cache::RedisCache::new(&rt::testing::redis_url());
+    let cache = rt::cache::Cached::new(std::sync::Arc::new(redis)).with_prefix(prefix);
+    let repos = StorageRepositories::new(&pg.db).with_cache(&cache);
+    assert_eq!(
+        contract(repos, async || pg.db.begin().await.unwrap()).await,
+        expected().await
+    );
+}
+
+#[tokio::test]
 async fn postgres_matches_the_mock() {
     let Some(pg) = rt::testing::postgres("contract").await else {
         return;

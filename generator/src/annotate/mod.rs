@@ -89,10 +89,12 @@ pub struct AdditionalMethod {
 
 #[derive(Debug, Clone, Default)]
 pub struct Cache {
+    pub pointer: String,
     pub enabled: bool,
     pub ttl: Option<u64>,
-    pub key_pattern: Option<String>,
-    pub invalidate_on: Vec<String>,
+    pub key_pattern: Option<Spanned<String>>,
+    /// `None` when not written: then both update and delete invalidate.
+    pub invalidate_on: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -514,7 +516,10 @@ impl<'a> Annotator<'a> {
             "redis",
         ];
         let entries = self.reader.object(value, ptr, &known)?;
-        let mut cache = Cache::default();
+        let mut cache = Cache {
+            pointer: ptr.to_string(),
+            ..Cache::default()
+        };
         for (k, v, p) in entries {
             match k {
                 "enabled" => cache.enabled = self.reader.bool(v, &p).unwrap_or(false),
@@ -528,15 +533,13 @@ impl<'a> Annotator<'a> {
                         None
                     })
                 }
-                "keyPattern" => cache.key_pattern = self.reader.string(v, &p),
-                "invalidateOn" => {
-                    cache.invalidate_on = self
-                        .reader
-                        .string_list(v, &p)
-                        .into_iter()
-                        .map(|s| s.value)
-                        .collect()
+                "keyPattern" => {
+                    cache.key_pattern = self.reader.string(v, &p).map(|value| Spanned {
+                        value,
+                        pointer: p.clone(),
+                    })
                 }
+                "invalidateOn" => cache.invalidate_on = Some(self.reader.string_list(v, &p)),
                 _ => self
                     .reader
                     .warning(&p, format!("`cache.{k}` has no effect yet")),

@@ -19,6 +19,7 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_function("version_field", |e: Value| field_where(e, "version"));
     env.add_function("mock_predicate", mock_predicate);
     env.add_function("column_field", column_field);
+    env.add_function("cache_key", cache_key);
 }
 
 fn json(v: &Value) -> Result<Json, Error> {
@@ -176,4 +177,47 @@ fn static_rule(expr: String) -> String {
         Some(inner) => format!("{{ static RULE: rt::validate::Schema = {inner}; &RULE }}"),
         None => expr,
     }
+}
+
+/// The cache key of a read, from its arguments: `id` and the tenant's `org` for get-by-id, the
+/// params (and `org`) for a method whose params spell the key.
+fn cache_key(entity: Value, method: Value) -> Result<String, Error> {
+    let entity = json(&entity)?;
+    let method = json(&method)?;
+    let upper = entity["snake"].as_str().unwrap_or_default().to_uppercase();
+    let fields = entity["fields"].as_array().cloned().unwrap_or_default();
+    let params: Vec<&str> = method["params"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["ident"].as_str())
+        .collect();
+    let mut parts = Vec::new();
+    for kf in entity["cache"]["key_fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let (name, ident) = (
+            kf[0].as_str().unwrap_or_default(),
+            kf[1].as_str().unwrap_or_default(),
+        );
+        let field = fields.iter().find(|f| f["name"] == kf[0]);
+        let arg = match field.and_then(|f| f["server_set"].as_str()) {
+            Some("tenant") => "org".to_string(),
+            Some("id") if method.is_null() => "id".to_string(),
+            _ if params.contains(&ident) => ident.to_string(),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("cache key field `{name}` is not an argument of this read"),
+                ));
+            }
+        };
+        parts.push(format!("({name:?}, rt::cache::wire(&{arg}))"));
+    }
+    Ok(format!(
+        "rt::cache::key({upper}_KEY, &[{}]).unwrap_or_default()",
+        parts.join(", ")
+    ))
 }

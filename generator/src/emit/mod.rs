@@ -132,6 +132,9 @@ pub fn emit(
         if !domain.entities.is_empty() {
             render("repository.rs.jinja", dir.join("repository.rs"), ctx())?;
             render("mock.rs.jinja", dir.join("mock.rs"), ctx())?;
+            if domain.entities.iter().any(|e| e.cache.is_some()) {
+                render("cache.rs.jinja", dir.join("cache.rs"), ctx())?;
+            }
             render(
                 "sql.rs.jinja",
                 dir.join("postgres.rs"),

@@ -47,6 +47,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/mock.rs.jinja"),
     ),
     (
+        "cache.rs.jinja",
+        include_str!("../../../templates/cache.rs.jinja"),
+    ),
+    (
         "service.rs.jinja",
         include_str!("../../../templates/service.rs.jinja"),
     ),

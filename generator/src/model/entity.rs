@@ -131,6 +131,10 @@ pub fn lower_entity(
         sources,
         diags,
     )?;
+    let cache = input.annotations.cache.as_ref().and_then(|c| {
+        let scope = format!("{}:{snake_name}", plain_snake(&input.domain));
+        super::cache::lower_cache(c, &fields, scope, sources, diags)
+    });
 
     for name in &repo.exclude_from_create {
         if let Some(i) = check(
@@ -312,8 +316,38 @@ pub fn lower_entity(
                 "void"
             }
         };
+        let cached = match (&cache, m.cache) {
+            (_, false) => None,
+            (None, true) => {
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "method `{}` asks for `cache`, but `{}` has no `x-codegen.cache` with `enabled: true`; not cached",
+                        m.name.value, input.component
+                    ))
+                    .at(sources.locate(&m.name.pointer)),
+                );
+                None
+            }
+            // A single row whose key the params spell is cached like get-by-id; anything else is
+            // a query result, forgotten on every write.
+            (Some(c), true) => {
+                let spelled = c.key_fields.iter().all(|(name, _)| {
+                    fields.iter().any(|f| {
+                        &f.name == name
+                            && (f.server_set == Some("tenant")
+                                || params.iter().any(|p| p.ident == f.ident))
+                    })
+                });
+                Some(if returns == "single" && spelled {
+                    "entity"
+                } else {
+                    "query"
+                })
+            }
+        };
         methods.push(Method {
             name,
+            cached,
             returns,
             params,
         });
@@ -335,6 +369,7 @@ pub fn lower_entity(
             .iter()
             .find(|f| f.server_set == Some("tenant"))
             .cloned(),
+        cache,
         default_limit: 20,
         max_limit: 100,
         sortable: Vec::new(),

@@ -2,6 +2,7 @@
 //! holds only resolved, checked, Rust-ready names, so templates never make a naming decision.
 
 mod body;
+mod cache;
 mod classify;
 mod cycles;
 mod entity;
@@ -67,6 +68,8 @@ pub struct Entity {
     pub version: Option<String>,
     /// The organization field when rows belong to tenants.
     pub tenant: Option<Field>,
+    /// Cache-aside reads (`x-codegen.cache`).
+    pub cache: Option<CacheModel>,
     /// Page size when a list request gives none, and the largest allowed: from the `limit` of the
     /// list operation's `page` parameter, else 20 and 100.
     pub default_limit: u32,
@@ -130,9 +133,32 @@ pub struct ForeignKey {
     pub on_update: Option<String>,
 }
 
+/// How an entity is cached.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheModel {
+    /// Whole seconds.
+    pub ttl: u64,
+    /// `author:{id}`: each placeholder a field's API name.
+    pub key: String,
+    /// The placeholders, as (API name, Rust ident, whether the field is a UUID).
+    pub key_fields: Vec<(String, String)>,
+    /// Get-by-id can be keyed without reading the row: the key names only `id` and the tenant.
+    pub by_id: bool,
+    /// Placeholders other than id and tenant can change: a write reads the row first to forget
+    /// its old key.
+    pub reads_before_write: bool,
+    pub on_update: bool,
+    pub on_delete: bool,
+    /// `<domain>:<entity>`: where query results and their stamp live.
+    pub scope: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Method {
     pub name: String,
+    /// `cache: true` on the method of a cached entity: entity-keyed when its params fill the
+    /// key, else a query result under the entity's stamp.
+    pub cached: Option<&'static str>,
     pub returns: &'static str,
     /// (ident, Rust type, column, field ident) of each parameter.
     pub params: Vec<MethodParam>,

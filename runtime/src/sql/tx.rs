@@ -93,7 +93,20 @@ fn finished() -> RepoError {
 /// A transaction that repositories of any domain can join through their `in_tx`. Dropping it
 /// without [`Tx::commit`] rolls it back once no repository bound to it is left.
 #[derive(Clone)]
-pub enum Tx {
+pub struct Tx {
+    kind: Kind,
+    /// Run once the transaction has committed: work that must not see uncommitted data, such as
+    /// forgetting cache entries that a concurrent reader could have refilled meanwhile.
+    after_commit: Arc<StdMutex<Vec<Hook>>>,
+}
+
+/// Work to run later, on any task.
+pub type Later = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+
+type Hook = Box<dyn FnOnce() -> Later + Send>;
+
+#[derive(Clone)]
+enum Kind {
     Postgres(Shared<Postgres>),
     Sqlite(Shared<Sqlite>),
     /// For the in-memory mock repositories.
@@ -108,14 +121,14 @@ impl std::fmt::Debug for Tx {
 
 impl Db {
     pub async fn begin(&self) -> RepoResult<Tx> {
-        Ok(match self {
-            Db::Postgres(pool) => Tx::Postgres(Arc::new(Mutex::new(Some(
+        Ok(Tx::of(match self {
+            Db::Postgres(pool) => Kind::Postgres(Arc::new(Mutex::new(Some(
                 pool.begin().await.map_err(map_error)?,
             )))),
-            Db::Sqlite(pool) => Tx::Sqlite(Arc::new(Mutex::new(Some(
+            Db::Sqlite(pool) => Kind::Sqlite(Arc::new(Mutex::new(Some(
                 pool.begin().await.map_err(map_error)?,
             )))),
-        })
+        }))
     }
 }
 
@@ -123,33 +136,51 @@ impl Tx {
     /// A transaction for mock repositories: writes are undone on rollback. It isolates nothing:
     /// other callers see its writes before the commit.
     pub fn memory() -> Self {
-        Tx::Memory(Arc::new(MemoryTx::default()))
+        Self::of(Kind::Memory(Arc::new(MemoryTx::default())))
+    }
+
+    fn of(kind: Kind) -> Self {
+        Self {
+            kind,
+            after_commit: Arc::default(),
+        }
+    }
+
+    /// Run `hook` after a successful commit (never after a rollback).
+    pub fn after_commit(&self, hook: impl FnOnce() -> Later + Send + 'static) {
+        self.after_commit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(hook));
     }
 
     pub fn backend(&self) -> &'static str {
-        match self {
-            Tx::Postgres(_) => "postgres",
-            Tx::Sqlite(_) => "sqlite",
-            Tx::Memory(_) => "memory",
+        match &self.kind {
+            Kind::Postgres(_) => "postgres",
+            Kind::Sqlite(_) => "sqlite",
+            Kind::Memory(_) => "memory",
         }
     }
 
     pub async fn commit(self) -> RepoResult<()> {
-        match self {
-            Tx::Postgres(t) => commit(&t).await,
-            Tx::Sqlite(t) => commit(&t).await,
-            Tx::Memory(m) => {
-                m.finish();
-                Ok(())
-            }
+        match &self.kind {
+            Kind::Postgres(t) => commit(t).await?,
+            Kind::Sqlite(t) => commit(t).await?,
+            Kind::Memory(m) => m.finish(),
         }
+        let hooks =
+            std::mem::take(&mut *self.after_commit.lock().unwrap_or_else(|e| e.into_inner()));
+        for hook in hooks {
+            hook().await;
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> RepoResult<()> {
-        match self {
-            Tx::Postgres(t) => rollback(&t).await,
-            Tx::Sqlite(t) => rollback(&t).await,
-            Tx::Memory(m) => {
+        match &self.kind {
+            Kind::Postgres(t) => rollback(t).await,
+            Kind::Sqlite(t) => rollback(t).await,
+            Kind::Memory(m) => {
                 m.undo();
                 Ok(())
             }
@@ -158,23 +189,23 @@ impl Tx {
 
     /// The executor for a Postgres repository, or an error naming both databases.
     pub fn postgres(&self) -> RepoResult<PgExecutor> {
-        match self {
-            Tx::Postgres(t) => Ok(Executor::Tx(t.clone())),
-            other => Err(other.mismatch("postgres")),
+        match &self.kind {
+            Kind::Postgres(t) => Ok(Executor::Tx(t.clone())),
+            _ => Err(self.mismatch("postgres")),
         }
     }
 
     pub fn sqlite(&self) -> RepoResult<SqliteExecutor> {
-        match self {
-            Tx::Sqlite(t) => Ok(Executor::Tx(t.clone())),
-            other => Err(other.mismatch("sqlite")),
+        match &self.kind {
+            Kind::Sqlite(t) => Ok(Executor::Tx(t.clone())),
+            _ => Err(self.mismatch("sqlite")),
         }
     }
 
     pub fn memory_log(&self) -> RepoResult<Arc<MemoryTx>> {
-        match self {
-            Tx::Memory(m) => Ok(m.clone()),
-            other => Err(other.mismatch("memory")),
+        match &self.kind {
+            Kind::Memory(m) => Ok(m.clone()),
+            _ => Err(self.mismatch("memory")),
         }
     }
 
