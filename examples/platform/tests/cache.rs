@@ -36,7 +36,11 @@ async fn migrated_sqlite() -> rt::sql::Db {
 }
 
 async fn count(repos: &StorageRepositories) -> u64 {
-    count(&repos).await
+    repos
+        .artifacts
+        .count_artifacts_by_organization(ORG)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
