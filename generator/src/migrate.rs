@@ -88,7 +88,7 @@ pub struct Released {
 pub const SCHEMA_FILE: &str = "migrations/schema.toml";
 
 pub fn schema_of(model: &Model) -> Schema {
-    let tables = model
+    let tables: Vec<Table> = model
         .tables
         .iter()
         .map(|e| Table {
@@ -140,7 +140,43 @@ pub fn schema_of(model: &Model) -> Schema {
                 .collect(),
         })
         .collect();
+    let mut tables = tables;
+    if model.tables.iter().any(|e| !e.events.is_empty()) {
+        tables.push(outbox_table());
+    }
     Schema { tables }
+}
+
+/// Where events wait for the relay (see `archgen_runtime::events`): written in the same
+/// transaction as their change, published in order, then marked.
+fn outbox_table() -> Table {
+    let column = |name: &str, postgres: &str, nullable: bool| Column {
+        name: name.into(),
+        postgres: postgres.into(),
+        sqlite: "TEXT".into(),
+        nullable,
+        primary: name == "id",
+        default: None,
+        values: Vec::new(),
+    };
+    Table {
+        name: "archgen_outbox".into(),
+        columns: vec![
+            column("id", "UUID", false),
+            column("subject", "TEXT", false),
+            column("payload", "TEXT", false),
+            column("created_at", "TIMESTAMPTZ", false),
+            column("published_at", "TIMESTAMPTZ", true),
+        ],
+        indices: vec![Index {
+            name: "idx_archgen_outbox_pending".into(),
+            columns: vec!["created_at".into()],
+            unique: false,
+            condition: Some("\"published_at\" IS NULL".into()),
+        }],
+        foreign_keys: Vec::new(),
+        tenant: None,
+    }
 }
 
 /// Read the recorded schema and released migrations under `out`.

@@ -64,7 +64,7 @@ pub async fn handle(app: &App, cx: &rt::Context, input: {input}) -> Result<{outp
 /// operations to their stubs.
 pub fn app(model: &Model) -> String {
     let mut s = String::from(
-        "//! The service: archgen's generated defaults plus your custom operations. This file is yours.\n#![allow(unused_imports)]\nuse archgen_runtime as rt;\nuse rt::prelude::*;\n\nuse crate::generated::{self, prelude::*};\n\npub struct App {\n    pub repos: generated::Repositories,\n}\n",
+        "//! The service: archgen's generated defaults plus your custom operations. This file is yours.\n#![allow(unused_imports)]\nuse archgen_runtime as rt;\nuse rt::prelude::*;\n\nuse crate::generated::{self, prelude::*};\n\npub struct App {\n    pub repos: generated::Repositories,\n    /// Where events go; subscribe here to react to them.\n    pub bus: Arc<dyn rt::events::EventBus>,\n}\n",
     );
     for d in &model.domains {
         s.push_str(&format!(
@@ -110,7 +110,11 @@ pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxE
     if let Some(cache) = rt::cache::Cached::from_env()? {
         repos = repos.with_cache(&cache);
     }
-    let app = Arc::new(app::App { repos });
+    // Events wait in the outbox until the relay publishes them: in process, or to NATS JetStream
+    // with NATS_URL (Redis Streams with ARCHGEN_EVENTS=redis).
+    let bus = rt::events::bus_from_env().await?;
+    rt::events::start(db, bus.clone(), generated::EVENT_DOMAINS);
+    let app = Arc::new(app::App { repos, bus });
     Ok(generated::router(app))
 }
 "#

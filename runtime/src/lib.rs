@@ -8,6 +8,7 @@ pub mod cache;
 pub mod context;
 pub mod cursor;
 pub mod error;
+pub mod events;
 pub mod filter;
 pub mod http;
 pub mod memory;

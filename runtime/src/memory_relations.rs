@@ -3,10 +3,11 @@
 //! relation says. The tables of one service find each other through a [`MemoryDb`].
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use serde_json::Value;
 
+use crate::events::Envelope;
 use crate::repo::{RepoError, RepoResult};
 use crate::sql::MemoryTx;
 
@@ -39,6 +40,8 @@ pub struct ForeignKey<T> {
 #[derive(Clone, Default)]
 pub struct MemoryDb {
     tables: Arc<RwLock<BTreeMap<&'static str, Weak<dyn Relational>>>>,
+    /// The mocks' outbox: events in the order their changes happened.
+    events: Arc<Mutex<Vec<Envelope>>>,
 }
 
 impl MemoryDb {
@@ -47,6 +50,30 @@ impl MemoryDb {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(name, Arc::downgrade(table));
+    }
+
+    /// Every event the mocks have recorded, oldest first.
+    pub fn events(&self) -> Vec<Envelope> {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Record `event`, as a repository's outbox would; inside `tx`, a rollback takes it back.
+    pub fn record(&self, event: Envelope, tx: Option<&MemoryTx>) -> RepoResult<()> {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = tx {
+            let before = events.len();
+            let log = Arc::clone(&self.events);
+            tx.record(Box::new(move || {
+                log.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .truncate(before);
+            }))?;
+        }
+        events.push(event);
+        Ok(())
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Arc<dyn Relational>> {

@@ -7,6 +7,8 @@ use crate::generated::{self, prelude::*};
 
 pub struct App {
     pub repos: generated::Repositories,
+    /// Where events go; subscribe here to react to them.
+    pub bus: Arc<dyn rt::events::EventBus>,
 }
 
 #[rt::async_trait]

@@ -17,6 +17,10 @@ pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxE
     if let Some(cache) = rt::cache::Cached::from_env()? {
         repos = repos.with_cache(&cache);
     }
-    let app = Arc::new(app::App { repos });
+    // Events wait in the outbox until the relay publishes them: in process, or to NATS JetStream
+    // with NATS_URL (Redis Streams with ARCHGEN_EVENTS=redis).
+    let bus = rt::events::bus_from_env().await?;
+    rt::events::start(db, bus.clone(), generated::EVENT_DOMAINS);
+    let app = Arc::new(app::App { repos, bus });
     Ok(generated::router(app))
 }

@@ -131,6 +131,7 @@ pub fn lower_entity(
         sources,
         diags,
     )?;
+    let events = lower_events(input, &snake_name, sources, diags);
     let cache = input.annotations.cache.as_ref().and_then(|c| {
         let scope = format!("{}:{snake_name}", plain_snake(&input.domain));
         super::cache::lower_cache(c, &fields, scope, sources, diags)
@@ -370,6 +371,7 @@ pub fn lower_entity(
             .find(|f| f.server_set == Some("tenant"))
             .cloned(),
         cache,
+        events,
         default_limit: 20,
         max_limit: 100,
         sortable: Vec::new(),
@@ -499,6 +501,41 @@ fn server_managed(
         f.creatable = false;
     }
     Some(())
+}
+
+/// `x-codegen.events`: each name becomes a variant and a subject `<domain>.<entity>.<event>`.
+fn lower_events(
+    input: &EntityInput<'_>,
+    entity: &str,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Vec<super::EventModel> {
+    let domain = plain_snake(&input.domain);
+    let mut out: Vec<super::EventModel> = Vec::new();
+    for e in &input.annotations.events {
+        let name = plain_snake(&e.value);
+        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            diags.push(
+                Diagnostic::error(format!("event name `{}` is not a word", e.value))
+                    .at(sources.locate(&e.pointer))
+                    .hint("name events like `created` or `password_reset`"),
+            );
+            continue;
+        }
+        if out.iter().any(|o| o.name == name) {
+            diags.push(
+                Diagnostic::warning(format!("event `{}` is listed twice", e.value))
+                    .at(sources.locate(&e.pointer)),
+            );
+            continue;
+        }
+        out.push(super::EventModel {
+            variant: super::names::pascal(&name),
+            subject: format!("{domain}.{entity}.{name}"),
+            name,
+        });
+    }
+    out
 }
 
 /// The index of the field an annotation names, or an error with "did you mean".

@@ -70,6 +70,8 @@ pub struct Entity {
     pub tenant: Option<Field>,
     /// Cache-aside reads (`x-codegen.cache`).
     pub cache: Option<CacheModel>,
+    /// Events written to the outbox with each change (`x-codegen.events`).
+    pub events: Vec<EventModel>,
     /// Page size when a list request gives none, and the largest allowed: from the `limit` of the
     /// list operation's `page` parameter, else 20 and 100.
     pub default_limit: u32,
@@ -131,6 +133,17 @@ pub struct ForeignKey {
     pub target_column: String,
     pub on_delete: Option<String>,
     pub on_update: Option<String>,
+}
+
+/// One event of an entity.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventModel {
+    /// snake_case, e.g. `created`, `refreshed`.
+    pub name: String,
+    /// The enum variant, e.g. `Created`.
+    pub variant: String,
+    /// `<domain>.<entity>.<event>`.
+    pub subject: String,
 }
 
 /// How an entity is cached.

@@ -226,3 +226,29 @@ pub fn with_etag(mut response: axum::response::Response, version: i64) -> axum::
     }
     response
 }
+
+/// Middleware: every request has an id, the client's `x-request-id` when it sends a sane one,
+/// else a new UUID. Handlers see it in [`crate::Context`], events written while serving the
+/// request carry it, and the response echoes it.
+pub async fn request_id(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    let header = axum::http::HeaderName::from_static("x-request-id");
+    let given = request
+        .headers()
+        .get(&header)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string);
+    let id = given.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(header.clone(), value);
+    }
+    let mut response = crate::events::with_request_id(Some(id.clone()), next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(header, value);
+    }
+    response
+}

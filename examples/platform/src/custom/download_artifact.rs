@@ -19,9 +19,15 @@ pub async fn handle(
         .get(input.id)
         .await?
         .ok_or_else(|| rt::ApiError::not_found(format!("Artifact {} not found", input.id)))?;
-    let url = artifact.url.ok_or_else(|| {
+    let url = artifact.url.clone().ok_or_else(|| {
         rt::ApiError::not_found(format!("Artifact {} has no stored content", input.id))
     })?;
+    // Subscribers (billing, audit) learn of every link handed out.
+    app.repos
+        .storage
+        .artifacts
+        .emit(crate::generated::storage::repository::ArtifactEvent::Downloaded(artifact))
+        .await?;
     Ok(DownloadArtifactResponse {
         data: DownloadArtifactResponseData {
             url,

@@ -1,0 +1,153 @@
+//! The relay: publishes outbox rows in order and marks them published. On Postgres several
+//! instances can relay at once (`FOR UPDATE SKIP LOCKED` gives each its own rows); on SQLite one
+//! process owns the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::{EventBus, EventError, outbox};
+use crate::sql::Db;
+
+/// Rows claimed per round.
+const BATCH: i64 = 200;
+/// How often an idle relay looks for rows that no wake-up announced (another instance's).
+const POLL: Duration = Duration::from_millis(250);
+/// Published rows are kept this long, then deleted.
+const KEEP: Duration = Duration::from_secs(3600);
+
+pub struct Relay {
+    db: Db,
+    bus: Arc<dyn EventBus>,
+}
+
+impl Relay {
+    pub fn new(db: Db, bus: Arc<dyn EventBus>) -> Self {
+        Self { db, bus }
+    }
+
+    /// Publish the waiting rows, oldest first, up to one batch. Stops at the first failure,
+    /// keeping what went out marked: the rest waits for the next round. Returns how many went.
+    pub async fn run_once(&self) -> Result<usize, EventError> {
+        let db_error = |e: sqlx::Error| EventError(format!("outbox: {e}"));
+        match &self.db {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(db_error)?;
+                let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+                    "SELECT \"id\", \"subject\", \"payload\" FROM \"archgen_outbox\" WHERE \"published_at\" IS NULL \
+                     ORDER BY \"created_at\", \"id\" LIMIT $1 FOR UPDATE SKIP LOCKED",
+                )
+                .bind(BATCH)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                let (sent, failure) = self.publish(rows).await;
+                if !sent.is_empty() {
+                    sqlx::query("UPDATE \"archgen_outbox\" SET \"published_at\" = $1 WHERE \"id\" = ANY($2)")
+                        .bind(crate::sql::now())
+                        .bind(&sent)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)?;
+                failure.map_or(Ok(sent.len()), Err)
+            }
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await.map_err(db_error)?;
+                let rows: Vec<(uuid::fmt::Hyphenated, String, String)> = sqlx::query_as(
+                    "SELECT \"id\", \"subject\", \"payload\" FROM \"archgen_outbox\" WHERE \"published_at\" IS NULL \
+                     ORDER BY \"created_at\", \"id\" LIMIT ?1",
+                )
+                .bind(BATCH)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                let rows = rows
+                    .into_iter()
+                    .map(|(id, s, p)| (id.into_uuid(), s, p))
+                    .collect();
+                let (sent, failure) = self.publish(rows).await;
+                let now = crate::sql::sqlite::timestamp(&crate::sql::now());
+                for id in &sent {
+                    sqlx::query(
+                        "UPDATE \"archgen_outbox\" SET \"published_at\" = ?1 WHERE \"id\" = ?2",
+                    )
+                    .bind(&now)
+                    .bind(crate::sql::sqlite::uuid(id))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)?;
+                failure.map_or(Ok(sent.len()), Err)
+            }
+        }
+    }
+
+    async fn publish(&self, rows: Vec<(Uuid, String, String)>) -> (Vec<Uuid>, Option<EventError>) {
+        let mut sent = Vec::with_capacity(rows.len());
+        for (id, subject, payload) in rows {
+            match self.bus.publish(&subject, id, payload.as_bytes()).await {
+                Ok(()) => sent.push(id),
+                Err(e) => return (sent, Some(e)),
+            }
+        }
+        (sent, None)
+    }
+
+    /// Delete rows published longer ago than `KEEP`.
+    async fn prune(&self) {
+        let cutoff = crate::sql::now() - chrono::Duration::from_std(KEEP).unwrap_or_default();
+        let result = match &self.db {
+            Db::Postgres(pool) => {
+                sqlx::query("DELETE FROM \"archgen_outbox\" WHERE \"published_at\" < $1")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query("DELETE FROM \"archgen_outbox\" WHERE \"published_at\" < ?1")
+                    .bind(crate::sql::sqlite::timestamp(&cutoff))
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "pruning the outbox failed");
+        }
+    }
+
+    /// Relay until the process ends: rounds back to back while rows wait, then a wake-up or the
+    /// poll interval. While the broker is down, retries back off up to 10 s.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut backoff = POLL;
+            let mut rounds: u64 = 0;
+            loop {
+                rounds += 1;
+                if rounds.is_multiple_of(240) {
+                    self.prune().await;
+                }
+                match self.run_once().await {
+                    Ok(n) if n as i64 == BATCH => continue,
+                    Ok(_) => {
+                        backoff = POLL;
+                        tokio::select! {
+                            () = outbox::woken() => {}
+                            () = tokio::time::sleep(POLL) => {}
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "events wait in the outbox until the broker is back");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                    }
+                }
+            }
+        })
+    }
+}
