@@ -35,12 +35,21 @@ fn unavailable(label: &str, why: &str) {
     eprintln!("\n!!! SKIPPING {label}: {why} !!!\n");
 }
 
+/// `RUST_LOG=archgen_runtime=debug` shows what the bus and relay did, for a failing run.
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
 fn nats_url() -> String {
     std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
 /// A bus on the shared server, or `None` when it is unreachable outside CI.
 async fn shared_bus(label: &str) -> Option<JetStreamBus> {
+    init_logs();
     let url = nats_url();
     match JetStreamBus::connect(&url).await {
         Ok(bus) => Some(bus),
@@ -356,6 +365,7 @@ async fn read_everything(bus: &JetStreamBus, domain: &str, expected: usize) -> H
 
 /// Events written before, during and after a NATS outage all reach the stream, exactly once.
 async fn survives_an_outage(label: &str, db: Db) {
+    init_logs();
     let started = Instant::now();
     let (port, store) = (free_port(), Scratch::new());
     let server = OwnServer::start(port, &store.0);

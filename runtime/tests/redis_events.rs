@@ -433,14 +433,26 @@ async fn a_pending_message_trimmed_away_is_acknowledged_not_delivered() {
         return;
     };
     let group = "svc:library.author.*";
-    let id = orphan(&prefix, group, 600_000).await;
-    redis::cmd("XDEL")
-        .arg(format!("{prefix}events:library"))
-        .arg(&id)
-        .query_async::<i64>(&mut raw().await)
+    let mut sub = bus.subscribe("library.author.*", "svc").await.unwrap();
+    bus.publish("library.author.created", Uuid::now_v7(), b"gone")
         .await
         .unwrap();
-    let mut sub = bus.subscribe("library.author.*", "svc").await.unwrap();
+    // Received, never acknowledged, then trimmed from the stream while its consumer was down.
+    assert_eq!(next(&mut sub).await.payload, b"gone");
+    drop(sub);
+    assert_eq!(pending_count(&prefix, group).await, 1);
+    let mut conn = raw().await;
+    let stream = format!("{prefix}events:library");
+    redis::cmd("XTRIM")
+        .arg(&stream)
+        .arg("MAXLEN")
+        .arg(0)
+        .query_async::<i64>(&mut conn)
+        .await
+        .unwrap();
+
+    let again = RedisStreamsBus::new(&testing::redis_url(), &prefix);
+    let mut sub = again.subscribe("library.author.*", "svc").await.unwrap();
     assert_quiet(&mut sub).await;
     assert_eq!(pending_count(&prefix, group).await, 0);
 }
