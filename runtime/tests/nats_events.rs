@@ -22,6 +22,8 @@ use uuid::Uuid;
 const NATS_SERVER: &str = "/usr/sbin/nats-server";
 /// How long anything that should happen soon may take before the test gives up.
 const PATIENCE: Duration = Duration::from_secs(30);
+/// How long the test's own server stays down.
+const OUTAGE: Duration = Duration::from_secs(6);
 
 fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
@@ -129,6 +131,67 @@ async fn round_trip_and_duplicates_dropped() {
         delivery.ack().await;
     }
     assert_eq!(got, vec![b"one".to_vec(), b"two".to_vec()]);
+    assert_stored_once_and_acknowledged(&domain).await;
+    drop_stream(&domain).await;
+}
+
+/// A plain client on the shared server, to look at what the bus did.
+async fn shared_js() -> async_nats::jetstream::Context {
+    let client = async_nats::connect(nats_url()).await.expect("connect");
+    async_nats::jetstream::new(client)
+}
+
+/// The stream of `domain` is as `ensure_stream` made it, without the duplicate, and every
+/// consumer on it has had all its messages acknowledged.
+async fn assert_stored_once_and_acknowledged(domain: &str) {
+    use futures_util::StreamExt;
+    let mut stream = shared_js()
+        .await
+        .get_stream(events::stream_name(domain))
+        .await
+        .expect("the stream");
+    let info = stream.info().await.expect("stream info");
+    assert_eq!(info.config.subjects, vec![format!("{domain}.>")]);
+    assert_eq!(info.config.duplicate_window, Duration::from_secs(120));
+    assert_eq!(info.state.messages, 3, "the duplicate was not stored");
+    let consumers: Vec<_> = stream.consumers().collect().await;
+    assert!(!consumers.is_empty(), "the subscription made a consumer");
+    for info in consumers {
+        let info = info.expect("consumer info");
+        assert_eq!(info.num_ack_pending, 0, "{} acknowledged all", info.name);
+        assert_eq!(info.num_pending, 0, "{} has nothing left", info.name);
+    }
+}
+
+/// The shared server keeps its store: leave nothing behind.
+async fn drop_stream(domain: &str) {
+    shared_js()
+        .await
+        .delete_stream(events::stream_name(domain))
+        .await
+        .expect("delete the test's stream");
+}
+
+#[tokio::test]
+async fn publishing_creates_a_missing_stream() {
+    let Some(bus) = shared_bus("nats missing stream").await else {
+        return;
+    };
+    let domain = unique_domain();
+    bus.publish(&format!("{domain}.author.created"), Uuid::now_v7(), b"{}")
+        .await
+        .expect("the stream is made on the way");
+    let info = shared_js()
+        .await
+        .get_stream(events::stream_name(&domain))
+        .await
+        .expect("the stream")
+        .info()
+        .await
+        .expect("stream info")
+        .clone();
+    assert_eq!(info.state.messages, 1);
+    drop_stream(&domain).await;
 }
 
 #[tokio::test]
@@ -212,6 +275,7 @@ async fn handlers_are_retried_then_dead_lettered() {
     );
     flaky.abort();
     failing.abort();
+    drop_stream(&domain).await;
 }
 
 /// A scratch directory, removed when the test ends.
@@ -238,8 +302,8 @@ struct OwnServer {
 }
 
 impl OwnServer {
-    fn start(port: u16, store: &Path) -> Self {
-        let child = Command::new(NATS_SERVER)
+    fn start(binary: &Path, port: u16, store: &Path) -> Self {
+        let child = Command::new(binary)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(store)
             .stdout(Stdio::null())
@@ -286,12 +350,23 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn nats_server_present(label: &str) -> bool {
-    let present = Path::new(NATS_SERVER).exists();
-    if !present {
-        unavailable(label, &format!("{NATS_SERVER} is not installed"));
+/// Debian's server, or one on `PATH` (CI images install it elsewhere).
+fn nats_server(label: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("nats-server"))
+            .find(|candidate| candidate.is_file())
+    });
+    let found = Some(PathBuf::from(NATS_SERVER))
+        .filter(|p| p.is_file())
+        .or(on_path);
+    if found.is_none() {
+        unavailable(
+            label,
+            &format!("{NATS_SERVER} is not installed, nor nats-server on PATH"),
+        );
     }
-    present
+    found
 }
 
 /// Write `n` events on `<domain>.author.created`, one transaction each, as a repository would.
@@ -305,14 +380,14 @@ async fn write_events(db: &Db, domain: &str, n: usize) -> Vec<Uuid> {
         match db {
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await.expect("begin");
-                write_sqlite(&mut *tx, &event)
+                write_sqlite(&mut tx, &event)
                     .await
                     .expect("write while NATS may be down");
                 tx.commit().await.expect("commit");
             }
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await.expect("begin");
-                write_pg(&mut *tx, &event)
+                write_pg(&mut tx, &event)
                     .await
                     .expect("write while NATS may be down");
                 tx.commit().await.expect("commit");
@@ -343,11 +418,7 @@ async fn mark_all_unpublished(db: &Db) {
 }
 
 /// Read the whole stream of `domain` with a fresh consumer: how often each event id arrived.
-async fn read_everything(bus: &JetStreamBus, domain: &str, expected: usize) -> HashMap<Uuid, u32> {
-    let mut sub = bus
-        .subscribe(&format!("{domain}.>"), "audit")
-        .await
-        .expect("subscribe from the start");
+async fn read_everything(mut sub: Subscription, expected: usize) -> HashMap<Uuid, u32> {
     let mut seen = HashMap::new();
     let deadline = Instant::now() + PATIENCE;
     while seen.len() < expected && Instant::now() < deadline {
@@ -364,11 +435,11 @@ async fn read_everything(bus: &JetStreamBus, domain: &str, expected: usize) -> H
 }
 
 /// Events written before, during and after a NATS outage all reach the stream, exactly once.
-async fn survives_an_outage(label: &str, db: Db) {
+async fn survives_an_outage(label: &str, binary: &Path, db: Db) {
     init_logs();
     let started = Instant::now();
     let (port, store) = (free_port(), Scratch::new());
-    let server = OwnServer::start(port, &store.0);
+    let server = OwnServer::start(binary, port, &store.0);
     let url = server.url();
     let domain = unique_domain();
     let bus = Arc::new(JetStreamBus::connect(&url).await.expect("connect"));
@@ -402,14 +473,19 @@ async fn survives_an_outage(label: &str, db: Db) {
     let late = JetStreamBus::connect_in_background(&url)
         .await
         .expect("lazy connect");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let audit = late
+        .subscribe(&format!("{domain}.>"), "audit")
+        .await
+        .expect("subscribing during the outage succeeds");
+    // Longer than the pull heartbeat (4 s), so the live subscription notices and must reopen.
+    tokio::time::sleep(OUTAGE).await;
     assert_eq!(
         unpublished(&db).await,
         20,
         "{label}: rows wait while NATS is down"
     );
 
-    let _server = OwnServer::start(port, &store.0);
+    let _server = OwnServer::start(binary, port, &store.0);
     let restarted = Instant::now();
     assert!(
         eventually(|| async { unpublished(&db).await == 0 }).await,
@@ -443,7 +519,7 @@ async fn survives_an_outage(label: &str, db: Db) {
         "{label}: the subscription resumed after the outage"
     );
 
-    let seen = read_everything(&late, &domain, ids.len()).await;
+    let seen = read_everything(audit, ids.len()).await;
     let expected: HashSet<Uuid> = ids.iter().copied().collect();
     let arrived: HashSet<Uuid> = seen.keys().copied().collect();
     assert_eq!(arrived, expected, "{label}: every event arrived");
@@ -455,9 +531,9 @@ async fn survives_an_outage(label: &str, db: Db) {
 
 #[tokio::test]
 async fn sqlite_outbox_survives_a_nats_outage() {
-    if !nats_server_present("nats outage (SQLite)") {
+    let Some(binary) = nats_server("nats outage (SQLite)") else {
         return;
-    }
+    };
     let dir = Scratch::new();
     let db = Db::connect(&format!("sqlite://{}", dir.0.join("outbox.db").display()))
         .await
@@ -471,14 +547,14 @@ async fn sqlite_outbox_survives_a_nats_outage() {
         .await
         .expect("outbox table");
     }
-    survives_an_outage("SQLite", db).await;
+    survives_an_outage("SQLite", &binary, db).await;
 }
 
 #[tokio::test]
 async fn postgres_outbox_survives_a_nats_outage() {
-    if !nats_server_present("nats outage (Postgres)") {
+    let Some(binary) = nats_server("nats outage (Postgres)") else {
         return;
-    }
+    };
     let Some(test_db) = testing::postgres("nats_outage").await else {
         return;
     };
@@ -491,5 +567,5 @@ async fn postgres_outbox_survives_a_nats_outage() {
         .await
         .expect("outbox table");
     }
-    survives_an_outage("Postgres", test_db.db.clone()).await;
+    survives_an_outage("Postgres", &binary, test_db.db.clone()).await;
 }

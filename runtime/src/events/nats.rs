@@ -98,7 +98,14 @@ impl JetStreamBus {
 
 fn options() -> async_nats::ConnectOptions {
     // Reconnects are unlimited by default, which is what keeps the bus alive across restarts.
-    async_nats::ConnectOptions::new().connection_timeout(CONNECT_TIMEOUT)
+    async_nats::ConnectOptions::new()
+        .connection_timeout(CONNECT_TIMEOUT)
+        // Events wait in the outbox while NATS is away: send them as soon as it is back.
+        .event_callback(|event| async move {
+            if matches!(event, async_nats::Event::Connected) {
+                super::wake();
+            }
+        })
 }
 
 #[async_trait::async_trait]
@@ -139,8 +146,15 @@ impl EventBus for JetStreamBus {
             name: consumer_name(group, filter),
             filter: filter.to_string(),
         };
-        // Opened here, not only in the task, so that a bad filter is reported to the caller.
-        let consumer = target.open(&self.js).await?;
+        // Opened here when possible, so that a bad filter is reported to the caller; during an
+        // outage the task opens it once NATS is back, so a service can start anyway.
+        let consumer = match self.connected() {
+            Ok(()) => Some(target.open(&self.js).await?),
+            Err(e) => {
+                tracing::warn!(consumer = %target.name, error = %e, "NATS subscription starts once NATS is reachable");
+                None
+            }
+        };
         let (tx, rx) = mpsc::channel(BATCH);
         tokio::spawn(pump(self.js.clone(), target, consumer, tx));
         Ok(Subscription::new(rx))
@@ -261,31 +275,49 @@ enum Stop {
     Broken(String),
 }
 
-/// Feed `tx` until the subscriber goes away, reopening the consumer whenever its stream breaks.
+/// Feed `tx` until the subscriber goes away, (re)opening the consumer whenever there is none
+/// or its stream broke.
 async fn pump(
     js: jetstream::Context,
     target: Target,
-    mut consumer: consumer::PullConsumer,
+    mut consumer: Option<consumer::PullConsumer>,
     tx: mpsc::Sender<Delivery>,
 ) {
     loop {
-        match forward(&consumer, &tx).await {
+        let current = match consumer.take() {
+            Some(current) => current,
+            None => match reopen(&js, &target, &tx).await {
+                Some(current) => current,
+                None => return,
+            },
+        };
+        match forward(&current, &tx).await {
             Stop::Unsubscribed => return,
             Stop::Broken(why) => {
                 tracing::warn!(consumer = %target.name, %why, "NATS subscription interrupted; reopening");
             }
         }
-        consumer = loop {
-            tokio::select! {
-                () = tx.closed() => return,
-                () = tokio::time::sleep(REOPEN_BACKOFF) => {}
+    }
+}
+
+/// Try to open the consumer until it works; `None` once the subscriber has gone away.
+async fn reopen(
+    js: &jetstream::Context,
+    target: &Target,
+    tx: &mpsc::Sender<Delivery>,
+) -> Option<consumer::PullConsumer> {
+    loop {
+        tokio::select! {
+            () = tx.closed() => return None,
+            () = tokio::time::sleep(REOPEN_BACKOFF) => {}
+        }
+        match target.open(js).await {
+            Ok(consumer) => {
+                tracing::info!(consumer = %target.name, "NATS subscription (re)opened");
+                return Some(consumer);
             }
-            match target.open(&js).await {
-                Ok(consumer) => break consumer,
-                Err(e) => tracing::debug!(error = %e, "NATS consumer not reopened yet"),
-            }
-        };
-        tracing::info!(consumer = %target.name, "NATS subscription resumed");
+            Err(e) => tracing::debug!(error = %e, "NATS consumer not opened yet"),
+        }
     }
 }
 

@@ -93,8 +93,7 @@ impl RedisStreamsBus {
         let mut seen = self.consumers.lock().unwrap_or_else(|e| e.into_inner());
         let n = seen.entry(format!("{stream}\n{group}")).or_insert(0);
         *n += 1;
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "archgen".into());
-        format!("{host}-{n}")
+        format!("{}-{n}", host_name())
     }
 }
 
@@ -168,6 +167,17 @@ impl EventBus for RedisStreamsBus {
     fn backend(&self) -> &'static str {
         "redis"
     }
+}
+
+/// This machine's (or container's) name; consumers on different hosts must not share names, or a
+/// restarted one would take the other's pending messages for its own.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "archgen".into())
 }
 
 /// The first token of a subject or filter: its domain.
@@ -484,7 +494,7 @@ impl Reader {
                 tracing::warn!(
                     stream = self.stream,
                     id,
-                    "pending message was trimmed away before it was handled"
+                    "pending message is gone from the stream (trimmed) or is not an event; dropped"
                 );
                 skipped.push(id);
                 continue;

@@ -143,7 +143,11 @@ impl Relay {
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "events wait in the outbox until the broker is back");
-                        tokio::time::sleep(backoff).await;
+                        // A bus that reconnects wakes the relay, so events go out at once.
+                        tokio::select! {
+                            () = outbox::woken() => {}
+                            () = tokio::time::sleep(backoff) => {}
+                        }
                         backoff = (backoff * 2).min(Duration::from_secs(10));
                     }
                 }
