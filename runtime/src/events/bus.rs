@@ -16,7 +16,8 @@ use super::Envelope;
 pub struct EventError(pub String);
 
 /// A message handed to a subscriber. Dropping it without [`Delivery::ack`] lets the broker
-/// deliver it again (JetStream), or drops it (in process).
+/// deliver it again: JetStream after its ack wait, Redis Streams to the restarted consumer or,
+/// after five minutes, to another one. The in-process bus drops it.
 pub struct Delivery {
     pub subject: String,
     pub payload: Vec<u8>,
