@@ -17,7 +17,9 @@ const DDL: &str = "CREATE TABLE archgen_outbox (id UUID PRIMARY KEY, subject TEX
                    CREATE INDEX idx_archgen_outbox_pending ON archgen_outbox (created_at) WHERE published_at IS NULL";
 
 async fn fill(db: &Db, domain: &str, events: usize) -> f64 {
-    let Db::Postgres(pool) = db else { unreachable!() };
+    let Db::Postgres(pool) = db else {
+        unreachable!()
+    };
     let data = serde_json::json!({"id": uuid::Uuid::now_v7(), "name": "an artifact", "credits": 3, "mimeType": "text/plain"});
     let started = Instant::now();
     for chunk in 0..events.div_ceil(100) {
@@ -44,7 +46,10 @@ async fn drain(db: &Db, bus: Arc<dyn EventBus>, events: usize) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let events: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let events: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
     let domain = format!("bench{}", std::process::id());
     let mut rows = Vec::new();
     let nats_url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
@@ -56,11 +61,18 @@ async fn main() {
     ];
     for (name, bus) in buses {
         let pg = testing::postgres("outbox_bench").await.expect("Postgres");
-        let Db::Postgres(pool) = &pg.db else { unreachable!() };
-        sqlx::raw_sql(DDL).execute(pool).await.expect("outbox table");
+        let Db::Postgres(pool) = &pg.db else {
+            unreachable!()
+        };
+        sqlx::raw_sql(DDL)
+            .execute(pool)
+            .await
+            .expect("outbox table");
         let written = fill(&pg.db, &domain, events).await;
         let relayed = drain(&pg.db, bus, events).await;
-        rows.push(format!("| {name} | {events} | {written:.0} | {relayed:.0} |"));
+        rows.push(format!(
+            "| {name} | {events} | {written:.0} | {relayed:.0} |"
+        ));
     }
     println!("| relay to | events | written/s (tx of 100) | relayed/s |");
     println!("|---|---:|---:|---:|");

@@ -62,17 +62,18 @@ impl MemoryDb {
 
     /// Record `event`, as a repository's outbox would; inside `tx`, a rollback takes it back.
     pub fn record(&self, event: Envelope, tx: Option<&MemoryTx>) -> RepoResult<()> {
-        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(tx) = tx {
-            let before = events.len();
-            let log = Arc::clone(&self.events);
+            let (id, log) = (event.id, Arc::clone(&self.events));
             tx.record(Box::new(move || {
                 log.lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .truncate(before);
+                    .retain(|e| e.id != id);
             }))?;
         }
-        events.push(event);
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event);
         Ok(())
     }
 

@@ -339,7 +339,12 @@ pub fn lower_entity(
                                 || params.iter().any(|p| p.ident == f.ident))
                     })
                 });
-                Some(if returns == "single" && spelled {
+                // A param outside the key narrows the query: sharing the entry of the key alone
+                // would answer calls that the database would not.
+                let only_key = params
+                    .iter()
+                    .all(|p| c.key_fields.iter().any(|(_, ident)| *ident == p.ident));
+                Some(if returns == "single" && spelled && only_key {
                     "entity"
                 } else {
                     "query"

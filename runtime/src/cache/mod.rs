@@ -113,6 +113,21 @@ impl Cached {
         }
     }
 
+    /// Forget `keys` now, and once more a moment later: a reader that missed before the write
+    /// and stores what it read after this delete would otherwise leave the old row for a whole
+    /// TTL.
+    pub async fn forget(&self, keys: Vec<String>) {
+        if keys.is_empty() {
+            return;
+        }
+        self.delete(&keys).await;
+        let again = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(REFORGET_AFTER).await;
+            again.delete(&keys).await;
+        });
+    }
+
     /// Forget `keys`. A failure is logged: the entries then live until their TTL runs out.
     pub async fn delete(&self, keys: &[String]) {
         let keys: Vec<String> = keys.iter().map(|k| self.full(k)).collect();
@@ -121,6 +136,9 @@ impl Cached {
         }
     }
 }
+
+/// When [`Cached::forget`] deletes again: longer than a database read takes.
+const REFORGET_AFTER: Duration = Duration::from_millis(500);
 
 /// How long generation stamps live: longer than any entry they key.
 const STAMP_TTL: Duration = Duration::from_secs(24 * 3600);

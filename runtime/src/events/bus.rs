@@ -198,6 +198,12 @@ where
     let filter = filter.to_string();
     Ok(tokio::spawn(async move {
         while let Some(delivery) = sub.next().await {
+            // A wildcard also matches dead letters, which are not events: handling them would
+            // dead-letter them again, without end.
+            if delivery.subject.ends_with(".dead_letter") && !filter.ends_with(".dead_letter") {
+                delivery.ack().await;
+                continue;
+            }
             let outcome = match serde_json::from_slice::<Envelope<T>>(&delivery.payload) {
                 Err(e) => Err(format!("not an event of the expected type: {e}")),
                 Ok(_) => {
@@ -229,7 +235,9 @@ where
                 });
                 let body = serde_json::to_vec(&letter).unwrap_or_default();
                 if let Err(e) = bus.publish(&dead, Uuid::now_v7(), &body).await {
+                    // Unacknowledged, the broker delivers the event again later.
                     tracing::error!(subject = %dead, error = %e, "dead letter not published");
+                    continue;
                 }
             }
             delivery.ack().await;
@@ -259,5 +267,51 @@ mod tests {
             "library.author.created.dead_letter"
         ));
         assert!(!subject_matches("library.book.*", "library.author.created"));
+    }
+}
+
+#[cfg(test)]
+mod dead_letter_tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    /// A subscriber on `d.>` also sees the dead letters it publishes; it must not handle them
+    /// again, or each would be dead-lettered once more without end.
+    #[tokio::test]
+    async fn a_wildcard_subscriber_does_not_feed_on_its_own_dead_letters() {
+        let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::default());
+        let mut watch = bus.subscribe("d.>", "watch").await.unwrap();
+        let calls = Arc::new(AtomicU32::new(0));
+        let counted = calls.clone();
+        let retry = Retry {
+            attempts: 2,
+            backoff: Duration::from_millis(1),
+        };
+        subscribe::<serde_json::Value, _, _>(bus.clone(), "d.>", "g", retry, move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Err("always".to_string()) }
+        })
+        .await
+        .unwrap();
+        let event = Envelope::new("d.thing.created", serde_json::json!({}));
+        bus.publish(
+            "d.thing.created",
+            event.id,
+            &serde_json::to_vec(&event).unwrap(),
+        )
+        .await
+        .unwrap();
+        let mut subjects = Vec::new();
+        while let Ok(Some(d)) = tokio::time::timeout(Duration::from_millis(300), watch.next()).await
+        {
+            subjects.push(d.subject);
+        }
+        assert_eq!(subjects, ["d.thing.created", "d.thing.created.dead_letter"]);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "two attempts at the event, none at its letter"
+        );
     }
 }

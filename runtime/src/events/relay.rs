@@ -1,6 +1,7 @@
-//! The relay: publishes outbox rows in order and marks them published. On Postgres several
-//! instances can relay at once (`FOR UPDATE SKIP LOCKED` gives each its own rows); on SQLite one
-//! process owns the database.
+//! The relay: publishes outbox rows in order and marks them published. On Postgres every
+//! instance runs one; an advisory lock lets one publish at a time (so order holds) and another
+//! take over when it stops, and `FOR UPDATE SKIP LOCKED` keeps rows that anyone else holds out
+//! of its batch. On SQLite one process owns the database.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,17 @@ impl Relay {
         match &self.db {
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(db_error)?;
+                // One relay publishes at a time, so events go out in the order they were
+                // written; the others skip the round and take over when it stops.
+                let turn: bool = sqlx::query_scalar(
+                    "SELECT pg_try_advisory_xact_lock(hashtext('archgen_outbox'))",
+                )
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                if !turn {
+                    return Ok(0);
+                }
                 let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
                     "SELECT \"id\", \"subject\", \"payload\" FROM \"archgen_outbox\" WHERE \"published_at\" IS NULL \
                      ORDER BY \"created_at\", \"id\" LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -55,13 +67,14 @@ impl Relay {
                 failure.map_or(Ok(sent.len()), Err)
             }
             Db::Sqlite(pool) => {
-                let mut tx = pool.begin().await.map_err(db_error)?;
+                // One process owns an SQLite file: no locks to hold while publishing, and no
+                // transaction open across the network, which writers would wait on.
                 let rows: Vec<(uuid::fmt::Hyphenated, String, String)> = sqlx::query_as(
                     "SELECT \"id\", \"subject\", \"payload\" FROM \"archgen_outbox\" WHERE \"published_at\" IS NULL \
                      ORDER BY \"created_at\", \"id\" LIMIT ?1",
                 )
                 .bind(BATCH)
-                .fetch_all(&mut *tx)
+                .fetch_all(pool)
                 .await
                 .map_err(db_error)?;
                 let rows = rows
@@ -69,18 +82,18 @@ impl Relay {
                     .map(|(id, s, p)| (id.into_uuid(), s, p))
                     .collect();
                 let (sent, failure) = self.publish(rows).await;
-                let now = crate::sql::sqlite::timestamp(&crate::sql::now());
-                for id in &sent {
-                    sqlx::query(
-                        "UPDATE \"archgen_outbox\" SET \"published_at\" = ?1 WHERE \"id\" = ?2",
-                    )
-                    .bind(&now)
-                    .bind(crate::sql::sqlite::uuid(id))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
+                if !sent.is_empty() {
+                    let marks = vec!["?"; sent.len()].join(", ");
+                    let sql = format!(
+                        "UPDATE \"archgen_outbox\" SET \"published_at\" = ? WHERE \"id\" IN ({marks})"
+                    );
+                    let mut update = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(crate::sql::sqlite::timestamp(&crate::sql::now()));
+                    for id in &sent {
+                        update = update.bind(crate::sql::sqlite::uuid(id));
+                    }
+                    update.execute(pool).await.map_err(db_error)?;
                 }
-                tx.commit().await.map_err(db_error)?;
                 failure.map_or(Ok(sent.len()), Err)
             }
         }

@@ -125,8 +125,12 @@ impl Db {
             Db::Postgres(pool) => Kind::Postgres(Arc::new(Mutex::new(Some(
                 pool.begin().await.map_err(map_error)?,
             )))),
+            // IMMEDIATE takes the write lock at once: a deferred transaction that reads and then
+            // writes fails when another connection wrote in between (SQLITE_BUSY_SNAPSHOT).
             Db::Sqlite(pool) => Kind::Sqlite(Arc::new(Mutex::new(Some(
-                pool.begin().await.map_err(map_error)?,
+                pool.begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(map_error)?,
             )))),
         }))
     }
@@ -173,6 +177,8 @@ impl Tx {
         for hook in hooks {
             hook().await;
         }
+        // Events written inside it can go out now.
+        crate::events::wake();
         Ok(())
     }
 
