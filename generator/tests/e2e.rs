@@ -173,6 +173,9 @@ async fn contract(repos: Repositories, begin: impl AsyncFn() -> rt::sql::Tx) -> 
     // Inside a transaction the cascade happens, and a rollback brings every table back.
     let tx = begin().await;
     let in_tx = repos.in_tx(&tx).unwrap();
+    // A conflict inside the transaction fails that call only: the transaction goes on.
+    let again = in_tx.library.authors.create(NewAuthor { name: "Le Guin".into() }).await;
+    assert!(matches!(again, Err(rt::RepoError::Conflict { .. })), "{again:?}");
     assert!(in_tx.library.loans.delete(loan.id).await.unwrap());
     assert!(in_tx.library.authors.delete(author.id).await.unwrap());
     tx.rollback().await.unwrap();

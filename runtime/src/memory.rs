@@ -25,6 +25,10 @@ pub struct MemoryTable<T> {
     table: &'static str,
     keys: Vec<ForeignKey<T>>,
     db: MemoryDb,
+    /// Soft delete: in SQL the row stays (marked), so keys still find it and nothing cascades.
+    soft_delete: bool,
+    /// Rows deleted softly, as keys of other tables still see them.
+    tombstones: RwLock<Vec<Value>>,
 }
 
 impl<T: Clone> MemoryTable<T> {
@@ -41,7 +45,16 @@ impl<T: Clone> MemoryTable<T> {
             table: entity,
             keys: Vec::new(),
             db: MemoryDb::default(),
+            soft_delete: false,
+            tombstones: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Deletes mark rows in SQL rather than removing them: keys to them keep holding, and no
+    /// delete restricts, cascades or clears.
+    pub fn soft_deleting(mut self, soft: bool) -> Self {
+        self.soft_delete = soft;
+        self
     }
 
     /// This table as `table` in `db`, with its foreign keys: writes check them against the
@@ -167,6 +180,19 @@ impl<T: Clone> MemoryTable<T> {
             .collect();
         if doomed.is_empty() {
             return Ok(0);
+        }
+        if self.soft_delete {
+            for journal in journals {
+                Arc::clone(self).journal(journal)?;
+            }
+            self.tombstones
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(doomed);
+            let mut rows = self.write();
+            let before = rows.len();
+            rows.retain(|r| !pred(r));
+            return Ok((before - rows.len()) as u64);
         }
         let mut referrers = Vec::new();
         for other in self.db.all() {
@@ -298,6 +324,12 @@ impl<T: Clone + Send + Sync + 'static> Relational for MemoryTable<T> {
         self.read()
             .iter()
             .any(|r| (self.to_fields)(r)[field] == *value)
+            || self
+                .tombstones
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|r| r[field] == *value)
     }
 
     fn keys_to(&self, table: &str) -> Vec<(&'static str, &'static str, OnDelete)> {

@@ -120,3 +120,19 @@ fn a_table_may_refer_to_itself() {
     folders.delete_where(|r| r.id == 1, None).unwrap();
     assert!(ids(&folders).is_empty(), "the whole subtree goes");
 }
+
+#[test]
+fn soft_deletes_keep_keys_holding_as_sql_does() {
+    let db = MemoryDb::default();
+    let authors = MemoryTable::new("Row", &[], fields)
+        .soft_deleting(true)
+        .related("authors", &db, Vec::new());
+    let books = table(&db, "books", Some(("authors", OnDelete::Restrict)));
+    authors.insert(row(1, None)).unwrap();
+    books.insert(row(10, Some(1))).unwrap();
+    // SQL marks the author deleted: no key fires, and the book may still point at it.
+    assert_eq!(authors.delete_where(|r| r.id == 1, None).unwrap(), 1);
+    assert!(ids(&authors).is_empty(), "invisible to reads");
+    books.insert(row(11, Some(1))).unwrap();
+    assert_eq!(ids(&books), [10, 11]);
+}

@@ -18,7 +18,7 @@ use crate::error::FieldError;
 use crate::repo::RepoError;
 
 pub use list::{ListSql, Placeholders, build_list};
-pub use tx::{Conn, Executor, Later, MemoryTx, PgExecutor, SqliteExecutor, Tx, journal};
+pub use tx::{Conn, Executor, Later, MemoryTx, PgExecutor, Scope, SqliteExecutor, Tx, journal};
 
 /// A connection pool to whichever database `DATABASE_URL` names.
 #[derive(Debug, Clone)]

@@ -311,3 +311,49 @@ pub fn journal<T: Clone + Send + Sync + 'static>(
     let table = Arc::clone(table);
     tx.record(Box::new(move || table.restore(snapshot)))
 }
+
+/// One repository call's hold on its connection: the connection itself, or inside a caller's
+/// transaction a savepoint, so that a failing statement (a conflict the caller handles, say)
+/// rolls back only itself. On Postgres a failed statement would otherwise abort the whole
+/// transaction and fail every later call in it.
+pub enum Scope<'c, DB: Database> {
+    Plain(&'c mut DB::Connection),
+    Nested(Transaction<'c, DB>),
+}
+
+impl<'c, DB: Database> Scope<'c, DB> {
+    pub async fn open(conn: &'c mut DB::Connection, nested: bool) -> Result<Self, sqlx::Error> {
+        if nested {
+            Ok(Scope::Nested(sqlx::Connection::begin(conn).await?))
+        } else {
+            Ok(Scope::Plain(conn))
+        }
+    }
+
+    /// Keep what the call did. Dropping a nested scope instead rolls back to its savepoint.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Scope::Plain(_) => Ok(()),
+            Scope::Nested(tx) => tx.commit().await,
+        }
+    }
+}
+
+impl<DB: Database> Deref for Scope<'_, DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Scope::Plain(c) => c,
+            Scope::Nested(t) => t,
+        }
+    }
+}
+
+impl<DB: Database> DerefMut for Scope<'_, DB> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Scope::Plain(c) => c,
+            Scope::Nested(t) => t,
+        }
+    }
+}
