@@ -107,15 +107,22 @@ pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxE
     db.migrate(&generated::MIGRATIONS).await?;
     let mut repos = generated::Repositories::new(db);
     // The in-memory cache, Redis with REDIS_URL, or none with ARCHGEN_CACHE=off.
-    if let Some(cache) = rt::cache::Cached::from_env()? {
-        repos = repos.with_cache(&cache);
+    let cache = rt::cache::Cached::from_env()?;
+    if let Some(cache) = &cache {
+        repos = repos.with_cache(cache);
     }
     // Events wait in the outbox until the relay publishes them: in process, or to NATS JetStream
     // with NATS_URL (Redis Streams with ARCHGEN_EVENTS=redis).
     let bus = rt::events::bus_from_env().await?;
     rt::events::start(db, bus.clone(), generated::EVENT_DOMAINS);
+    let readiness = rt::ops::Readiness {
+        db: db.clone(),
+        cache,
+        bus: Some(bus.clone()),
+    };
     let app = Arc::new(app::App { repos, bus });
-    Ok(generated::router(app))
+    // /health, /ready, /metrics and /openapi.json, where the spec does not serve them itself.
+    Ok(generated::router(app).merge(generated::ops_router(readiness)))
 }
 "#
     .to_string()

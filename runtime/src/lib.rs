@@ -13,6 +13,7 @@ pub mod filter;
 pub mod http;
 pub mod memory;
 mod memory_relations;
+pub mod ops;
 pub mod patch;
 pub mod query;
 pub mod repo;

@@ -147,6 +147,7 @@ on_both!(
     labels_stay_inside_the_callers_organization,
     if_match_guards_writes_with_412,
     cursor_pages_walk_every_row_once,
+    operators_get_the_document_readiness_and_metrics,
 );
 
 async fn crud_round_trip(api: Api) {
@@ -658,4 +659,39 @@ async fn cursor_pages_walk_every_row_once(api: Api) {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {problem}");
         assert_eq!(problem["errors"][0]["field"], "cursor", "{problem}");
     }
+}
+
+async fn operators_get_the_document_readiness_and_metrics(api: Api) {
+    let (status, _, document) = api.call("GET", "/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["paths"]["/labels"].is_object(), "{document}");
+
+    let (status, _, ready) = api.call("GET", "/ready", None).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["checks"]["database"], "ok", "{ready}");
+    assert_eq!(ready["checks"]["events"], "ok", "{ready}");
+
+    // The spec's own /health wins over the built-in one.
+    let (status, _, health) = api.call("GET", "/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(health["uptime"].is_number(), "{health}");
+
+    api.call("GET", "/labels", None).await;
+    let response = api
+        .router
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",operation="/labels",status="200"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
 }

@@ -147,6 +147,14 @@ pub fn emit(
             )?;
         }
     }
+    // A string of megabytes (a large spec) needs no template: one escaped literal.
+    out.insert(
+        "openapi.rs".into(),
+        format!(
+            "//! The spec this service was generated from, bundled into one document: what\n//! `/openapi.json` serves.\n\npub const DOCUMENT: &str = {:?};\n",
+            model.document
+        ),
+    );
     Ok(out)
 }
 

@@ -575,6 +575,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             domains,
             common_types: defs_by_owner.remove(&None).unwrap_or_default(),
             tables,
+            document: serde_json::to_string(&loaded.doc).unwrap_or_default(),
         },
         diags.sorted(),
     ))

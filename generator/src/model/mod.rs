@@ -31,6 +31,9 @@ pub struct Model {
     /// Entities of all domains in foreign-key order, for the migration.
     pub tables: Vec<Entity>,
     pub routes: Vec<routes::Route>,
+    /// The bundled spec as JSON, for `/openapi.json`.
+    #[serde(skip)]
+    pub document: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

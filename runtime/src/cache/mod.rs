@@ -88,6 +88,15 @@ impl Cached {
         self.inner.backend()
     }
 
+    /// Whether the cache answers, with its error when not (for readiness checks; reads never
+    /// see the error).
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        self.inner
+            .get(&self.full("archgen:ready"))
+            .await
+            .map(|_| ())
+    }
+
     pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
         let key = &self.full(key);
         match self.inner.get(key).await {

@@ -75,6 +75,10 @@ pub trait EventBus: Send + Sync {
     async fn subscribe(&self, filter: &str, group: &str) -> Result<Subscription, EventError>;
     /// For logs: `memory`, `nats` or `redis`.
     fn backend(&self) -> &'static str;
+    /// Whether the broker answers now (for readiness checks).
+    async fn ping(&self) -> Result<(), EventError> {
+        Ok(())
+    }
 }
 
 /// Whether `subject` matches a NATS-style `filter`.

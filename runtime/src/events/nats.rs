@@ -160,6 +160,10 @@ impl EventBus for JetStreamBus {
         Ok(Subscription::new(rx))
     }
 
+    async fn ping(&self) -> Result<(), EventError> {
+        self.connected()
+    }
+
     fn backend(&self) -> &'static str {
         "nats"
     }

@@ -167,6 +167,14 @@ impl EventBus for RedisStreamsBus {
     fn backend(&self) -> &'static str {
         "redis"
     }
+
+    async fn ping(&self) -> Result<(), EventError> {
+        self.shared
+            .run::<String>(&redis::cmd("PING"))
+            .await
+            .map(|_| ())
+            .map_err(|e| EventError(e.to_string()))
+    }
 }
 
 /// This machine's (or container's) name; consumers on different hosts must not share names, or a

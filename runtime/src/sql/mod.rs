@@ -82,6 +82,14 @@ impl Db {
         Ok(Db::Sqlite(pool.connect_with(options).await?))
     }
 
+    /// One round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+            Db::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+        }
+    }
+
     pub fn backend(&self) -> &'static str {
         match self {
             Db::Postgres(_) => "postgres",
