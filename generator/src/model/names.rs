@@ -100,10 +100,10 @@ pub fn snake(name: &str) -> String {
 }
 
 /// The module name of a domain: snake_case, and never one of the modules generated beside the
-/// domains (`common`, `prelude`, `migrations`).
+/// domains (`common`, `prelude`, `migrations`, `openapi`).
 pub fn domain_module(name: &str) -> String {
     let mut s = snake(name);
-    if ["common", "prelude", "migrations"].contains(&s.as_str()) {
+    if ["common", "prelude", "migrations", "openapi"].contains(&s.as_str()) {
         s.push_str("_domain");
     }
     s
@@ -220,6 +220,14 @@ pub fn path_template_params(path: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn domains_never_take_the_names_of_generated_modules() {
+        for name in ["common", "prelude", "migrations", "openapi"] {
+            assert_eq!(domain_module(name), format!("{name}_domain"));
+        }
+        assert_eq!(domain_module("Pipelines"), "pipelines");
+    }
 
     #[test]
     fn escapes_keywords_and_reserved() {
