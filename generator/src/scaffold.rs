@@ -121,8 +121,10 @@ pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxE
         bus: Some(bus.clone()),
     };
     let app = Arc::new(app::App { repos, bus });
-    // /health, /ready, /metrics and /openapi.json, where the spec does not serve them itself.
-    Ok(generated::router(app).merge(generated::ops_router(readiness)))
+    // /health, /ready, /metrics and /openapi.json, where the spec does not serve them itself;
+    // all behind the body limit, the request deadline and CORS (ARCHGEN_BODY_LIMIT, …).
+    let limits = rt::limits::Limits::from_env()?;
+    Ok(limits.apply(generated::router(app).merge(generated::ops_router(readiness))))
 }
 "#
     .to_string()

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod filter;
 pub mod http;
+pub mod limits;
 pub mod memory;
 mod memory_relations;
 pub mod ops;

@@ -1,0 +1,266 @@
+//! Protections every service gets, each with a safe default and an environment variable: a
+//! limit on request bodies, a deadline per request, and CORS, closed unless origins are named.
+//! Whatever they refuse is answered as problem+json, like every other error.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// `ARCHGEN_BODY_LIMIT`, bytes; default 1 MiB.
+    pub body_limit: usize,
+    /// `ARCHGEN_REQUEST_TIMEOUT`, seconds; default 30.
+    pub request_timeout: Duration,
+    /// `ARCHGEN_CORS_ORIGINS`, comma-separated origins or `*`; default none: browsers may not
+    /// call the service from other origins.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_limit: 1 << 20,
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+impl Limits {
+    pub fn from_env() -> Result<Self, String> {
+        let mut limits = Self::default();
+        if let Ok(v) = std::env::var("ARCHGEN_BODY_LIMIT") {
+            limits.body_limit = v
+                .parse()
+                .map_err(|_| format!("ARCHGEN_BODY_LIMIT must be a number of bytes, got `{v}`"))?;
+        }
+        if let Ok(v) = std::env::var("ARCHGEN_REQUEST_TIMEOUT") {
+            let secs: f64 = v
+                .parse()
+                .ok()
+                .filter(|s: &f64| *s > 0.0 && s.is_finite())
+                .ok_or_else(|| {
+                    format!(
+                        "ARCHGEN_REQUEST_TIMEOUT must be a positive number of seconds, got `{v}`"
+                    )
+                })?;
+            limits.request_timeout = Duration::from_secs_f64(secs);
+        }
+        if let Ok(v) = std::env::var("ARCHGEN_CORS_ORIGINS") {
+            limits.cors_origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        Ok(limits)
+    }
+
+    /// `router` behind these limits.
+    pub fn apply(&self, router: Router) -> Router {
+        let timeout = self.request_timeout;
+        let mut router = router
+            .layer(middleware::from_fn(move |request: Request, next: Next| {
+                within(timeout, request, next)
+            }))
+            .layer(middleware::from_fn(as_problem))
+            .layer(DefaultBodyLimit::max(self.body_limit));
+        if !self.cors_origins.is_empty() {
+            let origins = if self.cors_origins.iter().any(|o| o == "*") {
+                AllowOrigin::any()
+            } else {
+                AllowOrigin::list(
+                    self.cors_origins
+                        .iter()
+                        .filter_map(|o| HeaderValue::from_str(o).ok()),
+                )
+            };
+            router = router.layer(
+                CorsLayer::new()
+                    .allow_origin(origins)
+                    .allow_methods([
+                        Method::GET,
+                        Method::POST,
+                        Method::PUT,
+                        Method::PATCH,
+                        Method::DELETE,
+                    ])
+                    .allow_headers([
+                        header::CONTENT_TYPE,
+                        header::AUTHORIZATION,
+                        header::IF_MATCH,
+                        header::HeaderName::from_static("x-request-id"),
+                    ])
+                    .expose_headers([
+                        header::ETAG,
+                        header::HeaderName::from_static("x-request-id"),
+                    ]),
+            );
+        }
+        router
+    }
+}
+
+/// Answer 503 when a request takes longer than `timeout`; its work is dropped.
+async fn within(timeout: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the request took longer than {} s", timeout.as_secs_f64()),
+        )
+        .into_response(),
+    }
+}
+
+/// Errors raised below the handlers (a body over the limit, a malformed request line) come back
+/// as plain text; answer them as problem+json like every other error.
+async fn as_problem(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        let detail = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this service accepts",
+            _ => "the request could not be served",
+        };
+        let mut problem = ApiError::new(status, detail).into_response();
+        // Keep headers such as Allow or WWW-Authenticate that say how to do better.
+        for (name, value) in response.headers() {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                problem.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        return problem;
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::routing::{get, post};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn app(limits: &Limits) -> Router {
+        limits.apply(
+            Router::new()
+                .route(
+                    "/echo",
+                    post(|body: axum::body::Bytes| async move { body.len().to_string() }),
+                )
+                .route(
+                    "/slow",
+                    get(|| async {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        "late"
+                    }),
+                ),
+        )
+    }
+
+    async fn send(router: Router, request: Request) -> (StatusCode, String, String) {
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            content_type,
+            String::from_utf8_lossy(&body).to_string(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_413_problem_json() {
+        let limits = Limits {
+            body_limit: 16,
+            ..Limits::default()
+        };
+        let small = Request::post("/echo")
+            .body(Body::from("0123456789"))
+            .unwrap();
+        assert_eq!(send(app(&limits), small).await.0, StatusCode::OK);
+        let big = Request::post("/echo")
+            .body(Body::from("x".repeat(64)))
+            .unwrap();
+        let (status, content_type, body) = send(app(&limits), big).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(content_type, "application/problem+json");
+        assert!(body.contains("\"status\":413"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_deadline_is_503_problem_json() {
+        let limits = Limits {
+            request_timeout: Duration::from_millis(50),
+            ..Limits::default()
+        };
+        let (status, content_type, _) = send(
+            app(&limits),
+            Request::get("/slow").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(content_type, "application/problem+json");
+    }
+
+    #[tokio::test]
+    async fn cors_is_closed_unless_origins_are_named() {
+        let preflight = || {
+            Request::options("/echo")
+                .header(header::ORIGIN, "https://app.example")
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let closed = app(&Limits::default()).oneshot(preflight()).await.unwrap();
+        assert!(
+            closed
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_none()
+        );
+
+        let open = Limits {
+            cors_origins: vec!["https://app.example".into()],
+            ..Limits::default()
+        };
+        let allowed = app(&open).oneshot(preflight()).await.unwrap();
+        assert_eq!(
+            allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://app.example"
+        );
+        let other = Request::options("/echo")
+            .header(header::ORIGIN, "https://evil.example")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .body(Body::empty())
+            .unwrap();
+        let refused = app(&open).oneshot(other).await.unwrap();
+        assert!(
+            refused
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_none()
+        );
+    }
+}
