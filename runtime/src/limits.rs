@@ -2,10 +2,17 @@
 //! limit on request bodies, a deadline per request, and CORS, closed unless origins are named.
 //! Whatever they refuse is answered as problem+json, like every other error.
 
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +29,9 @@ pub struct Limits {
     /// `ARCHGEN_CORS_ORIGINS`, comma-separated origins or `*`; default none: browsers may not
     /// call the service from other origins.
     pub cors_origins: Vec<String>,
+    /// `ARCHGEN_RATE_LIMIT`, requests per minute per caller (the principal, else the client's
+    /// address); default none.
+    pub rate_per_minute: Option<u32>,
 }
 
 impl Default for Limits {
@@ -30,6 +40,7 @@ impl Default for Limits {
             body_limit: 1 << 20,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
+            rate_per_minute: None,
         }
     }
 }
@@ -54,6 +65,13 @@ impl Limits {
                 })?;
             limits.request_timeout = Duration::from_secs_f64(secs);
         }
+        if let Ok(v) = std::env::var("ARCHGEN_RATE_LIMIT") {
+            limits.rate_per_minute = Some(v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                format!(
+                    "ARCHGEN_RATE_LIMIT must be a positive number of requests per minute, got `{v}`"
+                )
+            })?);
+        }
         if let Ok(v) = std::env::var("ARCHGEN_CORS_ORIGINS") {
             limits.cors_origins = v
                 .split(',')
@@ -74,6 +92,12 @@ impl Limits {
             }))
             .layer(middleware::from_fn(as_problem))
             .layer(DefaultBodyLimit::max(self.body_limit));
+        if let Some(per_minute) = self.rate_per_minute.and_then(NonZeroU32::new) {
+            let limiter = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
+            router = router.layer(middleware::from_fn(move |request: Request, next: Next| {
+                throttle(limiter.clone(), request, next)
+            }));
+        }
         if !self.cors_origins.is_empty() {
             let origins = if self.cors_origins.iter().any(|o| o == "*") {
                 AllowOrigin::any()
@@ -107,6 +131,45 @@ impl Limits {
             );
         }
         router
+    }
+}
+
+type Limiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
+/// Who a request counts against: its principal, else the client's address.
+fn caller(request: &Request) -> String {
+    if let Some(p) = request.extensions().get::<crate::Principal>() {
+        return format!("principal:{}", p.subject);
+    }
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "anonymous".into(), |c| format!("ip:{}", c.0.ip()))
+}
+
+static CHECKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// 429 with `Retry-After` once a caller has used up its requests for now.
+async fn throttle(limiter: Arc<Limiter>, request: Request, next: Next) -> Response {
+    // Callers seen once would otherwise be remembered forever.
+    if CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4096 == 4095 {
+        limiter.retain_recent();
+    }
+    match limiter.check_key(&caller(&request)) {
+        Ok(()) => next.run(request).await,
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many requests; retry in {secs} s"),
+            )
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
     }
 }
 
@@ -222,6 +285,40 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(content_type, "application/problem+json");
+    }
+
+    #[tokio::test]
+    async fn a_caller_over_its_rate_gets_429_with_retry_after() {
+        let limits = Limits {
+            rate_per_minute: Some(2),
+            ..Limits::default()
+        };
+        let router = app(&limits);
+        let as_caller = |subject: &str| {
+            let mut request = Request::post("/echo").body(Body::from("x")).unwrap();
+            request.extensions_mut().insert(crate::Principal {
+                subject: subject.into(),
+                ..crate::Principal::default()
+            });
+            request
+        };
+        for _ in 0..2 {
+            assert_eq!(send(router.clone(), as_caller("a")).await.0, StatusCode::OK);
+        }
+        let response = router.clone().oneshot(as_caller("a")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = response.headers()[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        // Another caller has its own allowance.
+        assert_eq!(send(router, as_caller("b")).await.0, StatusCode::OK);
     }
 
     #[tokio::test]
