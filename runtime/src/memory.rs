@@ -154,11 +154,11 @@ impl<T: Clone> MemoryTable<T> {
         let journals: Vec<&MemoryTx> = std::iter::once(&statement).chain(tx).collect();
         match self.delete_rows(&pred, &journals) {
             Ok(n) => {
-                statement.discard();
+                statement.finish();
                 Ok(n)
             }
             Err(e) => {
-                statement.roll_back();
+                statement.undo();
                 Err(e)
             }
         }

@@ -267,22 +267,14 @@ impl MemoryTx {
         log.as_ref().map(|_| ()).ok_or_else(finished)
     }
 
-    fn finish(&self) {
+    /// Forget the undo log: its writes stand.
+    pub(crate) fn finish(&self) {
         *self.undo.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
-    /// Forget the undo log: its writes stand (one mock statement that succeeded).
-    pub(crate) fn discard(&self) {
-        self.finish();
-    }
-
-    /// Undo every write recorded so far (one mock statement that failed half-way).
-    pub(crate) fn roll_back(&self) {
-        self.undo();
-    }
-
-    /// Newest first, so each table ends as it was before its first write.
-    fn undo(&self) {
+    /// Undo every write recorded so far, newest first, so each table ends as it was before its
+    /// first write.
+    pub(crate) fn undo(&self) {
         let entries = self
             .undo
             .lock()
