@@ -124,7 +124,13 @@ pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxE
     // /health, /ready, /metrics and /openapi.json, where the spec does not serve them itself;
     // all behind the body limit, the request deadline and CORS (ARCHGEN_BODY_LIMIT, …).
     let limits = rt::limits::Limits::from_env()?;
-    Ok(limits.apply(generated::router(app).merge(generated::ops_router(readiness))))
+    // The spec's security schemes: bearer tokens checked against JWT_SECRET, JWT_PUBLIC_KEY or
+    // JWT_JWKS, and API keys or sessions found, by their hash only, in the database.
+    let credentials = rt::auth::SqlCredentials::new(db.clone()).await?;
+    let auth = rt::auth::Authenticator::from_env(generated::SECURITY_SCHEMES)?
+        .with_credentials(Arc::new(credentials));
+    let routes = generated::router(app).merge(generated::ops_router(readiness));
+    Ok(limits.apply_with_auth(routes, auth))
 }
 "#
     .to_string()
@@ -132,12 +138,17 @@ pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxE
 
 pub fn main_rs(service: &str, krate: &str) -> String {
     format!(
-        r#"//! Serves every operation of the spec. `PORT` (default 8080) and `DATABASE_URL` (default an
-//! SQLite file here; `postgres://…` for Postgres) configure it. This file is yours.
+        r#"//! Serves every operation of the spec. `--help` lists the settings, each an environment variable
+//! with a default (`PORT` 8080, `DATABASE_URL` an SQLite file here, …). This file is yours.
 use archgen_runtime as rt;
 
 #[tokio::main]
 async fn main() -> Result<(), rt::BoxError> {{
+    // Every setting, its variable and its default (docs/configuration.md in archgen).
+    if rt::settings::help_requested() {{
+        print!("{{}}", rt::settings::help({service:?}));
+        return Ok(());
+    }}
     rt::server::init_tracing();
     let config = rt::server::Config::from_env({service:?})?;
     let db = rt::sql::Db::connect(&config.database_url).await?;

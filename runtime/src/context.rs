@@ -1,10 +1,13 @@
 //! What a service method knows about the request besides its input: who is calling, the request
 //! id, and the version the caller expects (`If-Match`).
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
 use uuid::Uuid;
 
+use crate::auth::Authentication;
 use crate::error::ApiError;
 
 /// The authenticated caller. An authentication layer puts it in the request's extensions; a
@@ -16,7 +19,15 @@ pub struct Principal {
     /// The organization the caller acts for: tenant-scoped entities are read and written
     /// through it only.
     pub organization: Option<Uuid>,
+    /// Roles, permissions and scopes alike (a JWT's `roles`, `permissions` and `scope`).
     pub roles: Vec<String>,
+}
+
+impl Principal {
+    /// Whether the caller holds `role` (a role, permission or scope).
+    pub fn has(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
 }
 
 /// The request as a service method sees it.
@@ -25,6 +36,8 @@ pub struct Context {
     pub principal: Option<Principal>,
     pub request_id: Option<String>,
     if_match: Option<String>,
+    /// What the request's credentials proved, when an `Authenticator` looked at them.
+    authentication: Option<Arc<Authentication>>,
 }
 
 impl Context {
@@ -47,7 +60,22 @@ impl Context {
             principal: None,
             request_id: text(header::HeaderName::from_static("x-request-id")),
             if_match: text(header::IF_MATCH),
+            authentication: None,
         }
+    }
+
+    /// What the request's credentials proved; `None` when no `Authenticator` ran.
+    pub fn authentication(&self) -> Option<&Authentication> {
+        self.authentication.as_deref()
+    }
+
+    /// As after an `Authenticator`: its principal, when it found one, becomes the caller.
+    pub fn with_authentication(mut self, authentication: Arc<Authentication>) -> Self {
+        if let Some(principal) = &authentication.principal {
+            self.principal = Some(principal.clone());
+        }
+        self.authentication = Some(authentication);
+        self
     }
 
     /// The caller's organization: 401 without a caller, 403 for one that acts for none.
@@ -105,6 +133,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Context {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let mut cx = Context::from_headers(&parts.headers);
         cx.principal = parts.extensions.get::<Principal>().cloned();
+        if let Some(authentication) = parts.extensions.get::<Arc<Authentication>>() {
+            cx = cx.with_authentication(authentication.clone());
+        }
         Ok(cx)
     }
 }

@@ -29,6 +29,8 @@ pub struct ApiError {
     pub title: String,
     pub detail: Option<String>,
     pub errors: Vec<FieldError>,
+    /// `WWW-Authenticate` challenges, one header each. A 401 without any gets a plain `Bearer`.
+    pub challenges: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -51,7 +53,14 @@ impl ApiError {
             title,
             detail: Some(detail.into()),
             errors: Vec::new(),
+            challenges: Vec::new(),
         }
+    }
+
+    /// Add a `WWW-Authenticate` challenge, such as `Bearer realm="api", error="invalid_token"`.
+    pub fn with_challenge(mut self, challenge: impl Into<String>) -> Self {
+        self.challenges.push(challenge.into());
+        self
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -94,6 +103,7 @@ impl ApiError {
             title: "Validation failed".into(),
             detail: Some(detail),
             errors,
+            challenges: Vec::new(),
         }
     }
 }
@@ -129,7 +139,22 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if self.status == StatusCode::UNAUTHORIZED {
+        for challenge in &self.challenges {
+            match HeaderValue::from_str(challenge) {
+                Ok(value) => {
+                    response
+                        .headers_mut()
+                        .append(header::WWW_AUTHENTICATE, value);
+                }
+                Err(_) => tracing::warn!(
+                    challenge,
+                    "a WWW-Authenticate challenge is not a valid header value"
+                ),
+            }
+        }
+        if self.status == StatusCode::UNAUTHORIZED
+            && !response.headers().contains_key(header::WWW_AUTHENTICATE)
+        {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -4,9 +4,12 @@
 //! live here: problem+json errors, list queries (paging, filters, sorting), request validation,
 //! sqlx pools and migrations, and the in-memory store behind the test mocks.
 
+pub mod auth;
 pub mod cache;
+pub mod client;
 pub mod context;
 pub mod cursor;
+pub mod docs;
 pub mod error;
 pub mod events;
 pub mod filter;
@@ -19,6 +22,7 @@ pub mod patch;
 pub mod query;
 pub mod repo;
 pub mod server;
+pub mod settings;
 pub mod sql;
 pub mod testing;
 pub mod validate;

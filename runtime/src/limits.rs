@@ -85,6 +85,16 @@ impl Limits {
 
     /// `router` behind these limits.
     pub fn apply(&self, router: Router) -> Router {
+        self.layers(router, None)
+    }
+
+    /// `router` behind these limits and `auth`, which runs before the rate limit so that an
+    /// authenticated caller is counted as itself rather than by its address.
+    pub fn apply_with_auth(&self, router: Router, auth: crate::auth::Authenticator) -> Router {
+        self.layers(router, Some(auth))
+    }
+
+    fn layers(&self, router: Router, auth: Option<crate::auth::Authenticator>) -> Router {
         let timeout = self.request_timeout;
         let mut router = router
             .layer(middleware::from_fn(move |request: Request, next: Next| {
@@ -97,6 +107,9 @@ impl Limits {
             router = router.layer(middleware::from_fn(move |request: Request, next: Next| {
                 throttle(limiter.clone(), request, next)
             }));
+        }
+        if let Some(auth) = auth {
+            router = auth.layer(router);
         }
         if !self.cors_origins.is_empty() {
             let origins = if self.cors_origins.iter().any(|o| o == "*") {

@@ -9,8 +9,18 @@ pub mod custom;
 #[rustfmt::skip]
 pub mod generated;
 
-/// Migrate `db` and build the router that serves every operation of the spec.
+/// Migrate `db` and build the router that serves every operation of the spec. Bearer tokens are
+/// checked against JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS.
 pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxError> {
+    let auth = rt::auth::Authenticator::from_env(generated::SECURITY_SCHEMES)?;
+    router_with_auth(db, auth).await
+}
+
+/// The same router, verifying callers with `auth` (tests bring their own keys).
+pub async fn router_with_auth(
+    db: &rt::sql::Db,
+    auth: rt::auth::Authenticator,
+) -> Result<rt::deps::axum::Router, rt::BoxError> {
     db.migrate(&generated::MIGRATIONS).await?;
     let mut repos = generated::Repositories::new(db);
     // The in-memory cache, Redis with REDIS_URL, or none with ARCHGEN_CACHE=off.
@@ -31,5 +41,9 @@ pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxE
     // /health, /ready, /metrics and /openapi.json, where the spec does not serve them itself;
     // all behind the body limit, the request deadline and CORS (ARCHGEN_BODY_LIMIT, …).
     let limits = rt::limits::Limits::from_env()?;
-    Ok(limits.apply(generated::router(app).merge(generated::ops_router(readiness))))
+    // API keys and sessions are found by their hash only, in the database.
+    let credentials = rt::auth::SqlCredentials::new(db.clone()).await?;
+    let auth = auth.with_credentials(Arc::new(credentials));
+    let routes = generated::router(app).merge(generated::ops_router(readiness));
+    Ok(limits.apply_with_auth(routes, auth))
 }

@@ -5,6 +5,10 @@ use archgen_runtime as rt;
 
 #[tokio::main]
 async fn main() -> Result<(), rt::BoxError> {
+    if rt::settings::help_requested() {
+        print!("{}", rt::settings::help("archgen-platform"));
+        return Ok(());
+    }
     rt::server::init_tracing();
     let config = rt::server::Config::from_env("archgen-platform")?;
     let db = rt::sql::Db::connect(&config.database_url).await?;

@@ -186,7 +186,16 @@ async fn sqlite_writes_events_with_their_changes_and_the_relay_delivers_them_in_
 #[tokio::test]
 async fn requests_stamp_their_events_with_their_id() {
     let db = rt::testing::sqlite_memory().await;
-    let router = archgen_platform::router(&db).await.unwrap();
+    // A caller placed by the application, as an authentication gateway would.
+    let caller = rt::Principal {
+        subject: "tester".into(),
+        organization: Some(ORG),
+        roles: Vec::new(),
+    };
+    let router = archgen_platform::router(&db)
+        .await
+        .unwrap()
+        .layer(rt::deps::axum::Extension(caller));
     use rt::deps::axum::body::Body;
     use rt::deps::axum::http::Request;
     use tower::ServiceExt;

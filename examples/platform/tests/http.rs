@@ -395,7 +395,8 @@ async fn custom_operations_run_their_handlers(api: Api) {
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The artifact exists but has nothing to link to: a conflict, not a missing record.
+    assert_eq!(status, StatusCode::CONFLICT);
 }
 
 async fn protocol_errors_are_problem_json(api: Api) {
@@ -414,6 +415,7 @@ async fn protocol_errors_are_problem_json(api: Api) {
     let request = Request::builder()
         .method("POST")
         .uri("/labels")
+        .header("x-test-organization", ORG)
         .header("content-type", "text/plain")
         .body(Body::from(r#"{"name":"x"}"#))
         .unwrap();
@@ -516,13 +518,14 @@ async fn labels_stay_inside_the_callers_organization(api: Api) {
         .await;
     assert_eq!(page["meta"]["total"], 0, "{page}");
 
-    // Without a caller, tenant-scoped operations are 401 with a challenge.
-    let (status, headers, problem) = api.call_as(None, "GET", "/labels", None, &[]).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
-    assert_eq!(headers["www-authenticate"], "Bearer");
-    assert_eq!(headers["content-type"], "application/problem+json");
-    // Entities without a tenant field are not scoped.
-    let (status, _, _) = api.call_as(None, "GET", "/artifacts", None, &[]).await;
+    // Without a caller, secured operations are 401 with a challenge; the spec's public one is not.
+    for path in ["/labels", "/artifacts"] {
+        let (status, headers, problem) = api.call_as(None, "GET", path, None, &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+        assert_eq!(headers["www-authenticate"], "Bearer realm=\"api\"");
+        assert_eq!(headers["content-type"], "application/problem+json");
+    }
+    let (status, _, _) = api.call_as(None, "GET", "/health", None, &[]).await;
     assert_eq!(status, StatusCode::OK);
 }
 

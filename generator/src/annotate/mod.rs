@@ -109,6 +109,17 @@ pub struct OperationAnnotations {
     pub custom_handler: bool,
     pub public: bool,
     pub internal: Option<String>,
+    /// `x-codegen-permissions`: what the caller must hold before the handler runs.
+    pub permissions: Option<Permissions>,
+}
+
+/// `x-codegen-permissions`: either a list (every entry needed) or `{roles: [...], permissions: [...]}`
+/// where one of the roles and every permission are needed.
+#[derive(Debug, Clone, Default)]
+pub struct Permissions {
+    pub pointer: String,
+    pub any_role: Vec<String>,
+    pub all_of: Vec<String>,
 }
 
 /// Reads annotations from extension maps, collecting diagnostics as it goes.
@@ -597,6 +608,7 @@ impl<'a> Annotator<'a> {
                     out.custom_handler = self.reader.bool(value, &ptr).unwrap_or(false)
                 }
                 "x-public-endpoint" => out.public = self.reader.bool(value, &ptr).unwrap_or(false),
+                "x-codegen-permissions" => out.permissions = Some(self.permissions(value, &ptr)),
                 // Redocly and Stoplight hide operations with a boolean `x-internal`; only ArchesAI's
                 // string form (the owning service) is ours.
                 "x-internal" if value.is_boolean() => {}
@@ -614,9 +626,42 @@ impl<'a> Annotator<'a> {
     }
 }
 
+impl Annotator<'_> {
+    fn permissions(&mut self, value: &Value, pointer: &str) -> Permissions {
+        let mut out = Permissions {
+            pointer: pointer.to_string(),
+            ..Permissions::default()
+        };
+        let names = |list: Vec<Spanned<String>>| list.into_iter().map(|s| s.value).collect();
+        if value.is_array() {
+            out.all_of = names(self.reader.string_list(value, pointer));
+            return out;
+        }
+        for (key, v, p) in self
+            .reader
+            .object(value, pointer, &["roles", "permissions"])
+            .unwrap_or_default()
+        {
+            match key {
+                "roles" => out.any_role = names(self.reader.string_list(v, &p)),
+                _ => out.all_of = names(self.reader.string_list(v, &p)),
+            }
+        }
+        if out.any_role.is_empty() && out.all_of.is_empty() {
+            self.reader.error(
+                pointer,
+                "`x-codegen-permissions` names nothing".into(),
+                Some("list the permissions every caller needs, or `roles: [...]` of which one is needed".into()),
+            );
+        }
+        out
+    }
+}
+
 const SCHEMA_EXTENSIONS: &[&str] = &["x-codegen", "x-codegen-schema-type", "x-internal"];
 const OPERATION_EXTENSIONS: &[&str] = &[
     "x-codegen-custom-handler",
+    "x-codegen-permissions",
     "x-public-endpoint",
     "x-internal",
 ];

@@ -129,6 +129,7 @@ pub fn emit(
         render("types.rs.jinja", dir.join("types.rs"), ctx())?;
         render("service.rs.jinja", dir.join("service.rs"), ctx())?;
         render("http.rs.jinja", dir.join("http.rs"), ctx())?;
+        render("client.rs.jinja", dir.join("client.rs"), ctx())?;
         if !domain.entities.is_empty() {
             render("repository.rs.jinja", dir.join("repository.rs"), ctx())?;
             render("mock.rs.jinja", dir.join("mock.rs"), ctx())?;

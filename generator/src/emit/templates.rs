@@ -58,6 +58,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "http.rs.jinja",
         include_str!("../../../templates/http.rs.jinja"),
     ),
+    (
+        "client.rs.jinja",
+        include_str!("../../../templates/client.rs.jinja"),
+    ),
 ];
 
 /// Template sources: the embedded set, with any overrides from `dir` replacing them by name.

@@ -36,7 +36,9 @@ pub(super) fn page_limits(params: &[&Parameter], types: &Types<'_>) -> Option<(u
     Some((default, max))
 }
 
-/// The `field` enum of an ArchesAI-style `sort` parameter (an array of `{field, order}`).
+/// The sortable fields a `sort` parameter names: the `field` enum of ArchesAI's array of
+/// `{field, order}`, or an array of strings (`sort=-createdAt,name`) whose enum lists each field
+/// with or without its `-`.
 pub(super) fn sort_fields(params: &[&Parameter], types: &Types<'_>) -> Option<Vec<String>> {
     let param = params
         .iter()
@@ -51,6 +53,17 @@ pub(super) fn sort_fields(params: &[&Parameter], types: &Types<'_>) -> Option<Ve
     else {
         return None;
     };
+    if let Some(SKind::String(st)) = types.resolve(items).map(|s| &s.kind) {
+        let mut fields: Vec<String> = Vec::new();
+        for value in &st.enumeration {
+            let field = value.trim_start_matches(['-', '+']);
+            let field = field.split(':').next().unwrap_or(field).to_string();
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+        return (!fields.is_empty()).then_some(fields);
+    }
     let field = types.flatten(items)?.properties.get("field")?.clone();
     match &types.resolve(&field)?.kind {
         SKind::String(st) if !st.enumeration.is_empty() => Some(st.enumeration.clone()),

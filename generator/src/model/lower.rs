@@ -178,6 +178,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     }
     resolve_foreign_keys(&mut entities, &loaded.sources, &mut diags);
 
+    let security_schemes = super::security::schemes(&spec, &loaded.sources, &mut diags);
+
     // Operations.
     let mut fn_names: BTreeMap<String, Namespace> = BTreeMap::new();
     let mut ops_by_domain: BTreeMap<String, Vec<Operation>> = BTreeMap::new();
@@ -353,7 +355,16 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             output_format: super::media::Format::Json,
             input: None,
             assign: Vec::new(),
-            public: ann.public,
+            security: super::security::operation(
+                &spec,
+                op.security.as_ref(),
+                ann.public,
+                ann.permissions.as_ref(),
+                &security_schemes,
+                (&loaded.sources, pointer),
+                &mut diags,
+            )
+            .map(|s| (s.requirements, s.permissions)),
         };
         match (kind, entity) {
             ("create" | "update", Some(e)) => {
@@ -575,7 +586,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             domains,
             common_types: defs_by_owner.remove(&None).unwrap_or_default(),
             tables,
-            document: serde_json::to_string(&loaded.doc).unwrap_or_default(),
+            security_schemes,
+            document: super::document::served(&loaded.doc),
         },
         diags.sorted(),
     ))

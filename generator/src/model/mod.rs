@@ -5,6 +5,7 @@ mod body;
 mod cache;
 mod classify;
 mod cycles;
+mod document;
 mod entity;
 mod list_params;
 mod lower;
@@ -13,6 +14,7 @@ pub mod names;
 mod relations;
 pub mod routes;
 pub mod schema;
+pub mod security;
 pub mod types;
 
 use serde::Serialize;
@@ -31,6 +33,7 @@ pub struct Model {
     /// Entities of all domains in foreign-key order, for the migration.
     pub tables: Vec<Entity>,
     pub routes: Vec<routes::Route>,
+    pub security_schemes: Vec<security::Scheme>,
     /// The bundled spec as JSON, for `/openapi.json`.
     #[serde(skip)]
     pub document: String,
@@ -215,7 +218,8 @@ pub struct Operation {
     pub input: Option<String>,
     /// For create and update: (field, expression over `body`) to build the repository record.
     pub assign: Vec<(String, String)>,
-    pub public: bool,
+    /// `rt::auth::authorize` arguments (requirements, permissions); `None` for an open operation.
+    pub security: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -19,8 +19,9 @@ pub async fn handle(
         .get(input.id)
         .await?
         .ok_or_else(|| rt::ApiError::not_found(format!("Artifact {} not found", input.id)))?;
+    // The artifact exists, so 404 would be wrong: it has no content to link to yet.
     let url = artifact.url.clone().ok_or_else(|| {
-        rt::ApiError::not_found(format!("Artifact {} has no stored content", input.id))
+        rt::ApiError::conflict(format!("Artifact {} has no stored content yet", input.id))
     })?;
     // Subscribers (billing, audit) learn of every link handed out.
     app.repos

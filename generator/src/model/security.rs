@@ -1,0 +1,191 @@
+//! Security: the spec's schemes and each operation's requirements, as the Rust expressions the
+//! handlers pass to `rt::auth::authorize`. The rules are OpenAPI's: an operation's `security`
+//! replaces the document's, `[]` or an empty alternative (`- {}`) opens the operation, and
+//! ArchesAI's `x-public-endpoint: true` opens it too.
+
+use indexmap::IndexMap;
+use openapiv3::{APIKeyLocation, OpenAPI, ReferenceOr, SecurityRequirement, SecurityScheme};
+use serde::Serialize;
+
+use crate::annotate::Permissions;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::load::SourceMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scheme {
+    pub name: String,
+    /// An `rt::auth::SchemeKind` expression.
+    pub kind: String,
+}
+
+/// The document's schemes, in spec order. A scheme archgen cannot verify is kept (so that
+/// requirements naming it stay valid) as one no request satisfies, with a warning.
+pub fn schemes(spec: &OpenAPI, sources: &SourceMap, diags: &mut Diagnostics) -> Vec<Scheme> {
+    let Some(components) = &spec.components else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, scheme) in &components.security_schemes {
+        let pointer = crate::load::push_pointer("/components/securitySchemes", name);
+        let Some(scheme) = resolve(scheme, &components.security_schemes) else {
+            diags.push(
+                Diagnostic::error(format!("security scheme `{name}` refers to no scheme"))
+                    .at(sources.locate(&pointer))
+                    .pointer(pointer)
+                    .hint("point `$ref` at `#/components/securitySchemes/<name>`"),
+            );
+            continue;
+        };
+        let kind = match scheme {
+            SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => {
+                "rt::auth::SchemeKind::Bearer".to_string()
+            }
+            SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => {
+                "rt::auth::SchemeKind::Basic".to_string()
+            }
+            SecurityScheme::HTTP { scheme, .. } => {
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "security scheme `{name}` uses HTTP `{scheme}`, which archgen cannot verify: operations that need only it answer 401"
+                    ))
+                    .at(sources.locate(&pointer))
+                    .pointer(pointer.clone())
+                    .hint("use `scheme: bearer` or `basic`, or verify it in a layer of your own that sets an `rt::Principal`"),
+                );
+                "rt::auth::SchemeKind::Unsupported".to_string()
+            }
+            SecurityScheme::APIKey { location, name, .. } => {
+                let location = match location {
+                    APIKeyLocation::Header => "Header",
+                    APIKeyLocation::Query => "Query",
+                    APIKeyLocation::Cookie => "Cookie",
+                };
+                format!(
+                    "rt::auth::SchemeKind::ApiKey {{ location: rt::auth::Location::{location}, name: {name:?} }}"
+                )
+            }
+            SecurityScheme::OAuth2 { .. } => "rt::auth::SchemeKind::OAuth2".to_string(),
+            SecurityScheme::OpenIDConnect { .. } => {
+                "rt::auth::SchemeKind::OpenIdConnect".to_string()
+            }
+        };
+        out.push(Scheme {
+            name: name.clone(),
+            kind,
+        });
+    }
+    out
+}
+
+fn resolve<'a>(
+    scheme: &'a ReferenceOr<SecurityScheme>,
+    all: &'a IndexMap<String, ReferenceOr<SecurityScheme>>,
+) -> Option<&'a SecurityScheme> {
+    let mut current = scheme;
+    // A chain of references longer than the map is a cycle.
+    for _ in 0..=all.len() {
+        match current {
+            ReferenceOr::Item(s) => return Some(s),
+            ReferenceOr::Reference { reference } => {
+                current = all.get(reference.strip_prefix("#/components/securitySchemes/")?)?;
+            }
+        }
+    }
+    None
+}
+
+/// What an operation needs, as `(requirements, permissions)` expressions for
+/// `rt::auth::authorize`; `None` for an open operation without permissions, which skips the call.
+pub struct OperationSecurity {
+    pub requirements: String,
+    pub permissions: String,
+}
+
+pub fn operation(
+    spec: &OpenAPI,
+    own: Option<&Vec<SecurityRequirement>>,
+    public: bool,
+    permissions: Option<&Permissions>,
+    schemes: &[Scheme],
+    (sources, pointer): (&SourceMap, &str),
+    diags: &mut Diagnostics,
+) -> Option<OperationSecurity> {
+    let (requirements, req_pointer) = match own {
+        Some(r) => (r.as_slice(), format!("{pointer}/security")),
+        None => (
+            spec.security.as_deref().unwrap_or_default(),
+            "/security".to_string(),
+        ),
+    };
+    for (i, requirement) in requirements.iter().enumerate() {
+        for name in requirement.keys() {
+            if !schemes.iter().any(|s| &s.name == name) {
+                let p = format!("{req_pointer}/{i}/{name}");
+                diags.push(
+                    Diagnostic::error(format!(
+                        "security requirement names `{name}`, which is not a scheme"
+                    ))
+                    .at(sources.locate(&p))
+                    .pointer(p)
+                    .hint(format!(
+                        "declare it under components.securitySchemes{}",
+                        known(schemes)
+                    )),
+                );
+            }
+        }
+    }
+    let open = public || requirements.is_empty() || requirements.iter().any(|r| r.is_empty());
+    if open && let Some(p) = permissions {
+        diags.push(
+            Diagnostic::error("`x-codegen-permissions` on an operation that anyone may call")
+                .at(sources.locate(&p.pointer))
+                .pointer(p.pointer.clone())
+                .hint("a public operation has no caller to check: give it a `security` requirement, or drop the permissions"),
+        );
+    }
+    if open {
+        return None;
+    }
+    let requirements = requirements
+        .iter()
+        .map(|r| {
+            let schemes = r
+                .iter()
+                .map(|(name, scopes)| format!("({name:?}, &[{}])", quoted(scopes)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("&[{schemes}]")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let permissions = match permissions {
+        Some(p) => format!(
+            "rt::auth::Permissions {{ any_role: &[{}], all_of: &[{}] }}",
+            quoted(&p.any_role),
+            quoted(&p.all_of)
+        ),
+        None => "rt::auth::Permissions::NONE".to_string(),
+    };
+    Some(OperationSecurity {
+        requirements: format!("&[{requirements}]"),
+        permissions,
+    })
+}
+
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn known(schemes: &[Scheme]) -> String {
+    if schemes.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = schemes.iter().map(|s| s.name.as_str()).collect();
+        format!(" (declared: {})", names.join(", "))
+    }
+}

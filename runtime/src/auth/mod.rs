@@ -1,0 +1,56 @@
+//! Authentication and authorization for generated servers.
+//!
+//! Two halves:
+//! - [`Authenticator::layer`] wraps the router: for every request it checks the credentials the
+//!   request carries against the spec's security schemes (`generated::SECURITY_SCHEMES`) and
+//!   records an [`Authentication`] in the request extensions. It never rejects by itself.
+//! - [`authorize`], called first by every generated handler with the operation's `security` and
+//!   `x-codegen-permissions`, turns that into 401, 403 or 503 problem+json, or lets the call
+//!   through.
+//!
+//! Bearer tokens that look like JWTs are verified against one key configured from the
+//! environment ([`JwtConfig::from_env`]): `JWT_SECRET` (HS256), `JWT_PUBLIC_KEY` (PEM or a path
+//! to one; RS256, ES256) or `JWT_JWKS` (a path to a JWKS file; keys picked by `kid`), with
+//! `JWT_ISSUER`, `JWT_AUDIENCE` (checked when set; comma-separated for several),
+//! `JWT_LEEWAY` (seconds, default 30) and `JWT_ORGANIZATION_CLAIM` (default `org`, a UUID).
+//! Every other secret — API keys in a header, query parameter or cookie, HTTP Basic
+//! `user:password`, opaque bearer tokens — is looked up in a [`CredentialStore`], by default
+//! [`SqlCredentials`] on the service's database, which stores SHA-256 hashes only.
+//!
+//! Tokens and secrets are never logged; `Debug` output of the configuration redacts key
+//! material.
+
+mod authenticator;
+mod credentials;
+mod guard;
+mod jwt;
+mod scheme;
+
+pub use authenticator::Authenticator;
+pub use credentials::{
+    CREDENTIALS_TABLE, CredentialKind, CredentialStore, MemoryCredentials, SqlCredentials,
+    hash_secret,
+};
+pub use guard::{REALM, authorize};
+pub use jwt::{DEFAULT_LEEWAY, DEFAULT_ORGANIZATION_CLAIM, JwtConfig, NO_KEY};
+pub use scheme::{Location, Permissions, Requirement, Scheme, SchemeKind};
+
+use crate::Principal;
+
+/// The failure recorded when the credential store could not answer; [`authorize`] answers 503
+/// rather than 401 when it is all that stands between the caller and the operation.
+pub const STORE_UNAVAILABLE: &str = "credential store unavailable";
+
+/// What the credentials of one request proved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authentication {
+    /// The caller, from the first scheme (in declaration order) whose credential verified.
+    pub principal: Option<Principal>,
+    /// The schemes whose credential verified.
+    pub satisfied: Vec<&'static str>,
+    /// The schemes whose credential was presented and refused, and why (expired, bad signature,
+    /// wrong audience, unknown key…). Safe to show the caller: never the credential itself.
+    pub failures: Vec<(&'static str, String)>,
+    /// The schemes in force, to word the challenges of a 401.
+    pub schemes: &'static [Scheme],
+}
