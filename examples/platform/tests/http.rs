@@ -26,7 +26,7 @@ async fn caller(
         request.extensions_mut().insert(rt::Principal {
             subject: "tester".into(),
             organization: Some(org),
-            roles: Vec::new(),
+            roles: vec!["artifacts:delete".into()],
         });
     }
     next.run(request).await
