@@ -365,3 +365,104 @@ fn nested_unions_do_not_multiply_out() {
     let size: usize = generated.files.values().map(String::len).sum();
     assert!(size < 100_000, "{size} bytes of output for a 1 KB spec");
 }
+
+const SECURED: &str = r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+security:
+  - bearerAuth: []
+paths:
+  /open:
+    get:
+      operationId: open
+      security: [{}]
+      x-codegen-permissions: [things:read]
+      responses: {'204': {description: d}}
+  /keyed:
+    get:
+      operationId: keyed
+      security: [{apiKey: [things:read]}, {partnerSig: []}]
+      x-codegen-permissions: {roles: [admin], permissions: [things:write]}
+      responses: {'204': {description: d}}
+  /digest:
+    get:
+      operationId: digest
+      security: [{digestAuth: []}]
+      x-codegen-permissions: {}
+      responses: {'204': {description: d}}
+components:
+  securitySchemes:
+    apiKey: {type: apiKey, in: header, name: X-API-Key}
+    digestAuth: {type: http, scheme: digest}
+"#;
+
+#[test]
+fn security_problems_are_located_and_fail_closed() {
+    let (_dir, path) = spec(SECURED);
+    let text = archgen::validate(&path).to_string();
+    let file = path.display().to_string();
+    // Permissions on an open operation have no caller to check.
+    assert!(
+        text.contains(&format!(
+            "{file}:10:7: error: `x-codegen-permissions` on an operation that anyone may call"
+        )),
+        "{text}"
+    );
+    // An empty permissions object names nothing.
+    assert!(
+        text.contains(&format!(
+            "{file}:22:7: error: `x-codegen-permissions` names nothing"
+        )),
+        "{text}"
+    );
+    // An undeclared scheme named like a bearer token is one; any other can never be satisfied.
+    assert!(
+        text.contains(
+            "names `bearerAuth`, which is not declared: treated as `type: http, scheme: bearer`"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("names `partnerSig`, which is not declared: no request can satisfy it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`digestAuth` uses HTTP `digest`, which archgen cannot verify"),
+        "{text}"
+    );
+}
+
+#[test]
+fn requirements_and_permissions_reach_the_handlers() {
+    let source = SECURED
+        .replace("      x-codegen-permissions: [things:read]\n", "")
+        .replace("      x-codegen-permissions: {}\n", "");
+    let (_dir, path) = spec(&source);
+    let generated = archgen::generate(&path, None).unwrap();
+    let http = generated
+        .files
+        .iter()
+        .find(|(p, _)| p.ends_with("http.rs"))
+        .map(|(_, text)| text.clone())
+        .unwrap();
+    // Compared without whitespace or commas: the formatter decides line breaks and trailing commas.
+    let flat = |text: &str| text.replace(['\n', ' ', ','], "");
+    let http = flat(&http);
+    for expected in [
+        r#"KEYED_SECURITY: &[rt::auth::Requirement] = &[&[("apiKey", &["things:read"])], &[("partnerSig", &[])]"#,
+        r#"any_role: &["admin"]"#,
+        r#"all_of: &["things:write"]"#,
+        "rt::auth::authorize(&cx,KEYED_SECURITY,&KEYED_PERMISSIONS)?;",
+    ] {
+        assert!(http.contains(&flat(expected)), "{expected}\n{http}");
+    }
+    // The open operation calls no check at all.
+    assert!(!http.contains("OPEN_SECURITY"), "{http}");
+    let root = &generated.files[&PathBuf::from("mod.rs")];
+    for scheme in [
+        r#"name: "apiKey", kind: rt::auth::SchemeKind::ApiKey { location: rt::auth::Location::Header, name: "X-API-Key" }"#,
+        r#"name: "bearerAuth", kind: rt::auth::SchemeKind::Bearer"#,
+        r#"name: "partnerSig", kind: rt::auth::SchemeKind::Unsupported"#,
+    ] {
+        assert!(flat(root).contains(&flat(scheme)), "{scheme}\n{root}");
+    }
+}

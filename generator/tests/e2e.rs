@@ -41,15 +41,64 @@ fn cargo(dir: &Path, args: &[&str]) -> (bool, String) {
         .env("CARGO_TARGET_DIR", repo().join("target/e2e")))
 }
 
-/// A minimal HTTP/1.1 client: one request per connection, JSON body.
+/// Every scaffolded service here checks bearer tokens against this secret (JWT_SECRET).
+const JWT_SECRET: &str = "e2e-secret-of-at-least-32-bytes-long";
+
+/// An HS256 token signed with `secret`, expiring `expires_in` seconds from now.
+fn jwt(secret: &str, expires_in: i64) -> String {
+    let claims = serde_json::json!({
+        "sub": "e2e",
+        "org": "33333333-3333-4333-8333-333333333333",
+        "exp": chrono::Utc::now().timestamp() + expires_in,
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// A minimal HTTP/1.1 client: one request per connection, JSON body, a valid bearer token.
 fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let bearer = format!("Bearer {}", jwt(JWT_SECRET, 600));
     request(
         port,
         method,
         path,
-        &[("Content-Type", "application/json")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &bearer),
+        ],
         body.unwrap_or(""),
     )
+}
+
+/// The library spec's bearer scheme as a new user would probe it: valid, missing, expired and
+/// wrongly signed tokens, and the one public operation.
+fn library_security(port: u16) {
+    let get = |bearer: Option<String>| {
+        let auth = bearer.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        request(port, "GET", "/books", &headers, "")
+    };
+    assert_eq!(get(Some(jwt(JWT_SECRET, 600))).0, 200);
+    for (what, token) in [
+        ("no token", None),
+        ("expired", Some(jwt(JWT_SECRET, -120))),
+        (
+            "wrongly signed",
+            Some(jwt("another-secret-of-at-least-32-bytes", 600)),
+        ),
+        ("malformed", Some("abc.def.ghi".to_string())),
+    ] {
+        let (status, body) = get(token);
+        assert_eq!(status, 401, "{what}: {body}");
+        assert_eq!(json(&body)["status"], 401, "{what}: {body}");
+    }
+    let (status, body) = request(port, "GET", "/authors", &[], "");
+    assert_eq!(status, 200, "the public operation: {body}");
 }
 
 fn request(
@@ -307,6 +356,7 @@ fn serve(binary: &Path, dir: &Path, database_url: &str) -> (Server, u16) {
         .current_dir(dir)
         .env("PORT", port.to_string())
         .env("DATABASE_URL", database_url)
+        .env("JWT_SECRET", JWT_SECRET)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -616,6 +666,7 @@ fn scaffolds_build_serve_and_detect_drift() {
         &work.path().join("library"),
         &format!("sqlite://{}", work.path().join("library.db").display()),
     );
+    library_security(port);
     library_over_http(port);
     drop(server);
     let (server, port) = serve(

@@ -40,9 +40,9 @@ use crate::repo::{Page, PageMeta, SortOrder};
 /// A failed call.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The service answered with an error status and a problem+json body.
+    /// The service answered with an error status and a problem+json body (boxed, so that every
+    /// `Result` stays small).
     #[error("{status} {}", describe(.problem))]
-    /// (Boxed: the error stays small on every `Result` path.)
     Problem { status: u16, problem: Box<Problem> },
     /// The service answered with an error status and a body that is not problem+json.
     #[error("unexpected answer {status}: {body}")]

@@ -37,7 +37,7 @@ use rt::deps::axum::response::{IntoResponse, Response};
 use rt::deps::axum::routing::get;
 use rt::deps::axum::{self, Extension, Json, Router};
 use rt::deps::sqlx::sqlite::{SqlitePool, SqliteRow};
-use rt::deps::sqlx::{self, Row};
+use rt::deps::sqlx::{self, ConnectOptions, Row};
 use rt::deps::uuid::{Uuid, fmt::Hyphenated};
 use serde::Serialize;
 use serde_json::json;
@@ -57,10 +57,19 @@ async fn main() -> Result<(), rt::BoxError> {
         Err(_) => 18620,
     };
     let db = rt::testing::sqlite_memory().await;
+    // The pool keeps one connection to a shared-cache in-memory database, and sqlx closes a
+    // connection whose query was cancelled (wrk hangs up with requests in flight at the end of
+    // every run): its replacement would open an empty database, unless another connection keeps
+    // this one alive.
+    let rt::sql::Db::Sqlite(pool) = &db else {
+        return Err("the benchmark runs on SQLite".into());
+    };
+    let _keep_alive = pool.connect_options().connect().await?;
 
     // The full stack, as `archgen_platform::router` builds it, with the key given here.
     let auth = rt::auth::Authenticator::new(generated::SECURITY_SCHEMES)
         .with_jwt(rt::auth::JwtConfig::hs256(SECRET));
+    let probe = auth.clone();
     let full = archgen_platform::router_with_auth(&db, auth).await?;
     let label = seed(&db).await?;
 
@@ -110,7 +119,9 @@ async fn main() -> Result<(), rt::BoxError> {
         &claims,
         &EncodingKey::from_secret(SECRET.as_bytes()),
     )?;
+    let (with_token, without) = authentication_cost(&probe, &token).await?;
     let mut out = std::io::stdout().lock();
+    writeln!(out, "auth_ns {with_token:.0} {without:.0}")?;
     writeln!(out, "token {token}")?;
     writeln!(out, "label {label}")?;
     writeln!(out, "ready")?;
@@ -121,6 +132,34 @@ async fn main() -> Result<(), rt::BoxError> {
         server.await??;
     }
     Ok(())
+}
+
+/// What the authentication layer's own work costs, without the network: nanoseconds per
+/// request carrying `token` (its HS256 signature and claims checked), and per request carrying no
+/// credentials (what the trusted-caller variant pays).
+async fn authentication_cost(
+    auth: &rt::auth::Authenticator,
+    token: &str,
+) -> Result<(f64, f64), rt::BoxError> {
+    const N: u32 = 20_000;
+    let uri: axum::http::Uri = "/labels/01a20332-6574-707e-a6f1-4a86eb64795b".parse()?;
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        axum::http::header::AUTHORIZATION,
+        format!("Bearer {token}").parse()?,
+    );
+    if auth.authenticate(&headers, &uri).await.principal.is_none() {
+        return Err("the benchmark's token does not verify".into());
+    }
+    let mut per_request = Vec::new();
+    for headers in [headers, axum::http::HeaderMap::new()] {
+        let started = std::time::Instant::now();
+        for _ in 0..N {
+            std::hint::black_box(auth.authenticate(&headers, &uri).await);
+        }
+        per_request.push(started.elapsed().as_nanos() as f64 / f64::from(N));
+    }
+    Ok((per_request[0], per_request[1]))
 }
 
 /// 1,000 labels and 1,000 artifacts for `ORG` (a fifth of the labels start with `a`), plus

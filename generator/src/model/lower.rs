@@ -360,8 +360,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 op.security.as_ref(),
                 ann.public,
                 ann.permissions.as_ref(),
-                &security_schemes,
-                (&loaded.sources, pointer),
+                &loaded.sources,
                 &mut diags,
             )
             .map(|s| (s.requirements, s.permissions)),

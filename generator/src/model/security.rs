@@ -19,8 +19,70 @@ pub struct Scheme {
 }
 
 /// The document's schemes, in spec order. A scheme archgen cannot verify is kept (so that
-/// requirements naming it stay valid) as one no request satisfies, with a warning.
+/// requirements naming it stay valid) as one no request satisfies, with a warning. So is a scheme
+/// that requirements name but the document never declares (ArchesAI's split specs do this),
+/// unless its name says bearer token.
 pub fn schemes(spec: &OpenAPI, sources: &SourceMap, diags: &mut Diagnostics) -> Vec<Scheme> {
+    let mut out = declared(spec, sources, diags);
+    let mut requirements: Vec<(String, &Vec<SecurityRequirement>)> = Vec::new();
+    if let Some(r) = &spec.security {
+        requirements.push(("/security".into(), r));
+    }
+    for (path, item) in &spec.paths.paths {
+        if let ReferenceOr::Item(item) = item {
+            for (method, op) in item.iter() {
+                if let Some(r) = &op.security {
+                    let op_pointer = crate::load::push_pointer(
+                        &crate::load::push_pointer("/paths", path),
+                        method,
+                    );
+                    requirements.push((format!("{op_pointer}/security"), r));
+                }
+            }
+        }
+    }
+    for (pointer, list) in requirements {
+        for (i, requirement) in list.iter().enumerate() {
+            for name in requirement.keys() {
+                if out.iter().any(|s| &s.name == name) {
+                    continue;
+                }
+                let p = format!("{pointer}/{i}/{name}");
+                let lower = name.to_ascii_lowercase();
+                let bearer = ["bearer", "jwt", "token"].iter().any(|w| lower.contains(w));
+                let (kind, effect) = if bearer {
+                    (
+                        "rt::auth::SchemeKind::Bearer",
+                        "treated as `type: http, scheme: bearer` because of its name",
+                    )
+                } else {
+                    (
+                        "rt::auth::SchemeKind::Unsupported",
+                        "no request can satisfy it, so operations needing only it answer 401",
+                    )
+                };
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "security requirement names `{name}`, which is not declared: {effect}"
+                    ))
+                    .at(sources.locate(&p))
+                    .pointer(p)
+                    .hint(format!(
+                        "declare it under components.securitySchemes{}",
+                        known(&out)
+                    )),
+                );
+                out.push(Scheme {
+                    name: name.clone(),
+                    kind: kind.to_string(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn declared(spec: &OpenAPI, sources: &SourceMap, diags: &mut Diagnostics) -> Vec<Scheme> {
     let Some(components) = &spec.components else {
         return Vec::new();
     };
@@ -106,35 +168,14 @@ pub fn operation(
     own: Option<&Vec<SecurityRequirement>>,
     public: bool,
     permissions: Option<&Permissions>,
-    schemes: &[Scheme],
-    (sources, pointer): (&SourceMap, &str),
+    sources: &SourceMap,
     diags: &mut Diagnostics,
 ) -> Option<OperationSecurity> {
-    let (requirements, req_pointer) = match own {
-        Some(r) => (r.as_slice(), format!("{pointer}/security")),
-        None => (
-            spec.security.as_deref().unwrap_or_default(),
-            "/security".to_string(),
-        ),
+    // `schemes()` has already declared (or warned about) every scheme named here.
+    let requirements = match own {
+        Some(r) => r.as_slice(),
+        None => spec.security.as_deref().unwrap_or_default(),
     };
-    for (i, requirement) in requirements.iter().enumerate() {
-        for name in requirement.keys() {
-            if !schemes.iter().any(|s| &s.name == name) {
-                let p = format!("{req_pointer}/{i}/{name}");
-                diags.push(
-                    Diagnostic::error(format!(
-                        "security requirement names `{name}`, which is not a scheme"
-                    ))
-                    .at(sources.locate(&p))
-                    .pointer(p)
-                    .hint(format!(
-                        "declare it under components.securitySchemes{}",
-                        known(schemes)
-                    )),
-                );
-            }
-        }
-    }
     let open = public || requirements.is_empty() || requirements.iter().any(|r| r.is_empty());
     if open && let Some(p) = permissions {
         diags.push(
