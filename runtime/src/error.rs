@@ -33,6 +33,11 @@ pub struct ApiError {
     pub challenges: Vec<String>,
 }
 
+/// Marks a response as a problem body already, whatever its media type (a spec may declare
+/// plain `application/json` for its errors).
+#[derive(Debug, Clone, Copy)]
+pub struct Problem;
+
 #[derive(Serialize)]
 struct ProblemBody<'a> {
     #[serde(rename = "type")]
@@ -93,6 +98,15 @@ impl ApiError {
     }
 
     /// Failed validation; `status` is 400 or 422, whichever the operation declares.
+    /// A malformed path parameter answered 404 (when the operation declares no 400 or 422) reads
+    /// as what it is: no such resource.
+    pub fn as_missing_resource(mut self) -> Self {
+        if self.status == StatusCode::NOT_FOUND {
+            self.title = "Not Found".into();
+        }
+        self
+    }
+
     pub fn validation(status: StatusCode, errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
             [one] => format!("{}: {}", one.field, one.message),
@@ -126,19 +140,27 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() && self.status != StatusCode::NOT_IMPLEMENTED {
             tracing::error!(status = self.status.as_u16(), detail = ?self.detail, "request failed");
         }
+        // Shaped as the spec's own problem schema says, when it declares one.
+        let fitted = crate::problem::fit(
+            &self.title,
+            self.status.canonical_reason().unwrap_or("Error"),
+            self.detail.as_deref(),
+            &self.errors,
+        );
         let body = ProblemBody {
             kind: "about:blank",
-            title: &self.title,
+            title: &fitted.title,
             status: self.status.as_u16(),
-            detail: self.detail.as_deref(),
-            errors: &self.errors,
+            detail: fitted.detail.as_deref(),
+            errors: if fitted.errors { &self.errors } else { &[] },
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (self.status, bytes).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
+            HeaderValue::from_static(fitted.media_type),
         );
+        response.extensions_mut().insert(Problem);
         for challenge in &self.challenges {
             match HeaderValue::from_str(challenge) {
                 Ok(value) => {

@@ -128,6 +128,21 @@ fn parse_node(
         errors.push(FieldError::new(path, "must be an object with `type`"));
         return None;
     };
+    // A key the grammar does not know is a mistake (a misspelt `feild` would otherwise widen the
+    // filter silently), and the spec's filter schema refuses it too.
+    let mut unknown = false;
+    for key in obj.keys() {
+        if !["type", "field", "value", "children", "conditions"].contains(&key.as_str()) {
+            errors.push(FieldError::new(
+                format!("{path}.{key}"),
+                "unknown key; a filter node has type, field, value and children",
+            ));
+            unknown = true;
+        }
+    }
+    if unknown {
+        return None;
+    }
     let kind = obj.get("type").and_then(Value::as_str).unwrap_or("eq");
     if kind == "and" || kind == "or" {
         let children = match obj.get("children").or_else(|| obj.get("conditions")) {

@@ -19,6 +19,7 @@ pub mod memory;
 mod memory_relations;
 pub mod ops;
 pub mod patch;
+pub mod problem;
 pub mod query;
 pub mod repo;
 pub mod server;

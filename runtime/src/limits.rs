@@ -204,9 +204,13 @@ async fn as_problem(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        .extensions()
+        .get::<crate::error::Problem>()
+        .is_some()
+        || response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
     if (status.is_client_error() || status.is_server_error()) && !is_problem {
         let detail = match status {
             StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this service accepts",

@@ -277,10 +277,46 @@ fn matches_pattern(pattern: &'static str, s: &str) -> Option<bool> {
     if let Some(entry) = CACHE.read().ok()?.get(pattern) {
         return entry.as_ref().map(|re| re.is_match(s));
     }
-    let compiled = Regex::new(pattern).ok();
+    let compiled = ecma_regex(pattern);
     let result = compiled.as_ref().map(|re| re.is_match(s));
     CACHE.write().ok()?.insert(pattern, compiled);
     result
+}
+
+/// A JSON Schema pattern compiled with ECMA-262's meaning, which is what the spec's other readers
+/// (clients, validators, schemathesis) use: `\w`, `\d` and `\b` are ASCII there, Unicode in the
+/// `regex` crate. Anything else is the same in both.
+pub fn ecma_regex(pattern: &str) -> Option<Regex> {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            match c {
+                '[' => in_class = true,
+                ']' => in_class = false,
+                _ => {}
+            }
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            // Inside a class, `\b` is a backspace.
+            Some('b') if in_class => out.push_str("\\x08"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('W') => out.push_str("[^0-9A-Za-z_]"),
+            Some('d') => out.push_str("[0-9]"),
+            Some('D') => out.push_str("[^0-9]"),
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('B') => out.push_str("(?-u:\\B)"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    Regex::new(&out).ok()
 }
 
 fn format_name(f: Format) -> &'static str {
@@ -381,6 +417,17 @@ mod tests {
                 "id: is set by the server",
             ]
         );
+    }
+
+    #[test]
+    fn patterns_mean_what_ecma_262_says() {
+        let m = |p: &str, s: &str| ecma_regex(p).unwrap().is_match(s);
+        assert!(m(r"^[\w\s\-.,]+$", "a b-c_1."));
+        assert!(!m(r"^[\w\s\-.,]+$", "Puvâ"), "ECMA's \\w is ASCII");
+        assert!(!m(r"^\d+$", "١٢"), "ECMA's \\d is ASCII");
+        assert!(m(r"\\w", "\\w"), "an escaped backslash stays one");
+        assert!(m(r"^[\b]$", "\u{8}"));
+        assert!(m(r"\bcat\b", "a cat sat"));
     }
 
     #[test]

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use archgen_platform::{app, generated};
 use archgen_runtime as rt;
 use chrono::{DateTime, Duration, Utc};
+use http_body_util::BodyExt;
 use jsonwebtoken::{EncodingKey, Header};
 use rt::deps::axum::extract::{Path, Query, State};
 use rt::deps::axum::http::StatusCode;
@@ -41,6 +42,7 @@ use rt::deps::sqlx::{self, ConnectOptions, Row};
 use rt::deps::uuid::{Uuid, fmt::Hyphenated};
 use serde::Serialize;
 use serde_json::json;
+use tower::ServiceExt;
 
 const SECRET: &str = "overhead-benchmark-secret-of-32-bytes-or-more";
 const ORG: Uuid = Uuid::from_u128(0x1111_1111_1111_4111_8111_1111_1111_1111);
@@ -48,6 +50,9 @@ const OTHER_ORG: Uuid = Uuid::from_u128(0x2222_2222_2222_4222_8222_2222_2222_222
 const LABELS: usize = 1000;
 const ARTIFACTS: usize = 1000;
 const WORDS: [&str; 5] = ["amber", "beige", "coral", "denim", "ebony"];
+/// The validation-heavy list: a limit, a sort and a filter, each checked against the spec.
+const LIST: &str = "/labels?limit=10&sort=-createdAt&filter%5Bfield%5D=name\
+                    &filter%5Btype%5D=startsWith&filter%5Bvalue%5D=a";
 
 #[tokio::main]
 async fn main() -> Result<(), rt::BoxError> {
@@ -92,6 +97,40 @@ async fn main() -> Result<(), rt::BoxError> {
         .route("/labels/{id}", get(bare_get))
         .with_state(pool);
 
+    let claims = json!({
+        "sub": "bench-user",
+        "org": ORG.to_string(),
+        "exp": (Utc::now() + Duration::days(1)).timestamp(),
+    });
+    let token = jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )?;
+
+    if std::env::args().any(|a| a == "--in-process") {
+        let rounds = match std::env::var("OVERHEAD_ROUNDS") {
+            Ok(r) => r.parse()?,
+            Err(_) => 5,
+        };
+        let variants = vec![
+            ("generated (JWT)", full, true),
+            ("generated (trusted caller)", trusted, false),
+            ("generated routes only", routes_only, false),
+            ("bare axum + sqlx", bare, false),
+        ];
+        let lines = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(in_process(variants, &token, label, rounds))
+        })
+        .join()
+        .map_err(|_| "the in-process measurement panicked")??;
+        print!("{lines}");
+        return Ok(());
+    }
+
     let listen = |offset: u16| {
         tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], base + offset)))
     };
@@ -109,16 +148,6 @@ async fn main() -> Result<(), rt::BoxError> {
         tokio::spawn(async move { Ok(axum::serve(l4, bare).await?) }),
     ];
 
-    let claims = json!({
-        "sub": "bench-user",
-        "org": ORG.to_string(),
-        "exp": (Utc::now() + Duration::days(1)).timestamp(),
-    });
-    let token = jsonwebtoken::encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )?;
     let (with_token, without) = authentication_cost(&probe, &token).await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "auth_ns {with_token:.0} {without:.0}")?;
@@ -132,6 +161,88 @@ async fn main() -> Result<(), rt::BoxError> {
         server.await??;
     }
     Ok(())
+}
+
+/// Each variant's router called in the process with tower's `oneshot` (no socket, no wrk, no
+/// HTTP parsing), one request at a time on this thread, the variants alternating over `rounds`
+/// rounds. One line per request and variant: `inproc`, the request, the variant, then the median
+/// of the rounds' wall time per request and of this thread's CPU time per request (which leaves
+/// out the SQLite connection's own thread, so the query itself is not counted), in nanoseconds.
+async fn in_process(
+    variants: Vec<(&'static str, Router, bool)>,
+    token: &str,
+    label: Uuid,
+    rounds: usize,
+) -> Result<String, rt::BoxError> {
+    let bearer: axum::http::HeaderValue = format!("Bearer {token}").parse()?;
+    let cases = [
+        ("get-by-id", format!("/labels/{label}"), 2000_u32),
+        ("list, validated", LIST.to_string(), 200),
+    ];
+    let mut out = String::new();
+    for (case, path, n) in cases {
+        let mut samples = vec![(Vec::new(), Vec::new()); variants.len()];
+        for (_, router, with_token) in &variants {
+            for _ in 0..n / 10 {
+                call(router, &path, with_token.then_some(&bearer)).await?;
+            }
+        }
+        for round in 0..rounds {
+            for k in 0..variants.len() {
+                let i = (k + round) % variants.len();
+                let (_, router, with_token) = &variants[i];
+                let (wall, cpu) = (std::time::Instant::now(), thread_cpu_ns());
+                for _ in 0..n {
+                    call(router, &path, with_token.then_some(&bearer)).await?;
+                }
+                let per = |total: f64| total / f64::from(n);
+                samples[i].0.push(per(wall.elapsed().as_nanos() as f64));
+                samples[i].1.push(per((thread_cpu_ns() - cpu) as f64));
+            }
+        }
+        for ((name, _, _), (wall, cpu)) in variants.iter().zip(samples) {
+            out += &format!(
+                "inproc\t{case}\t{name}\t{:.0}\t{:.0}\n",
+                median(wall),
+                median(cpu)
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// One request through `router`, its body read to the end; an error unless it answers 200.
+async fn call(
+    router: &Router,
+    path: &str,
+    bearer: Option<&axum::http::HeaderValue>,
+) -> Result<(), rt::BoxError> {
+    let mut request = axum::http::Request::get(path);
+    if let Some(bearer) = bearer {
+        request = request.header(axum::http::header::AUTHORIZATION, bearer.clone());
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(axum::body::Body::empty())?)
+        .await?;
+    if response.status() != StatusCode::OK {
+        return Err(format!("{path} answered {}", response.status()).into());
+    }
+    std::hint::black_box(response.into_body().collect().await?.to_bytes());
+    Ok(())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux: the first field of its `schedstat`).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// What the authentication layer's own work costs, without the network: nanoseconds per

@@ -15,7 +15,7 @@ const ORG: &str = "11111111-1111-4111-8111-111111111111";
 const OTHER_ORG: &str = "22222222-2222-4222-8222-222222222222";
 
 /// Stands in for the authentication layer: the caller's organization comes from a test header,
-/// or from a bearer token `test:<organization>`.
+/// or from a bearer token `test:<organization>`; its permissions from `x-test-roles`.
 async fn caller(
     mut request: rt::deps::axum::extract::Request,
     next: rt::deps::axum::middleware::Next,
@@ -25,11 +25,14 @@ async fn caller(
     let org: Option<Uuid> = text("x-test-organization")
         .or_else(|| text("authorization").and_then(|v| v.strip_prefix("Bearer test:")))
         .and_then(|v| v.parse().ok());
+    let roles: Vec<String> = text("x-test-roles")
+        .map(|v| v.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
     if let Some(org) = org {
         request.extensions_mut().insert(rt::Principal {
             subject: "tester".into(),
             organization: Some(org),
-            roles: Vec::new(),
+            roles,
         });
     }
     next.run(request).await
@@ -72,8 +75,12 @@ impl Platform {
         }
     }
 
+    /// A caller of `ORG` that may do everything.
     fn storage(&self) -> StorageClient {
-        StorageClient::new(self.client(Some(ORG)))
+        StorageClient::new(
+            self.client(Some(ORG))
+                .with_header("x-test-roles", "artifacts:delete"),
+        )
     }
 }
 
@@ -184,6 +191,18 @@ async fn artifacts_round_trip() {
     assert_eq!(patched.name.as_deref(), Some("Q3"));
     assert_ne!(patched.updated_at, created.updated_at);
 
+    // Deleting takes a permission the spec names (x-codegen-permissions).
+    let plain = StorageClient::new(platform.client(Some(ORG)));
+    let (status, denied) = problem(plain.delete_artifact(created.id).await);
+    assert_eq!(status, 403);
+    assert!(
+        denied
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("artifacts:delete"),
+        "{denied:?}"
+    );
     api.delete_artifact(created.id).await.unwrap();
     let (status, gone) = problem(api.get_artifact(created.id).await);
     assert_eq!(status, 404);

@@ -21,7 +21,7 @@ pub(super) fn crud_body(
     diags: &mut Diagnostics,
     sources: &crate::load::SourceMap,
     pointer: &str,
-) -> (TypeDef, String, Vec<(String, String)>) {
+) -> CrudBody {
     let declared: ObjectS = schema.and_then(|s| types.flatten(s)).unwrap_or_default();
     let create = kind == "create";
     let settable = |f: &super::Field| if create { f.creatable } else { f.updatable };
@@ -31,6 +31,7 @@ pub(super) fn crud_body(
     };
     let mut fields = Vec::new();
     let mut forbidden = Vec::new();
+    let mut caller_organization = None;
     for f in &entity.fields {
         let listed = declared
             .properties
@@ -92,6 +93,17 @@ pub(super) fn crud_body(
                 .hint("mark it required in the body, give the field a default, or make it nullable"),
             );
         }
+        // ArchesAI leaves the organization out of create bodies: it is the caller's.
+        if create
+            && listed.is_none()
+            && schema.is_some()
+            && !f.nullable
+            && f.base == "Uuid"
+            && super::names::loose_eq(&f.name, "organizationId")
+        {
+            caller_organization = Some(f.ident.clone());
+            continue;
+        }
         if create && listed.is_none() && schema.is_some() {
             diags.push(
                 Diagnostic::warning(format!("`{}` is required by entity `{}` but missing from the create body; accepting it in the body", f.name, entity.name))
@@ -99,7 +111,13 @@ pub(super) fn crud_body(
             );
         }
         let prop = prop_rule_src.unwrap_or_else(|| entity_prop(f));
-        let prop = if f.nullable { nullable(prop) } else { prop };
+        // A declared property keeps its own nullability: the entity may allow null (a column
+        // that starts empty) while the request schema refuses it.
+        let prop = if f.nullable && listed.is_none() {
+            nullable(prop)
+        } else {
+            prop
+        };
         rule_obj.properties.insert(f.name.clone(), prop);
         if required {
             rule_obj.required.push(f.name.clone());
@@ -147,7 +165,21 @@ pub(super) fn crud_body(
             .collect()
     };
     let doc = Some(format!("Request body `{name}` for {}.", entity.name));
-    (TypeDef::record(name, doc, fields, None), rule, assign)
+    CrudBody {
+        def: TypeDef::record(name, doc, fields, None),
+        rule,
+        assign,
+        caller_organization,
+    }
+}
+
+pub(super) struct CrudBody {
+    pub def: TypeDef,
+    pub rule: String,
+    /// For create and update: (field, expression over `body`) to build the repository record.
+    pub assign: Vec<(String, String)>,
+    /// The organization field a create body leaves out, filled from the caller.
+    pub caller_organization: Option<String>,
 }
 
 /// How each field of `New<Entity>` is filled from a create body.

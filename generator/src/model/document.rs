@@ -1,16 +1,80 @@
-//! The document a service serves at `/openapi.json`: the bundled spec, adjusted where the
-//! generated server keeps a promise the spec states in an annotation rather than in OpenAPI.
+//! The document a service serves at `/openapi.json`: the bundled spec, completed with what the
+//! generated server does that the spec states only in annotations or leaves unsaid, so that
+//! clients and conformance tools reading it are told the truth.
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
-/// `x-sensitive` properties never leave the server, so the served document marks them
-/// `writeOnly`: clients and conformance tools then know responses omit them.
-pub fn served(doc: &Value) -> String {
+use super::Domain;
+
+pub fn served(doc: &Value, domains: &[Domain]) -> String {
     let mut doc = doc.clone();
     mark_sensitive(&mut doc);
+    for op in domains.iter().flat_map(|d| &d.operations) {
+        let pointer = format!(
+            "/paths/{}/{}",
+            op.path.replace('~', "~0").replace('/', "~1"),
+            op.method
+        );
+        let Some(Value::Object(target)) = doc.pointer_mut(&pointer) else {
+            continue;
+        };
+        // ArchesAI's x-public-endpoint opens an operation: say so in OpenAPI's own terms.
+        if op.security.is_none() && target.get("x-public-endpoint") == Some(&Value::Bool(true)) {
+            target.insert("security".into(), json!([]));
+        }
+        let mut implied = Vec::new();
+        if op.security.is_some() {
+            implied.push(("401", "Missing, expired or invalid credentials."));
+        }
+        if op
+            .security
+            .as_ref()
+            .is_some_and(|(_, permissions)| !permissions.ends_with("NONE"))
+        {
+            implied.push(("403", "The caller lacks a permission this operation needs."));
+        }
+        let by_id = op.entity.is_some() && ["get", "update", "delete"].contains(&op.kind);
+        if by_id || (!op.path_params.is_empty() && op.path_invalid_status == 404) {
+            implied.push(("404", "No such resource."));
+        }
+        let validates_input = !op.query_params.is_empty()
+            || !op.header_params.is_empty()
+            || !op.cookie_params.is_empty()
+            || op.body.is_some()
+            || op.kind == "list";
+        let validates_path = !op.path_params.is_empty() && op.path_invalid_status != 404;
+        if validates_input || validates_path {
+            implied.push((
+                "422",
+                "The request failed validation; every failing field is named.",
+            ));
+        }
+        add_responses(target, &implied);
+    }
     serde_json::to_string(&doc).unwrap_or_default()
 }
 
+/// Responses the server can give that the operation does not declare (nor covers with
+/// `default`), described without content: they carry the spec's problem body.
+fn add_responses(op: &mut Map<String, Value>, implied: &[(&str, &str)]) {
+    let Some(Value::Object(responses)) = op.get_mut("responses") else {
+        return;
+    };
+    if responses.contains_key("default") {
+        return;
+    }
+    for (code, description) in implied {
+        let taken = responses.contains_key(*code)
+            || (*code == "422" && responses.contains_key("400"))
+            || responses.contains_key(&format!("{}XX", &code[..1]));
+        if !taken {
+            responses.insert((*code).into(), json!({ "description": description }));
+        }
+    }
+}
+
+/// `x-sensitive` properties never leave the server, so the served document marks them
+/// `writeOnly`: clients and conformance tools then know responses omit them.
 fn mark_sensitive(node: &mut Value) {
     match node {
         Value::Object(map) => {

@@ -70,3 +70,37 @@ pub(super) fn sort_fields(params: &[&Parameter], types: &Types<'_>) -> Option<Ve
         _ => None,
     }
 }
+
+/// Whether a list response may carry `meta.nextCursor`: not when the spec's `meta` schema is
+/// closed and does not name it (the response would break its own schema).
+pub(super) fn next_cursor_allowed(doc: &serde_json::Value, response_pointer: &str) -> bool {
+    use serde_json::Value;
+    let resolve = |node| super::problem::resolve(doc, node);
+    let Some(response) = doc.pointer(response_pointer).map(resolve) else {
+        return true;
+    };
+    let Some(schema) = response
+        .pointer("/content/application~1json/schema")
+        .map(resolve)
+    else {
+        return true;
+    };
+    // `meta` may sit in the schema itself or in one of its allOf members.
+    let members = std::iter::once(schema).chain(
+        schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(resolve),
+    );
+    for member in members {
+        if let Some(meta) = member.pointer("/properties/meta").map(resolve) {
+            let named = meta.pointer("/properties/nextCursor").is_some();
+            let closed = meta.get("additionalProperties") == Some(&Value::Bool(false))
+                || meta.get("unevaluatedProperties") == Some(&Value::Bool(false));
+            return named || !closed;
+        }
+    }
+    true
+}

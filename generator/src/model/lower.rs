@@ -238,6 +238,20 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         } else {
             422
         };
+        // A malformed path parameter names no resource: when the operation declares neither 400
+        // nor 422 but does declare 404, that is the answer its clients expect.
+        let path_invalid_status =
+            if !declared.contains(&422) && !declared.contains(&400) && declared.contains(&404) {
+                404
+            } else {
+                validation_status
+            };
+        let next_cursor = success.is_none_or(|(c, _)| {
+            super::list_params::next_cursor_allowed(
+                &loaded.doc,
+                &format!("{pointer}/responses/{c}"),
+            )
+        });
         let status = success.map(|(c, _)| c).unwrap_or(match kind {
             "create" => 201,
             "delete" => 204,
@@ -346,6 +360,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             entity_plural: entity.map(|e| e.plural.clone()),
             status,
             validation_status,
+            path_invalid_status,
             path_params,
             query_params,
             header_params,
@@ -355,6 +370,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             output_format: super::media::Format::Json,
             input: None,
             assign: Vec::new(),
+            caller_organization: None,
+            next_cursor,
             security: super::security::operation(
                 &spec,
                 op.security.as_ref(),
@@ -368,7 +385,12 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         match (kind, entity) {
             ("create" | "update", Some(e)) => {
                 let body_name = types.namespace.claim(&format!("{id}Body"));
-                let (def, rule, assign) = crud_body(
+                let super::body::CrudBody {
+                    def,
+                    rule,
+                    assign,
+                    caller_organization,
+                } = crud_body(
                     kind,
                     e,
                     json_body.as_ref(),
@@ -392,9 +414,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                     rule: format!("&{rule_name}"),
                     format: super::media::Format::Json,
                     media: Vec::new(),
-                    required: true,
+                    // OpenAPI's default: a request body is optional unless it says `required`.
+                    required: body_required,
                 });
                 operation.assign = assign;
+                operation.caller_organization = caller_organization;
                 types.defs.push(TypeDef {
                     owner: Some(domain.clone()),
                     ..def
@@ -582,11 +606,12 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             title,
             service: heck::ToKebabCase::to_kebab_case(service.as_str()),
             routes: super::routes::plan(&domains, &mut diags),
+            document: super::document::served(&loaded.doc, &domains),
             domains,
             common_types: defs_by_owner.remove(&None).unwrap_or_default(),
             tables,
             security_schemes,
-            document: super::document::served(&loaded.doc),
+            problem: super::problem::shape(&loaded.doc),
         },
         diags.sorted(),
     ))

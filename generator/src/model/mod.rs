@@ -11,6 +11,7 @@ mod list_params;
 mod lower;
 mod media;
 pub mod names;
+pub mod problem;
 mod relations;
 pub mod routes;
 pub mod schema;
@@ -34,6 +35,8 @@ pub struct Model {
     pub tables: Vec<Entity>,
     pub routes: Vec<routes::Route>,
     pub security_schemes: Vec<security::Scheme>,
+    /// How error bodies must look to fit the spec's problem schema.
+    pub problem: problem::ProblemShape,
     /// The bundled spec as JSON, for `/openapi.json`.
     #[serde(skip)]
     pub document: String,
@@ -205,6 +208,8 @@ pub struct Operation {
     pub entity_plural: Option<String>,
     pub status: u16,
     pub validation_status: u16,
+    /// The status for a malformed path parameter.
+    pub path_invalid_status: u16,
     pub path_params: Vec<Param>,
     pub query_params: Vec<Param>,
     pub header_params: Vec<Param>,
@@ -218,6 +223,10 @@ pub struct Operation {
     pub input: Option<String>,
     /// For create and update: (field, expression over `body`) to build the repository record.
     pub assign: Vec<(String, String)>,
+    /// For create: the organization field the body leaves out, filled from the caller.
+    pub caller_organization: Option<String>,
+    /// For list: whether the response schema lets `meta.nextCursor` appear.
+    pub next_cursor: bool,
     /// `rt::auth::authorize` arguments (requirements, permissions); `None` for an open operation.
     pub security: Option<(String, String)>,
 }

@@ -73,16 +73,51 @@ pub fn json_body(
 
 /// A parsed body that passes its schema, or every failing field as a validation error.
 pub(crate) fn checked_body(
-    value: Value,
+    mut value: Value,
     schema: &Schema,
     status: StatusCode,
 ) -> Result<Value, ApiError> {
+    integral_floats(&mut value);
     let mut errors = Vec::new();
     validate(&value, schema, "", &mut errors);
     if errors.is_empty() {
         Ok(value)
     } else {
         Err(ApiError::validation(status, errors))
+    }
+}
+
+/// JSON Schema counts `3.0` as an integer, and clients (JavaScript's among them) send it so; serde
+/// would refuse it for an integer field. Numbers with no fraction that a double holds exactly
+/// become integers before anything checks them.
+fn integral_floats(value: &mut Value) {
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= 9_007_199_254_740_992.0
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats),
+        Value::Object(map) => map.values_mut().for_each(integral_floats),
+        _ => {}
+    }
+}
+
+/// A JSON object body (create, update). When the operation does not require a body, an empty one
+/// is the empty object: a create then names its missing fields, an update changes nothing.
+pub fn json_object_body(
+    content_type: Option<&axum::http::HeaderValue>,
+    bytes: &[u8],
+    schema: &Schema,
+    required: bool,
+    status: StatusCode,
+) -> Result<Value, ApiError> {
+    match json_body(content_type, bytes, schema, required, status)? {
+        Some(value) => Ok(value),
+        None => checked_body(Value::Object(Default::default()), schema, status),
     }
 }
 
@@ -113,6 +148,7 @@ pub fn path_id<T: FromStr>(raw: &str, name: &str, status: StatusCode) -> Result<
             status,
             vec![FieldError::new(name, format!("`{raw}` is not valid"))],
         )
+        .as_missing_resource()
     })
 }
 
@@ -125,7 +161,8 @@ pub fn path_param<T: DeserializeOwned>(
     status: StatusCode,
 ) -> Result<T, ApiError> {
     let raw = Value::String(raw.to_string());
-    parameter(Some(&raw), name, schema, true, status)?
+    parameter(Some(&raw), name, schema, true, status)
+        .map_err(ApiError::as_missing_resource)?
         .ok_or_else(|| ApiError::validation(status, vec![FieldError::new(name, "is required")]))
 }
 
@@ -251,4 +288,46 @@ pub async fn request_id(
         response.headers_mut().insert(header, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::NumberRules;
+
+    static COUNT: Schema = Schema::Integer(NumberRules {
+        minimum: None,
+        maximum: None,
+        exclusive_minimum: false,
+        exclusive_maximum: false,
+        int32: false,
+        enumeration: &[],
+    });
+
+    #[test]
+    fn integral_floats_are_integers_and_fractions_are_not() {
+        let ok = checked_body(
+            serde_json::json!(3.0),
+            &COUNT,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        assert_eq!(ok.unwrap(), serde_json::json!(3));
+        let n: i64 = from_value(serde_json::json!(3), StatusCode::UNPROCESSABLE_ENTITY).unwrap();
+        assert_eq!(n, 3);
+        let bad = checked_body(
+            serde_json::json!(3.5),
+            &COUNT,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        assert_eq!(bad.unwrap_err().status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn an_optional_object_body_may_be_empty() {
+        let any = Schema::Any;
+        let empty = json_object_body(None, b"", &any, false, StatusCode::BAD_REQUEST).unwrap();
+        assert_eq!(empty, serde_json::json!({}));
+        let missing = json_object_body(None, b" ", &any, true, StatusCode::BAD_REQUEST);
+        assert_eq!(missing.unwrap_err().status, StatusCode::BAD_REQUEST);
+    }
 }
