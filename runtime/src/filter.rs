@@ -225,6 +225,16 @@ fn parse_node(
         return None;
     }
     let raw_value = obj.get("value").unwrap_or(&Value::Null);
+    if raw_value
+        .as_str()
+        .is_some_and(|v| v.chars().count() > MAX_VALUE_CHARS)
+    {
+        errors.push(FieldError::new(
+            format!("{path}.value"),
+            format!("must be at most {MAX_VALUE_CHARS} characters"),
+        ));
+        return None;
+    }
     match coerce(column, op, raw_value) {
         Ok(value) => Some(FilterNode::Leaf { column, op, value }),
         Err(msg) => {
@@ -233,6 +243,10 @@ fn parse_node(
         }
     }
 }
+
+/// The longest value a filter compares with: longer ones are mistakes or attacks, and a spec's
+/// filter schema usually says as much (ours declares `maxLength: 1024`).
+pub const MAX_VALUE_CHARS: usize = 1024;
 
 fn filterable(table: &Table) -> Vec<&'static str> {
     table

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
@@ -103,7 +104,10 @@ impl Limits {
             .layer(middleware::from_fn(as_problem))
             .layer(DefaultBodyLimit::max(self.body_limit));
         if let Some(per_minute) = self.rate_per_minute.and_then(NonZeroU32::new) {
-            let limiter = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
+            let limiter = Arc::new(
+                RateLimiter::keyed(Quota::per_minute(per_minute))
+                    .with_middleware::<StateInformationMiddleware>(),
+            );
             router = router.layer(middleware::from_fn(move |request: Request, next: Next| {
                 throttle(limiter.clone(), request, next)
             }));
@@ -147,7 +151,8 @@ impl Limits {
     }
 }
 
-type Limiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+type Limiter =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
 
 /// Who a request counts against: its principal, else the client's address.
 fn caller(request: &Request) -> String {
@@ -162,14 +167,25 @@ fn caller(request: &Request) -> String {
 
 static CHECKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// 429 with `Retry-After` once a caller has used up its requests for now.
+/// 429 with `Retry-After` once a caller has used up its requests for now. Every answer says
+/// where the caller stands (`X-RateLimit-Limit`, `-Remaining`, and `-Reset` as a Unix time), the
+/// headers specs declare for rate-limited operations.
 async fn throttle(limiter: Arc<Limiter>, request: Request, next: Next) -> Response {
     // Callers seen once would otherwise be remembered forever.
     if CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4096 == 4095 {
         limiter.retain_recent();
     }
     match limiter.check_key(&caller(&request)) {
-        Ok(()) => next.run(request).await,
+        Ok(state) => {
+            let quota = state.quota();
+            let limit = quota.burst_size().get();
+            let remaining = state.remaining_burst_capacity();
+            // The window is full again once every used request has been replenished.
+            let refill = quota.replenish_interval() * (limit - remaining);
+            let mut response = next.run(request).await;
+            rate_headers(&mut response, limit, remaining, refill);
+            response
+        }
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -181,8 +197,28 @@ async fn throttle(limiter: Arc<Limiter>, request: Request, next: Next) -> Respon
             if let Ok(value) = HeaderValue::from_str(&secs.max(1).to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
+            let quota = not_until.quota();
+            rate_headers(&mut response, quota.burst_size().get(), 0, wait);
             response
         }
+    }
+}
+
+fn rate_headers(response: &mut Response, limit: u32, remaining: u32, refill: Duration) {
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        + refill;
+    let reset = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
+    for (name, value) in [
+        ("x-ratelimit-limit", u64::from(limit)),
+        ("x-ratelimit-remaining", u64::from(remaining)),
+        ("x-ratelimit-reset", reset),
+    ] {
+        response.headers_mut().insert(
+            header::HeaderName::from_static(name),
+            HeaderValue::from(value),
+        );
     }
 }
 
@@ -319,11 +355,24 @@ mod tests {
             });
             request
         };
-        for _ in 0..2 {
-            assert_eq!(send(router.clone(), as_caller("a")).await.0, StatusCode::OK);
+        let header = |response: &Response, name: &str| -> u64 {
+            response.headers()[name].to_str().unwrap().parse().unwrap()
+        };
+        for left in [1, 0] {
+            let response = router.clone().oneshot(as_caller("a")).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(header(&response, "x-ratelimit-limit"), 2);
+            assert_eq!(header(&response, "x-ratelimit-remaining"), left);
         }
         let response = router.clone().oneshot(as_caller("a")).await.unwrap();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(header(&response, "x-ratelimit-remaining"), 0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let reset = header(&response, "x-ratelimit-reset");
+        assert!((now..=now + 61).contains(&reset), "{reset} vs {now}");
         let retry: u64 = response.headers()[header::RETRY_AFTER]
             .to_str()
             .unwrap()

@@ -230,6 +230,13 @@ fn parse_sort(raw: &Value, table: &Table) -> Result<Vec<SortKey>, Vec<FieldError
             )),
         }
         match table.sort_column(&name) {
+            // A field twice is a mistake: the second key could never order anything.
+            Some(c) if keys.iter().any(|k: &SortKey| k.column.field == c.field) => {
+                errors.push(FieldError::new(
+                    format!("sort.{i}.field"),
+                    format!("`{name}` is sorted on twice"),
+                ))
+            }
             Some(c) => keys.push(SortKey {
                 column: c,
                 order: dir,
@@ -312,6 +319,26 @@ mod tests {
         .unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["limit", "filter.type", "sort.0.field"]);
+    }
+
+    #[test]
+    fn what_a_spec_would_refuse_is_refused() {
+        let long = "x".repeat(crate::filter::MAX_VALUE_CHARS + 1);
+        let errs = ListQuery::from_query(
+            &format!(
+                "sort=name,-name&filter[type]=eq&filter[field]=name&filter[value]={long}&filter[junk]=1"
+            ),
+            &TABLE,
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["filter.junk", "sort.1.field"], "{errs:?}");
+        let errs = ListQuery::from_query(
+            &format!("filter[type]=eq&filter[field]=name&filter[value]={long}"),
+            &TABLE,
+        )
+        .unwrap_err();
+        assert_eq!(errs[0].field, "filter.value");
     }
 
     #[test]

@@ -39,13 +39,17 @@ impl Config {
     }
 }
 
-/// Log to stderr, filtered by `RUST_LOG` (default `info`).
+/// Log to stderr, filtered by `RUST_LOG` (default `info`): readable text, or one JSON object per
+/// line with `ARCHGEN_LOG_FORMAT=json` for log collectors.
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match std::env::var("ARCHGEN_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().flatten_event(true).try_init(),
+        _ => builder.try_init(),
+    };
 }
 
 /// Serve `router` on `0.0.0.0:port` until Ctrl-C or SIGTERM, letting requests in flight finish

@@ -44,7 +44,12 @@ pub static SETTINGS: &[Setting] = &[
     setting(
         "RUST_LOG",
         "info",
-        "Log filter in tracing's `EnvFilter` syntax, e.g. `info,sqlx=warn`. Logs go to stderr.",
+        "Log filter in tracing's `EnvFilter` syntax, e.g. `info,sqlx=warn`. Logs go to stderr; `debug` adds a line per answered request.",
+    ),
+    setting(
+        "ARCHGEN_LOG_FORMAT",
+        "text",
+        "`text` for people, or `json` for one JSON object per line (log collectors). Every line logged while answering a request carries its id, method and path.",
     ),
     setting(
         "ARCHGEN_SHUTDOWN_TIMEOUT",

@@ -17,10 +17,13 @@
 //!   the same SQL as the generated SQLite repository (tenant and soft-delete filters included)
 //!   and answering the same JSON with serde. No middleware, no authentication.
 //!
-//! On start it prints `token <jwt>`, `label <uuid>` and `ready` on stdout (for
-//! `tests/bench/overhead.sh`), then serves until killed.
+//! On start it prints `auth_ns` (what the authentication layer alone costs, with and without
+//! a token), `token <jwt>`, `label <uuid>` and `ready` on stdout (for `tests/bench/overhead.sh`),
+//! then serves until killed. With `--in-process` it serves nothing: it calls the four routers in
+//! the process instead (see [`in_process`]), prints one `inproc` line per request and variant,
+//! and exits.
 //!
-//!     cargo run --release -p archgen-platform --example overhead
+//!     cargo run --release -p archgen-platform --example overhead [-- --in-process]
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -38,7 +41,7 @@ use rt::deps::axum::response::{IntoResponse, Response};
 use rt::deps::axum::routing::get;
 use rt::deps::axum::{self, Extension, Json, Router};
 use rt::deps::sqlx::sqlite::{SqlitePool, SqliteRow};
-use rt::deps::sqlx::{self, ConnectOptions, Row};
+use rt::deps::sqlx::{self, Row};
 use rt::deps::uuid::{Uuid, fmt::Hyphenated};
 use serde::Serialize;
 use serde_json::json;
@@ -62,14 +65,6 @@ async fn main() -> Result<(), rt::BoxError> {
         Err(_) => 18620,
     };
     let db = rt::testing::sqlite_memory().await;
-    // The pool keeps one connection to a shared-cache in-memory database, and sqlx closes a
-    // connection whose query was cancelled (wrk hangs up with requests in flight at the end of
-    // every run): its replacement would open an empty database, unless another connection keeps
-    // this one alive.
-    let rt::sql::Db::Sqlite(pool) = &db else {
-        return Err("the benchmark runs on SQLite".into());
-    };
-    let _keep_alive = pool.connect_options().connect().await?;
 
     // The full stack, as `archgen_platform::router` builds it, with the key given here.
     let auth = rt::auth::Authenticator::new(generated::SECURITY_SCHEMES)
@@ -109,9 +104,10 @@ async fn main() -> Result<(), rt::BoxError> {
     )?;
 
     if std::env::args().any(|a| a == "--in-process") {
+        // Rounds are short (a fraction of a second): more of them, for a steadier median.
         let rounds = match std::env::var("OVERHEAD_ROUNDS") {
             Ok(r) => r.parse()?,
-            Err(_) => 5,
+            Err(_) => 11,
         };
         let variants = vec![
             ("generated (JWT)", full, true),
@@ -164,8 +160,8 @@ async fn main() -> Result<(), rt::BoxError> {
 }
 
 /// Each variant's router called in the process with tower's `oneshot` (no socket, no wrk, no
-/// HTTP parsing), one request at a time on this thread, the variants alternating over `rounds`
-/// rounds. One line per request and variant: `inproc`, the request, the variant, then the median
+/// HTTP parsing) on this thread, a few requests at a time, the variants alternating over
+/// `rounds` rounds. One line per request and variant: `inproc`, the request, the variant, then the median
 /// of the rounds' wall time per request and of this thread's CPU time per request (which leaves
 /// out the SQLite connection's own thread, so the query itself is not counted), in nanoseconds.
 async fn in_process(
@@ -176,25 +172,21 @@ async fn in_process(
 ) -> Result<String, rt::BoxError> {
     let bearer: axum::http::HeaderValue = format!("Bearer {token}").parse()?;
     let cases = [
-        ("get-by-id", format!("/labels/{label}"), 2000_u32),
-        ("list, validated", LIST.to_string(), 200),
+        ("get-by-id", format!("/labels/{label}"), 3000_u32),
+        ("list, validated", LIST.to_string(), 300),
     ];
     let mut out = String::new();
     for (case, path, n) in cases {
         let mut samples = vec![(Vec::new(), Vec::new()); variants.len()];
         for (_, router, with_token) in &variants {
-            for _ in 0..n / 10 {
-                call(router, &path, with_token.then_some(&bearer)).await?;
-            }
+            batch(router, &path, with_token.then(|| bearer.clone()), n / 10).await?;
         }
         for round in 0..rounds {
             for k in 0..variants.len() {
                 let i = (k + round) % variants.len();
                 let (_, router, with_token) = &variants[i];
                 let (wall, cpu) = (std::time::Instant::now(), thread_cpu_ns());
-                for _ in 0..n {
-                    call(router, &path, with_token.then_some(&bearer)).await?;
-                }
+                batch(router, &path, with_token.then(|| bearer.clone()), n).await?;
                 let per = |total: f64| total / f64::from(n);
                 samples[i].0.push(per(wall.elapsed().as_nanos() as f64));
                 samples[i].1.push(per((thread_cpu_ns() - cpu) as f64));
@@ -209,6 +201,32 @@ async fn in_process(
         }
     }
     Ok(out)
+}
+
+/// `n` requests through `router`, `IN_FLIGHT` at a time on this thread: while one waits for
+/// the database's thread, the others run, so the thread is busy, as it is under load, rather than
+/// asleep between requests (waking a sleeping thread costs more than the layers measured here).
+async fn batch(
+    router: &Router,
+    path: &str,
+    bearer: Option<axum::http::HeaderValue>,
+    n: u32,
+) -> Result<(), rt::BoxError> {
+    const IN_FLIGHT: u32 = 8;
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..IN_FLIGHT {
+        let (router, path, bearer) = (router.clone(), path.to_string(), bearer.clone());
+        tasks.spawn(async move {
+            for _ in (worker..n).step_by(IN_FLIGHT as usize) {
+                call(&router, &path, bearer.as_ref()).await?;
+            }
+            Ok::<(), rt::BoxError>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(())
 }
 
 /// One request through `router`, its body read to the end; an error unless it answers 200.

@@ -104,3 +104,25 @@ pub(super) fn next_cursor_allowed(doc: &serde_json::Value, response_pointer: &st
     }
     true
 }
+
+/// Whether `sort` is ArchesAI's array of `{field, order}` objects, which OpenAPI gives no query
+/// serialisation: clients and tools cannot know to send `sort=-createdAt,name`.
+pub(super) fn sort_is_object_array(params: &[&Parameter], types: &Types<'_>) -> bool {
+    let Some(param) = params
+        .iter()
+        .find(|p| p.parameter_data_ref().name == "sort")
+    else {
+        return false;
+    };
+    let ParameterSchemaOrContent::Schema(schema) = &param.parameter_data_ref().format else {
+        return false;
+    };
+    match types.resolve(&from_ref(schema)).map(|s| &s.kind) {
+        Some(SKind::Array {
+            items: Some(items), ..
+        }) => types
+            .flatten(items)
+            .is_some_and(|o| !o.properties.is_empty()),
+        _ => false,
+    }
+}

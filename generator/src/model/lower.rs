@@ -186,6 +186,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let mut rules_by_domain: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut extra_rules: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut seen_ids = Namespace::default();
+    // Secured operations whose spec does not say they can answer 401.
+    let mut undeclared_401: Vec<String> = Vec::new();
     let mut page_limits_by_entity: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     let mut sortable_by_entity: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (path, method, op, item, ann, domain, pointer) in &raw_ops {
@@ -231,6 +233,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 _ => None,
             })
             .collect();
+        let covers_any = op.responses.default.is_some();
         let validation_status = if declared.contains(&422) {
             422
         } else if declared.contains(&400) {
@@ -329,6 +332,16 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             if let Some(fields) = sort_fields(&params, &types) {
                 sortable_by_entity.insert(component, fields);
             }
+            if super::list_params::sort_is_object_array(&params, &types) {
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "the `sort` parameter of {} {path} is an array of objects, which OpenAPI cannot put in a query string; the service reads `sort=-createdAt,name`",
+                        method.to_uppercase()
+                    ))
+                    .at(loaded.sources.locate(pointer))
+                    .hint("declare `sort` as `type: array, items: {type: string, enum: [name, -name, …]}` with `explode: false`, so clients and conformance tools send what the service reads"),
+                );
+            }
         }
         let body_schema = op.request_body.as_ref().and_then(|rb| match rb {
             ReferenceOr::Item(b) => Some(b.clone()),
@@ -382,6 +395,9 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             )
             .map(|s| (s.requirements, s.permissions)),
         };
+        if operation.security.is_some() && !covers_any && !declared.contains(&401) {
+            undeclared_401.push(format!("{} {path}", method.to_uppercase()));
+        }
         match (kind, entity) {
             ("create" | "update", Some(e)) => {
                 let body_name = types.namespace.claim(&format!("{id}Body"));
@@ -600,6 +616,15 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         .and_then(|v| v.as_str())
         .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
         .unwrap_or_else(|| title.clone());
+    if let Some(first) = undeclared_401.first() {
+        diags.push(
+            Diagnostic::warning(format!(
+                "{} operation(s) need credentials but declare no 401 response (first: {first}); they answer 401 without them all the same",
+                undeclared_401.len()
+            ))
+            .hint("declare `'401'` (or `default`) on them, so clients and conformance tools expect it; the served /openapi.json already does"),
+        );
+    }
     let tables = tables_order;
     Ok((
         Model {

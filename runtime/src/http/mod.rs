@@ -283,7 +283,26 @@ pub async fn request_id(
     if let Ok(value) = HeaderValue::from_str(&id) {
         request.headers_mut().insert(header.clone(), value);
     }
-    let mut response = crate::events::with_request_id(Some(id.clone()), next.run(request)).await;
+    // Everything logged while answering carries the request id, method and path.
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let started = std::time::Instant::now();
+    let mut response = tracing::Instrument::instrument(
+        crate::events::with_request_id(Some(id.clone()), next.run(request)),
+        span.clone(),
+    )
+    .await;
+    span.in_scope(|| {
+        tracing::debug!(
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "answered"
+        )
+    });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(header, value);
     }

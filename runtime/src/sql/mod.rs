@@ -44,6 +44,10 @@ pub struct Migrations {
     pub sqlite: &'static [MigrationFile],
 }
 
+/// Connections that keep in-memory SQLite databases alive (see [`Db::connect`]).
+static IN_MEMORY_KEEPERS: std::sync::Mutex<Vec<sqlx::SqliteConnection>> =
+    std::sync::Mutex::new(Vec::new());
+
 impl Db {
     /// `postgres://…` or `sqlite:…`; a bare path is taken as an SQLite file.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
@@ -69,8 +73,18 @@ impl Db {
             } else {
                 SqliteJournalMode::Wal
             });
-        // An in-memory database lives and dies with its connection, so the pool must keep exactly one.
+        // An in-memory database lives while a connection to it is open. The pool keeps one, but
+        // closes it when a request is cancelled mid-query (a client hanging up, the request
+        // deadline), and its replacement would open an empty database: a second connection, kept
+        // for the life of the process, holds the data. (sqlx names `:memory:` databases uniquely,
+        // with a shared cache, so both connections see the same one.)
         let pool = if in_memory {
+            use sqlx::ConnectOptions;
+            let keeper = options.connect().await?;
+            IN_MEMORY_KEEPERS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(keeper);
             SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
@@ -249,5 +263,35 @@ pub fn decode_error(column: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::ColumnDecode {
         index: column.to_string(),
         source: e.to_string().into(),
+    }
+}
+
+#[cfg(test)]
+mod in_memory_tests {
+    use super::*;
+    use sqlx::Connection;
+
+    #[tokio::test]
+    async fn an_in_memory_database_outlives_its_pool_connection() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        let Db::Sqlite(pool) = &db else {
+            unreachable!()
+        };
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(pool)
+            .await
+            .unwrap();
+        // Lose the pool's only connection, as a cancelled query does.
+        pool.acquire()
+            .await
+            .unwrap()
+            .detach()
+            .close()
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(pool)
+            .await
+            .expect("the table is still there");
     }
 }
