@@ -466,3 +466,27 @@ fn requirements_and_permissions_reach_the_handlers() {
         assert!(flat(root).contains(&flat(scheme)), "{scheme}\n{root}");
     }
 }
+
+#[test]
+fn parameters_that_promise_more_than_the_service_reads_are_warned_about() {
+    let library =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/library.yaml");
+    let text = archgen::validate(&library).to_string();
+    assert!(
+        text.contains("the `sort` parameter of GET /books accepts any text, but the service sorts only on the entity's fields"),
+        "{text}"
+    );
+    assert!(
+        text.contains("operation(s) need credentials but declare no 401 response"),
+        "{text}"
+    );
+    let arches = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/arches/head-2025-12/storage.openapi.bundled.yaml");
+    if arches.exists() {
+        let text = archgen::validate(&arches).to_string();
+        assert!(
+            text.contains("the `sort` parameter of GET /artifacts is an array of objects"),
+            "{text}"
+        );
+    }
+}

@@ -126,3 +126,24 @@ pub(super) fn sort_is_object_array(params: &[&Parameter], types: &Types<'_>) -> 
         _ => false,
     }
 }
+
+/// Whether `sort` is declared as any text at all: clients and tools then believe any string
+/// sorts, while the service accepts only its sortable fields.
+pub(super) fn sort_is_free_text(params: &[&Parameter], types: &Types<'_>) -> bool {
+    let Some(param) = params
+        .iter()
+        .find(|p| p.parameter_data_ref().name == "sort")
+    else {
+        return false;
+    };
+    let ParameterSchemaOrContent::Schema(schema) = &param.parameter_data_ref().format else {
+        return false;
+    };
+    let text = |kind: Option<&SKind>| matches!(kind, Some(SKind::String(st)) if st.enumeration.is_empty() && st.pattern.is_none());
+    match types.resolve(&from_ref(schema)).map(|s| &s.kind) {
+        Some(SKind::Array {
+            items: Some(items), ..
+        }) => text(types.resolve(items).map(|s| &s.kind)),
+        kind => text(kind),
+    }
+}

@@ -332,6 +332,16 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             if let Some(fields) = sort_fields(&params, &types) {
                 sortable_by_entity.insert(component, fields);
             }
+            if super::list_params::sort_is_free_text(&params, &types) {
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "the `sort` parameter of {} {path} accepts any text, but the service sorts only on the entity's fields and answers 422 for others",
+                        method.to_uppercase()
+                    ))
+                    .at(loaded.sources.locate(pointer))
+                    .hint("list the keys: `items: {type: string, enum: [name, -name, …]}` (or a `pattern`), so clients and conformance tools send only those"),
+                );
+            }
             if super::list_params::sort_is_object_array(&params, &types) {
                 diags.push(
                     Diagnostic::warning(format!(
