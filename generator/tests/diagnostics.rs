@@ -490,3 +490,54 @@ fn parameters_that_promise_more_than_the_service_reads_are_warned_about() {
         );
     }
 }
+
+#[test]
+fn a_body_looser_than_its_entity_is_held_to_the_entity_rules() {
+    let (_dir, path) = spec(
+        r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /pets:
+    post:
+      operationId: createPet
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                name: {type: string}
+                legs: {type: integer}
+      responses:
+        '201':
+          description: d
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  data: {$ref: '#/components/schemas/Pet'}
+components:
+  schemas:
+    Pet:
+      x-codegen-schema-type: entity
+      type: object
+      required: [id, name, legs]
+      properties:
+        id: {type: string, format: uuid}
+        name: {type: string, maxLength: 10, pattern: '^[a-z]+$'}
+        legs: {type: integer, minimum: 0, maximum: 8}
+"#,
+    );
+    let generated = archgen::generate(&path, None).unwrap();
+    let http = generated
+        .files
+        .iter()
+        .find(|(p, _)| p.ends_with("http.rs"))
+        .map(|(_, text)| text.replace(['\n', ' '], ""))
+        .unwrap();
+    // What the server stores, its responses must be allowed to show.
+    assert!(http.contains("max_length:Some(10)"), "{http}");
+    assert!(http.contains(r#"pattern:Some("^[a-z]+$")"#), "{http}");
+    assert!(http.contains("maximum:Some(8.0)"), "{http}");
+}

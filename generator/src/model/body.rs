@@ -14,6 +14,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 pub(super) fn crud_body(
     kind: &str,
     entity: &Entity,
+    component: Option<&str>,
     schema: Option<&SRef>,
     name: &str,
     types: &Types<'_>,
@@ -23,6 +24,11 @@ pub(super) fn crud_body(
     pointer: &str,
 ) -> CrudBody {
     let declared: ObjectS = schema.and_then(|s| types.flatten(s)).unwrap_or_default();
+    // The entity's own property schemas: what a response promises about each field.
+    let entity_props = component
+        .and_then(|c| types.flatten(&SRef::Ref(c.to_string())))
+        .map(|o| o.properties)
+        .unwrap_or_default();
     let create = kind == "create";
     let settable = |f: &super::Field| if create { f.creatable } else { f.updatable };
     let mut rule_obj = ObjectS {
@@ -80,7 +86,10 @@ pub(super) fn crud_body(
         {
             continue;
         }
-        let prop_rule_src = listed.map(|(_, s)| s.clone());
+        let prop_rule_src = listed.map(|(_, s)| match entity_props.get(&f.name) {
+            Some(own) => tighten(types, s, own),
+            None => s.clone(),
+        });
         let declared_required = listed.is_some_and(|(k, _)| declared.required.contains(k));
         let required = create && (declared_required || (!f.nullable && f.default_expr.is_none()));
         if create && listed.is_some() && !declared_required && required {
@@ -208,6 +217,66 @@ fn create_assignments(entity: &Entity, body: &[super::StructField]) -> Vec<(Stri
             (f.ident.clone(), expr)
         })
         .collect()
+}
+
+/// A body property with the constraints its entity property adds: a value the server stores must
+/// be one its responses may show, so a body looser than the entity (no `pattern`, no `maxLength`)
+/// is held to the entity's rules too.
+fn tighten(types: &Types<'_>, body: &SRef, entity: &SRef) -> SRef {
+    let (Some(b), Some(e)) = (types.resolve(body), types.resolve(entity)) else {
+        return body.clone();
+    };
+    let kind = match (&b.kind, &e.kind) {
+        (SKind::String(bs), SKind::String(es)) => {
+            let before = bs.clone();
+            let mut s = bs.clone();
+            s.min_length = s.min_length.max(es.min_length);
+            s.max_length = match (s.max_length, es.max_length) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if s.pattern.is_none() {
+                s.pattern = es.pattern.clone();
+            }
+            if s.format.is_none() {
+                s.format = es.format.clone();
+            }
+            if s.enumeration.is_empty() {
+                s.enumeration = es.enumeration.clone();
+            }
+            if s == before {
+                return body.clone();
+            }
+            SKind::String(s)
+        }
+        (SKind::Integer(bn), SKind::Integer(en)) if tighter_number(bn, en) != *bn => {
+            SKind::Integer(tighter_number(bn, en))
+        }
+        (SKind::Number(bn), SKind::Number(en)) if tighter_number(bn, en) != *bn => {
+            SKind::Number(tighter_number(bn, en))
+        }
+        _ => return body.clone(),
+    };
+    SRef::Inline(Box::new(S { kind, ..b.clone() }))
+}
+
+fn tighter_number(
+    b: &super::schema::NumberS,
+    e: &super::schema::NumberS,
+) -> super::schema::NumberS {
+    let mut n = b.clone();
+    if n.minimum.is_none() {
+        n.minimum = e.minimum;
+        n.exclusive_minimum = e.exclusive_minimum;
+    }
+    if n.maximum.is_none() {
+        n.maximum = e.maximum;
+        n.exclusive_maximum = e.exclusive_maximum;
+    }
+    if n.enumeration.is_empty() {
+        n.enumeration = e.enumeration.clone();
+    }
+    n
 }
 
 fn nullable(r: SRef) -> SRef {

@@ -419,6 +419,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 } = crud_body(
                     kind,
                     e,
+                    entity_component.as_deref(),
                     json_body.as_ref(),
                     &body_name,
                     &types,

@@ -46,7 +46,7 @@ pub enum SKind {
     OneOf(Vec<SRef>),
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StringS {
     pub format: Option<String>,
     pub min_length: Option<u64>,
@@ -55,7 +55,7 @@ pub struct StringS {
     pub enumeration: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NumberS {
     pub format: Option<String>,
     pub minimum: Option<f64>,
