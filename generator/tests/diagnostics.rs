@@ -451,7 +451,7 @@ fn requirements_and_permissions_reach_the_handlers() {
         r#"KEYED_SECURITY: &[rt::auth::Requirement] = &[&[("apiKey", &["things:read"])], &[("partnerSig", &[])]"#,
         r#"any_role: &["admin"]"#,
         r#"all_of: &["things:write"]"#,
-        "rt::auth::authorize(&cx,KEYED_SECURITY,&KEYED_PERMISSIONS)?;",
+        "letcx=rt::auth::authorized(cx,KEYED_SECURITY,&KEYED_PERMISSIONS)?;",
     ] {
         assert!(http.contains(&flat(expected)), "{expected}\n{http}");
     }

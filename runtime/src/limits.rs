@@ -135,15 +135,17 @@ impl Limits {
                         Method::PATCH,
                         Method::DELETE,
                     ])
-                    .allow_headers([
-                        header::CONTENT_TYPE,
-                        header::AUTHORIZATION,
-                        header::IF_MATCH,
-                        header::HeaderName::from_static("x-request-id"),
-                    ])
+                    // Whatever the browser asks to send: a spec's API key header, any of its
+                    // header parameters. Which origins may ask is what CORS guards here.
+                    .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
                     .expose_headers([
                         header::ETAG,
+                        header::WWW_AUTHENTICATE,
+                        header::RETRY_AFTER,
                         header::HeaderName::from_static("x-request-id"),
+                        header::HeaderName::from_static("x-ratelimit-limit"),
+                        header::HeaderName::from_static("x-ratelimit-remaining"),
+                        header::HeaderName::from_static("x-ratelimit-reset"),
                     ]),
             );
         }

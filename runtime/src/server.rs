@@ -218,9 +218,11 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Until a security scheme names the caller (issue 6), `ARCHGEN_DEV_ORGANIZATION=<uuid>` makes every
-/// request act for that organization, so tenant-scoped operations can be tried by hand. For
-/// development only: anyone who can reach the service acts as that caller, and it says so loudly.
+/// `ARCHGEN_DEV_ORGANIZATION=<uuid>` makes every request act for that organization, so that
+/// tenant-scoped operations can be tried by hand without minting tokens. The caller it places is
+/// trusted like any an application layer places: it satisfies every security scheme (its roles are
+/// empty, so permissions still apply). For development only: anyone who can reach the service
+/// acts as that caller, and it says so loudly at start-up.
 pub fn dev_caller(router: Router) -> Result<Router, BoxError> {
     let Ok(raw) = std::env::var("ARCHGEN_DEV_ORGANIZATION") else {
         return Ok(router);
@@ -230,7 +232,7 @@ pub fn dev_caller(router: Router) -> Result<Router, BoxError> {
         .map_err(|_| format!("ARCHGEN_DEV_ORGANIZATION must be a UUID, got `{raw}`"))?;
     tracing::warn!(
         %organization,
-        "ARCHGEN_DEV_ORGANIZATION is set: every request acts for this organization. Never set it in production"
+        "ARCHGEN_DEV_ORGANIZATION is set: every request acts for this organization and passes the spec's security schemes. Never set it in production"
     );
     Ok(router.layer(axum::Extension(crate::Principal {
         subject: "dev".into(),

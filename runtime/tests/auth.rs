@@ -1,5 +1,5 @@
 //! `rt::auth` end to end: requests go through an axum router behind `Authenticator::layer`, and
-//! handlers call `authorize` the way generated ones do. JWTs are signed here with the test keys in
+//! handlers call `authorized` the way generated ones do. JWTs are signed here with the test keys in
 //! `tests/keys/` (generated with openssl for these tests only); API keys and sessions live in
 //! `SqlCredentials` on in-memory SQLite and, when it is reachable, Postgres.
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use archgen_runtime::auth::{
     Authenticator, CredentialKind, CredentialStore, JwtConfig, Location, MemoryCredentials, NO_KEY,
-    Permissions, Requirement, Scheme, SchemeKind, SqlCredentials, authorize, hash_secret,
+    Permissions, Requirement, Scheme, SchemeKind, SqlCredentials, authorized, hash_secret,
 };
 use archgen_runtime::sql::Db;
 use archgen_runtime::{ApiError, BoxError, Context, Principal, async_trait, testing};
@@ -68,10 +68,10 @@ static ADMIN: Permissions = Permissions {
     all_of: &["items:delete"],
 };
 
-/// A handler as generated: `authorize` first, then the work (here: say who called).
+/// A handler as generated: `authorized` first, then the work (here: say who called).
 fn guarded(security: &'static [Requirement], perms: &'static Permissions) -> MethodRouter {
     get(move |cx: Context| async move {
-        authorize(&cx, security, perms)?;
+        let cx = authorized(cx, security, perms)?;
         let p = cx.principal.unwrap_or_default();
         Ok::<_, ApiError>(format!(
             "{}|{}|{}",
@@ -98,6 +98,14 @@ fn routes() -> Router {
             guarded(&[&[("oauth", &["items:read"])]], &Permissions::NONE),
         )
         .route("/admin", guarded(&[&[("bearer", &[])]], &ADMIN))
+        .route(
+            "/key-scoped",
+            guarded(&[&[("headerKey", &["items:read"])]], &Permissions::NONE),
+        )
+        .route(
+            "/bearer-scoped-read",
+            guarded(&[&[("bearer", &["items:read"])]], &Permissions::NONE),
+        )
         .route(
             "/both",
             guarded(
@@ -699,6 +707,17 @@ async fn a_requirement_with_two_schemes_needs_both() {
             .status,
         200
     );
+    // With both credentials, an operation that accepts only one sees that one's caller and
+    // that one's scopes: the key's `items:read` does not lend itself to the token.
+    let both = [
+        ("authorization", bearer.as_str()),
+        ("x-api-key", key.as_str()),
+    ];
+    let keyed = call(&app, "/key-scoped", &both).await;
+    assert_eq!(keyed.status, 200, "{keyed:?}");
+    assert!(keyed.body.starts_with("svc-reporting|"), "{keyed:?}");
+    let borrowed = call(&app, "/bearer-scoped-read", &both).await;
+    assert_eq!(borrowed.status, 403, "{borrowed:?}");
     // A refused token does not spoil the key that verified.
     let bad = call(
         &app,

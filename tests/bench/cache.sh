@@ -31,6 +31,17 @@ trap cleanup EXIT
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 BIN="$ROOT/target/release/archgen-platform"
+# The spec secures its operations with a bearer JWT: every side verifies the same HS256 token.
+export JWT_SECRET="bench-secret-of-at-least-32-bytes-long"
+TOKEN=$(python3 - <<'PY'
+import base64, hashlib, hmac, json, os, time
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+body = b64(json.dumps({"sub": "bench", "org": "11111111-1111-4111-8111-111111111111", "exp": int(time.time()) + 86400}).encode())
+sig = b64(hmac.new(os.environ["JWT_SECRET"].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
+print(f"{head}.{body}.{sig}")
+PY
+)
 ARCHGEN_CACHE=off DATABASE_URL="$URL" PORT=18611 RUST_LOG=error "$BIN" & pids+=($!)
 wait_port 18611
 psql "$URL" -qc "INSERT INTO artifacts (id, created_at, updated_at, credits, mime_type, organization_id, text)
@@ -41,12 +52,12 @@ ARCHGEN_CACHE=memory DATABASE_URL="$URL" PORT=18612 RUST_LOG=error "$BIN" & pids
 ARCHGEN_CACHE=redis REDIS_URL="$REDIS" ARCHGEN_CACHE_PREFIX="bench:$$:" DATABASE_URL="$URL" PORT=18613 RUST_LOG=error "$BIN" & pids+=($!)
 wait_port 18612; wait_port 18613
 
-rps() { wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "$1" | awk '/Requests\/sec/ {print $2}'; }
+rps() { wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -H "Authorization: Bearer $TOKEN" "$1" | awk '/Requests\/sec/ {print $2}'; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 path="/artifacts/$ID"
 for port in 18611 18612 18613; do
-  curl -sf "http://127.0.0.1:$port$path" >/dev/null
-  wrk -t2 -c8 -d2s "http://127.0.0.1:$port$path" >/dev/null   # warm-up, and fills the caches
+  curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port$path" >/dev/null
+  wrk -t2 -c8 -d2s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port$path" >/dev/null   # warm-up, and fills the caches
 done
 none=(); memory=(); redis=()
 for _ in $(seq 1 "$ROUNDS"); do

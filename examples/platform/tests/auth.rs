@@ -100,7 +100,12 @@ async fn tokens_are_checked_before_anything_else() {
     let (router, _db) = api().await;
     let body = Some(json!({"name": "x"}));
     assert_refused(&call(&router, "GET", "/labels", None, None).await, None);
-    // Even an invalid body is answered 401 first: an unauthorized caller learns nothing.
+    // Even a path that cannot be decoded, or an invalid body, is answered 401 first: an
+    // unauthorized caller learns nothing.
+    assert_refused(
+        &call(&router, "GET", "/artifacts/%FF", None, None).await,
+        None,
+    );
     assert_refused(
         &call(&router, "POST", "/labels", None, Some(json!({"name": 7}))).await,
         None,

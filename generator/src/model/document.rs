@@ -26,10 +26,13 @@ pub fn served(doc: &Value, domains: &[Domain]) -> String {
         if op.security.is_some() {
             implied.push(("401", "Missing, expired or invalid credentials."));
         }
+        // Missing permissions, or scopes a requirement lists, are 403.
         if op
             .security
             .as_ref()
-            .is_some_and(|(_, permissions)| !permissions.ends_with("NONE"))
+            .is_some_and(|(requirements, permissions)| {
+                !permissions.ends_with("NONE") || requirements.contains("&[\"")
+            })
         {
             implied.push(("403", "The caller lacks a permission this operation needs."));
         }

@@ -21,7 +21,7 @@ pub struct Scheme {
 /// The document's schemes, in spec order. A scheme archgen cannot verify is kept (so that
 /// requirements naming it stay valid) as one no request satisfies, with a warning. So is a scheme
 /// that requirements name but the document never declares (ArchesAI's split specs do this),
-/// unless its name says bearer token.
+/// unless its name says bearer or JWT.
 pub fn schemes(spec: &OpenAPI, sources: &SourceMap, diags: &mut Diagnostics) -> Vec<Scheme> {
     let mut out = declared(spec, sources, diags);
     let mut requirements: Vec<(String, &Vec<SecurityRequirement>)> = Vec::new();
@@ -49,7 +49,8 @@ pub fn schemes(spec: &OpenAPI, sources: &SourceMap, diags: &mut Diagnostics) -> 
                 }
                 let p = format!("{pointer}/{i}/{name}");
                 let lower = name.to_ascii_lowercase();
-                let bearer = ["bearer", "jwt", "token"].iter().any(|w| lower.contains(w));
+                // Only an unmistakable name: a guess grants every token the service's key signs.
+                let bearer = ["bearer", "jwt"].iter().any(|w| lower.contains(w));
                 let (kind, effect) = if bearer {
                     (
                         "rt::auth::SchemeKind::Bearer",

@@ -148,6 +148,7 @@ impl Authenticator {
             match result {
                 Some(Ok(principal)) => {
                     out.satisfied.push(scheme.name);
+                    out.principals.push((scheme.name, principal.clone()));
                     out.principal.get_or_insert(principal);
                 }
                 Some(Err(why)) => out.failures.push((scheme.name, why)),

@@ -36,30 +36,80 @@ pub fn authorize(
     security: &[Requirement],
     perms: &Permissions,
 ) -> Result<(), ApiError> {
-    if !security.is_empty() {
-        check_security(cx, security)?;
-    }
-    check_permissions(cx.principal.as_ref(), perms)
+    let principal = if security.is_empty() {
+        cx.principal.as_ref()
+    } else {
+        check_security(cx, security)?
+    };
+    check_permissions(principal, perms)
 }
 
-fn check_security(cx: &Context, security: &[Requirement]) -> Result<(), ApiError> {
+/// [`authorize`], then `cx` acting as the principal of the requirement that let the caller in:
+/// with two credentials, an operation that accepts only one of them sees that one's caller.
+/// Generated handlers call this.
+pub fn authorized(
+    mut cx: Context,
+    security: &[Requirement],
+    perms: &Permissions,
+) -> Result<Context, ApiError> {
+    let principal = if security.is_empty() {
+        cx.principal.clone()
+    } else {
+        check_security(&cx, security)?.cloned()
+    };
+    check_permissions(principal.as_ref(), perms)?;
+    cx.principal = principal;
+    Ok(cx)
+}
+
+/// The principal the first satisfied requirement vouches for (the first scheme's), checking each
+/// scheme's scopes against its own principal.
+fn check_security<'a>(
+    cx: &'a Context,
+    security: &[Requirement],
+) -> Result<Option<&'a Principal>, ApiError> {
     let authentication = cx.authentication();
-    let principal = cx.principal.as_ref();
-    let trusted = principal.is_some() && authentication.is_none_or(|a| a.principal.is_none());
-    let satisfied =
-        |name: &str| trusted || authentication.is_some_and(|a| a.satisfied.contains(&name));
+    let trusted = cx.principal.is_some() && authentication.is_none_or(|a| a.principal.is_none());
+    let principal_of = |name: &str| -> Option<&'a Principal> {
+        if trusted {
+            return cx.principal.as_ref();
+        }
+        let a = authentication?;
+        a.principals
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| p)
+            // Built by hand without per-scheme principals (tests): the one principal.
+            .or_else(|| {
+                a.satisfied
+                    .contains(&name)
+                    .then_some(a.principal.as_ref())
+                    .flatten()
+            })
+    };
     let mut insufficient: Option<(Requirement, Vec<&'static str>)> = None;
     for &requirement in security {
-        if !requirement.iter().all(|(name, _)| satisfied(name)) {
+        if !requirement
+            .iter()
+            .all(|(name, _)| principal_of(name).is_some())
+        {
             continue;
         }
         let missing: Vec<&'static str> = requirement
             .iter()
-            .flat_map(|(_, scopes)| scopes.iter().copied())
-            .filter(|scope| !principal.is_some_and(|p| p.has(scope)))
+            .flat_map(|(name, scopes)| {
+                scopes
+                    .iter()
+                    .copied()
+                    .filter(move |scope| !principal_of(name).is_some_and(|p| p.has(scope)))
+            })
             .collect();
         if missing.is_empty() {
-            return Ok(());
+            return Ok(match requirement.first() {
+                Some((name, _)) => principal_of(name),
+                // `- {}`: anyone, as whoever they are.
+                None => cx.principal.as_ref(),
+            });
         }
         insufficient.get_or_insert((requirement, missing));
     }
@@ -259,6 +309,7 @@ mod tests {
         Context::default().with_authentication(Arc::new(Authentication {
             principal: (!satisfied.is_empty()).then(|| principal(roles)),
             satisfied: satisfied.to_vec(),
+            principals: Vec::new(),
             failures: Vec::new(),
             schemes: SCHEMES,
         }))

@@ -19,6 +19,8 @@ use crate::{BoxError, Principal};
 
 /// Seconds of clock skew allowed on `exp` and `nbf` unless `JWT_LEEWAY` says otherwise.
 pub const DEFAULT_LEEWAY: u64 = 30;
+/// The most `JWT_LEEWAY` may allow: a day.
+pub const MAX_LEEWAY: u64 = 86_400;
 /// The claim holding the caller's organization (a UUID) unless `JWT_ORGANIZATION_CLAIM` says
 /// otherwise.
 pub const DEFAULT_ORGANIZATION_CLAIM: &str = "org";
@@ -239,6 +241,14 @@ impl JwtConfig {
                 .parse()
                 .map_err(|_| format!("JWT_LEEWAY must be a number of seconds, got `{leeway}`"))?;
         }
+        // Beyond a day is no longer clock skew, and jsonwebtoken's arithmetic on it overflows.
+        if config.leeway > MAX_LEEWAY {
+            return Err(format!(
+                "JWT_LEEWAY must be at most {MAX_LEEWAY} seconds, got {}",
+                config.leeway
+            )
+            .into());
+        }
         if let Some(claim) = var("JWT_ORGANIZATION_CLAIM") {
             config.organization_claim = claim.trim().to_string();
         }
@@ -259,7 +269,7 @@ impl JwtConfig {
 
     /// Seconds of clock skew allowed on `exp` and `nbf`.
     pub fn with_leeway(mut self, seconds: u64) -> Self {
-        self.leeway = seconds;
+        self.leeway = seconds.min(MAX_LEEWAY);
         self
     }
 
@@ -487,6 +497,7 @@ mod tests {
         for bad in [
             &[("JWT_SECRET", "s"), ("JWT_JWKS", jwks.as_str())][..],
             &[("JWT_SECRET", "s"), ("JWT_LEEWAY", "soon")],
+            &[("JWT_SECRET", "s"), ("JWT_LEEWAY", "18446744073709551615")],
             &[("JWT_PUBLIC_KEY", "/nonexistent.pem")],
             &[("JWT_JWKS", "/nonexistent.json")],
         ] {

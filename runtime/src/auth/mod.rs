@@ -31,7 +31,7 @@ pub use credentials::{
     CREDENTIALS_TABLE, CredentialKind, CredentialStore, MemoryCredentials, SqlCredentials,
     hash_secret,
 };
-pub use guard::{REALM, authorize};
+pub use guard::{REALM, authorize, authorized};
 pub use jwt::{DEFAULT_LEEWAY, DEFAULT_ORGANIZATION_CLAIM, JwtConfig, NO_KEY};
 pub use scheme::{Location, Permissions, Requirement, Scheme, SchemeKind};
 
@@ -48,6 +48,9 @@ pub struct Authentication {
     pub principal: Option<Principal>,
     /// The schemes whose credential verified.
     pub satisfied: Vec<&'static str>,
+    /// Who each verified scheme says the caller is: an operation is answered for the principal
+    /// of the scheme it accepts, with that scheme's scopes, never another credential's.
+    pub principals: Vec<(&'static str, Principal)>,
     /// The schemes whose credential was presented and refused, and why (expired, bad signature,
     /// wrong audience, unknown key…). Safe to show the caller: never the credential itself.
     pub failures: Vec<(&'static str, String)>,
