@@ -98,9 +98,6 @@ impl Limits {
     fn layers(&self, router: Router, auth: Option<crate::auth::Authenticator>) -> Router {
         let timeout = self.request_timeout;
         let mut router = router
-            .layer(middleware::from_fn(move |request: Request, next: Next| {
-                within(timeout, request, next)
-            }))
             .layer(middleware::from_fn(as_problem))
             .layer(DefaultBodyLimit::max(self.body_limit));
         if let Some(per_minute) = self.rate_per_minute.and_then(NonZeroU32::new) {
@@ -115,6 +112,10 @@ impl Limits {
         if let Some(auth) = auth {
             router = auth.layer(router);
         }
+        // The deadline covers everything a request costs, checking its credentials included.
+        router = router.layer(middleware::from_fn(move |request: Request, next: Next| {
+            within(timeout, request, next)
+        }));
         if !self.cors_origins.is_empty() {
             let origins = if self.cors_origins.iter().any(|o| o == "*") {
                 AllowOrigin::any()

@@ -269,8 +269,9 @@ fn check_number(n: f64, rules: &NumberRules, path: &str, errors: &mut Vec<FieldE
     }
 }
 
-/// Patterns are compiled once per process. A pattern the regex engine cannot compile was already
-/// reported by the generator, so it is skipped here (`None`) rather than failing every request.
+/// Patterns are compiled once per process. A pattern the regex engine cannot compile even with
+/// ECMA-262's meaning (lookaround, backreferences) is skipped (`None`) rather than failing every
+/// request, with a warning the first time.
 fn matches_pattern(pattern: &'static str, s: &str) -> Option<bool> {
     static CACHE: LazyLock<RwLock<HashMap<&'static str, Option<Regex>>>> =
         LazyLock::new(Default::default);
@@ -278,6 +279,12 @@ fn matches_pattern(pattern: &'static str, s: &str) -> Option<bool> {
         return entry.as_ref().map(|re| re.is_match(s));
     }
     let compiled = ecma_regex(pattern);
+    if compiled.is_none() {
+        tracing::warn!(
+            pattern,
+            "a pattern of the spec cannot be compiled (lookaround or backreferences?): it is not enforced"
+        );
+    }
     let result = compiled.as_ref().map(|re| re.is_match(s));
     CACHE.write().ok()?.insert(pattern, compiled);
     result

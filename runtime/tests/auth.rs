@@ -771,3 +771,31 @@ async fn a_principal_placed_by_the_application_is_trusted() {
             .starts_with("alice|")
     );
 }
+
+struct SlowStore;
+
+#[async_trait]
+impl CredentialStore for SlowStore {
+    async fn verify(&self, _: &str, _: &str) -> Result<Option<Principal>, BoxError> {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ok(None)
+    }
+}
+
+#[tokio::test]
+async fn the_request_deadline_covers_checking_credentials() {
+    let limits = archgen_runtime::limits::Limits {
+        request_timeout: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let auth = Authenticator::new(SCHEMES).with_credentials(Arc::new(SlowStore));
+    let app = limits.apply_with_auth(routes(), auth);
+    let started = std::time::Instant::now();
+    let answer = call(&app, "/bearer", &[("x-api-key", "ak_slow")]).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

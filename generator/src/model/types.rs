@@ -764,10 +764,11 @@ fn string_rule(st: &StringS) -> String {
         Some("byte") => "Byte",
         _ => "None",
     };
-    // A pattern the regex crate cannot compile is dropped here and reported by the model stage.
+    // The runtime compiles patterns with ECMA-262's meaning (`rt::validate::ecma_regex`), which
+    // accepts what the `regex` crate alone would not (`[\w-.]`); it warns about any it cannot.
     let pattern = match &st.pattern {
-        Some(p) if regex_syntax::Parser::new().parse(p).is_ok() => format!("Some({p:?})"),
-        _ => "None".into(),
+        Some(p) => format!("Some({p:?})"),
+        None => "None".into(),
     };
     let values: Vec<String> = st.enumeration.iter().map(|v| format!("{v:?}")).collect();
     format!(
