@@ -40,13 +40,7 @@ pub(super) fn page_limits(params: &[&Parameter], types: &Types<'_>) -> Option<(u
 /// `{field, order}`, or an array of strings (`sort=-createdAt,name`) whose enum lists each field
 /// with or without its `-`.
 pub(super) fn sort_fields(params: &[&Parameter], types: &Types<'_>) -> Option<Vec<String>> {
-    let param = params
-        .iter()
-        .find(|p| p.parameter_data_ref().name == "sort")?;
-    let ParameterSchemaOrContent::Schema(schema) = &param.parameter_data_ref().format else {
-        return None;
-    };
-    let sref = from_ref(schema);
+    let sref = sort_schema(params)?;
     let SKind::Array {
         items: Some(items), ..
     } = &types.resolve(&sref)?.kind
@@ -105,19 +99,24 @@ pub(super) fn next_cursor_allowed(doc: &serde_json::Value, response_pointer: &st
     true
 }
 
+/// The schema of a list's `sort` parameter, when it has one.
+fn sort_schema(params: &[&Parameter]) -> Option<super::schema::SRef> {
+    let param = params
+        .iter()
+        .find(|p| p.parameter_data_ref().name == "sort")?;
+    match &param.parameter_data_ref().format {
+        ParameterSchemaOrContent::Schema(schema) => Some(from_ref(schema)),
+        ParameterSchemaOrContent::Content(_) => None,
+    }
+}
+
 /// Whether `sort` is ArchesAI's array of `{field, order}` objects, which OpenAPI gives no query
 /// serialisation: clients and tools cannot know to send `sort=-createdAt,name`.
 pub(super) fn sort_is_object_array(params: &[&Parameter], types: &Types<'_>) -> bool {
-    let Some(param) = params
-        .iter()
-        .find(|p| p.parameter_data_ref().name == "sort")
-    else {
+    let Some(sref) = sort_schema(params) else {
         return false;
     };
-    let ParameterSchemaOrContent::Schema(schema) = &param.parameter_data_ref().format else {
-        return false;
-    };
-    match types.resolve(&from_ref(schema)).map(|s| &s.kind) {
+    match types.resolve(&sref).map(|s| &s.kind) {
         Some(SKind::Array {
             items: Some(items), ..
         }) => types
@@ -130,17 +129,11 @@ pub(super) fn sort_is_object_array(params: &[&Parameter], types: &Types<'_>) -> 
 /// Whether `sort` is declared as any text at all: clients and tools then believe any string
 /// sorts, while the service accepts only its sortable fields.
 pub(super) fn sort_is_free_text(params: &[&Parameter], types: &Types<'_>) -> bool {
-    let Some(param) = params
-        .iter()
-        .find(|p| p.parameter_data_ref().name == "sort")
-    else {
-        return false;
-    };
-    let ParameterSchemaOrContent::Schema(schema) = &param.parameter_data_ref().format else {
+    let Some(sref) = sort_schema(params) else {
         return false;
     };
     let text = |kind: Option<&SKind>| matches!(kind, Some(SKind::String(st)) if st.enumeration.is_empty() && st.pattern.is_none());
-    match types.resolve(&from_ref(schema)).map(|s| &s.kind) {
+    match types.resolve(&sref).map(|s| &s.kind) {
         Some(SKind::Array {
             items: Some(items), ..
         }) => text(types.resolve(items).map(|s| &s.kind)),
