@@ -10,11 +10,6 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_filter("static_rule", static_rule);
     env.add_filter("rstr", |s: String| format!("{s:?}"));
     env.add_filter("snake", |s: String| crate::model::names::plain_snake(&s));
-    env.add_filter("ph_postgres", |n: String| format!("${n}"));
-    env.add_filter("ph_sqlite", |n: String| format!("?{n}"));
-    env.add_function("update_sets", update_sets);
-    env.add_function("where_clause", where_clause);
-    env.add_function("id_field", |e: Value| field_where(e, "id"));
     env.add_function("updated_field", |e: Value| field_where(e, "updated_at"));
     env.add_function("version_field", |e: Value| field_where(e, "version"));
     env.add_function("mock_predicate", mock_predicate);
@@ -24,65 +19,6 @@ pub fn register(env: &mut Environment<'_>) {
 
 fn json(v: &Value) -> Result<Json, Error> {
     serde_json::to_value(v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
-}
-
-fn ph(dialect: &str, n: usize) -> String {
-    if dialect == "postgres" {
-        format!("${n}")
-    } else {
-        format!("?{n}")
-    }
-}
-
-/// `SET` of the update statement: each updatable column changes only when its flag is bound
-/// true, so one static statement serves every combination of fields in a PATCH.
-fn update_sets(fields: Value, dialect: String, has_updated_at: bool) -> Result<String, Error> {
-    let fields = json(&fields)?;
-    let fields = fields.as_array().cloned().unwrap_or_default();
-    let mut sets: Vec<String> = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let col = f["column"].as_str().unwrap_or_default();
-            format!(
-                "\"{col}\" = CASE WHEN {} THEN {} ELSE \"{col}\" END",
-                ph(&dialect, 2 + 2 * i),
-                ph(&dialect, 3 + 2 * i)
-            )
-        })
-        .collect();
-    if has_updated_at {
-        sets.push(format!(
-            "\"updated_at\" = {}",
-            ph(&dialect, 2 + 2 * fields.len())
-        ));
-    }
-    if sets.is_empty() {
-        sets.push("\"id\" = \"id\"".into());
-    }
-    Ok(sets.join(", "))
-}
-
-fn where_clause(params: Value, dialect: String) -> Result<String, Error> {
-    let params = json(&params)?;
-    let parts: Vec<String> = params
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, p)| {
-            format!(
-                "\"{}\" = {}",
-                p["column"].as_str().unwrap_or_default(),
-                ph(&dialect, i + 1)
-            )
-        })
-        .collect();
-    // A tenant's method may filter on nothing but the caller's organization, which follows.
-    if parts.is_empty() {
-        return Ok("1 = 1".into());
-    }
-    Ok(parts.join(" AND "))
 }
 
 fn field_where(entity: Value, server_set: &str) -> Result<Value, Error> {

@@ -136,16 +136,7 @@ pub fn emit(
             if domain.entities.iter().any(|e| e.cache.is_some()) {
                 render("cache.rs.jinja", dir.join("cache.rs"), ctx())?;
             }
-            render(
-                "sql.rs.jinja",
-                dir.join("postgres.rs"),
-                context! { domain, dialect => "postgres" },
-            )?;
-            render(
-                "sql.rs.jinja",
-                dir.join("sqlite.rs"),
-                context! { domain, dialect => "sqlite" },
-            )?;
+            render("sql.rs.jinja", dir.join("sql.rs"), ctx())?;
         }
     }
     // A string of megabytes (a large spec) needs no template: one escaped literal.

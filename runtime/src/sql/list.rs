@@ -163,7 +163,7 @@ fn collated(column: &Column, style: Placeholders) -> String {
     }
 }
 
-fn placeholder(style: Placeholders, n: usize) -> String {
+pub(crate) fn placeholder(style: Placeholders, n: usize) -> String {
     match style {
         Placeholders::Dollar => format!("${n}"),
         Placeholders::Question => format!("?{n}"),

@@ -2,9 +2,12 @@
 //! built at run time (list queries). Generated repositories hold their other SQL as constants.
 
 mod list;
+mod mapping;
 pub mod pg;
+mod repository;
 pub mod sqlite;
 mod tx;
+mod value;
 
 use std::str::FromStr;
 
@@ -18,6 +21,9 @@ use crate::error::FieldError;
 use crate::repo::RepoError;
 
 pub use list::{ListSql, Placeholders, build_list};
+pub use mapping::{Events, Mapping, Method, Rendered, Returns, Statements};
+pub use repository::{Change, Record, SqlRepository};
+pub use value::{FromSql, Row, Value, set, set_json, set_wire};
 pub use tx::{Conn, Executor, Later, MemoryTx, PgExecutor, Scope, SqliteExecutor, Tx, journal};
 
 /// A connection pool to whichever database `DATABASE_URL` names.
