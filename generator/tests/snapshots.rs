@@ -74,11 +74,11 @@ fn template_overrides_replace_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let original = archgen::emit::templates::EMBEDDED
         .iter()
-        .find(|(n, _)| *n == "mock.rs.jinja")
+        .find(|(n, _)| *n == "store.rs.jinja")
         .unwrap()
         .1;
     std::fs::write(
-        dir.path().join("mock.rs.jinja"),
+        dir.path().join("store.rs.jinja"),
         format!("// overridden\n{original}"),
     )
     .unwrap();
@@ -86,17 +86,17 @@ fn template_overrides_replace_by_name() {
         archgen::generate(&repo("specs/storage/openapi.yaml"), Some(dir.path())).unwrap();
     // prettyplease drops plain comments, so check a doc line instead.
     std::fs::write(
-        dir.path().join("mock.rs.jinja"),
+        dir.path().join("store.rs.jinja"),
         format!(
-            "//! Overridden mocks.\n{}",
+            "//! Overridden stores.\n{}",
             original.replacen("//!", "//", 1)
         ),
     )
     .unwrap();
     let overridden =
         archgen::generate(&repo("specs/storage/openapi.yaml"), Some(dir.path())).unwrap();
-    let mock = Path::new("storage/mock.rs");
-    assert!(overridden.files[mock].contains("//! Overridden mocks."));
+    let store = Path::new("storage/store.rs");
+    assert!(overridden.files[store].contains("//! Overridden stores."));
     assert_eq!(generated.files.len(), overridden.files.len());
 
     std::fs::write(dir.path().join("nope.jinja"), "").unwrap();

@@ -16,6 +16,7 @@ pub mod filter;
 pub mod http;
 pub mod limits;
 pub mod memory;
+mod memory_repository;
 mod memory_relations;
 pub mod ops;
 pub mod patch;
@@ -25,6 +26,7 @@ pub mod repo;
 pub mod server;
 pub mod settings;
 pub mod sql;
+pub mod store;
 pub mod testing;
 pub mod validate;
 
@@ -33,6 +35,7 @@ pub use context::{Context, Principal};
 pub use error::{ApiError, FieldError};
 pub use patch::Patch;
 pub use repo::{ListQuery, Page, RepoError, RepoResult};
+pub use store::{Change, Changes, Record, Store};
 
 /// Boxed error for `main` and start-up code.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -41,6 +44,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub mod prelude {
     pub use crate::error::{ApiError, FieldError};
     pub use crate::patch::Patch;
+    pub use crate::store::{Changes, Record, Store};
     pub use crate::repo::{ListQuery, Page, RepoError, RepoResult};
     pub use async_trait::async_trait;
     pub use chrono::{DateTime, NaiveDate, Utc};

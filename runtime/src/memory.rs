@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::filter::{FilterNode, FilterValue, Op};
 use crate::memory_relations::broken_key;
 pub use crate::memory_relations::{ForeignKey, MemoryDb, OnDelete, Relational};
+pub use crate::memory_repository::MemoryRepository;
 use crate::repo::{ListQuery, Page, RepoError, RepoResult, SortOrder};
 use crate::sql::MemoryTx;
 
@@ -19,8 +20,9 @@ pub struct MemoryTable<T> {
     /// uniqueness holds on every field just as in SQL.
     to_fields: fn(&T) -> Value,
     rows: RwLock<Vec<T>>,
-    /// Sets of API field names whose combined values must be unique.
-    unique: &'static [&'static [&'static str]],
+    /// Unique keys: (name, API fields whose combined values must be unique), as
+    /// [`crate::repo::Table::unique`] lists them.
+    unique: &'static [(&'static str, &'static [&'static str])],
     /// The table's name, as keys of other tables name it.
     table: &'static str,
     keys: Vec<ForeignKey<T>>,
@@ -34,7 +36,7 @@ pub struct MemoryTable<T> {
 impl<T: Clone> MemoryTable<T> {
     pub fn new(
         entity: &'static str,
-        unique: &'static [&'static [&'static str]],
+        unique: &'static [(&'static str, &'static [&'static str])],
         to_fields: fn(&T) -> Value,
     ) -> Self {
         Self {
@@ -291,7 +293,7 @@ impl<T: Clone> MemoryTable<T> {
 
     fn check_unique(&self, rows: &[T], row: &T, skip: Option<usize>) -> RepoResult<()> {
         let candidate = (self.to_fields)(row);
-        for fields in self.unique {
+        for (_, fields) in self.unique {
             // As in SQL, a NULL never conflicts.
             if fields.iter().any(|f| candidate[*f].is_null()) {
                 continue;
@@ -521,7 +523,7 @@ mod tests {
 
     #[test]
     fn unique_holds_on_fields_serde_skips() {
-        let table = MemoryTable::new("Key", &[&["secret"]], fields);
+        let table = MemoryTable::new("Key", &[("secret", &["secret"])], fields);
         table.insert(key("a", "s1", None)).unwrap();
         let err = table.insert(key("b", "s1", None)).unwrap_err();
         assert!(matches!(err, RepoError::Conflict { .. }));

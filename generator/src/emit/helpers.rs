@@ -10,9 +10,9 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_filter("static_rule", static_rule);
     env.add_filter("rstr", |s: String| format!("{s:?}"));
     env.add_filter("snake", |s: String| crate::model::names::plain_snake(&s));
+    env.add_function("id_field", |e: Value| field_where(e, "id"));
     env.add_function("updated_field", |e: Value| field_where(e, "updated_at"));
     env.add_function("version_field", |e: Value| field_where(e, "version"));
-    env.add_function("mock_predicate", mock_predicate);
     env.add_function("column_field", column_field);
     env.add_function("cache_key", cache_key);
 }
@@ -32,34 +32,6 @@ fn field_where(entity: Value, server_set: &str) -> Result<Value, Error> {
         ErrorKind::InvalidOperation,
         format!("entity has no {server_set} field"),
     ))
-}
-
-/// The closure body a mock uses to find rows matching a method's params.
-fn mock_predicate(params: Value, entity: Value) -> Result<String, Error> {
-    let params = json(&params)?;
-    let entity = json(&entity)?;
-    let fields = entity["fields"].as_array().cloned().unwrap_or_default();
-    let parts: Vec<String> = params
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            let ident = p["ident"].as_str().unwrap_or_default();
-            let nullable = fields
-                .iter()
-                .any(|f| f["ident"] == p["ident"] && f["nullable"] == Json::Bool(true));
-            if nullable {
-                format!("r.{ident}.as_ref() == Some(&{ident})")
-            } else {
-                format!("r.{ident} == {ident}")
-            }
-        })
-        .collect();
-    Ok(if parts.is_empty() {
-        "true".into()
-    } else {
-        parts.join(" && ")
-    })
 }
 
 /// The API name of the field stored in `column`.

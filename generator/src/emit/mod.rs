@@ -132,11 +132,10 @@ pub fn emit(
         render("client.rs.jinja", dir.join("client.rs"), ctx())?;
         if !domain.entities.is_empty() {
             render("repository.rs.jinja", dir.join("repository.rs"), ctx())?;
-            render("mock.rs.jinja", dir.join("mock.rs"), ctx())?;
             if domain.entities.iter().any(|e| e.cache.is_some()) {
                 render("cache.rs.jinja", dir.join("cache.rs"), ctx())?;
             }
-            render("sql.rs.jinja", dir.join("sql.rs"), ctx())?;
+            render("store.rs.jinja", dir.join("store.rs"), ctx())?;
         }
     }
     // A string of megabytes (a large spec) needs no template: one escaped literal.

@@ -39,12 +39,8 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/repository.rs.jinja"),
     ),
     (
-        "sql.rs.jinja",
-        include_str!("../../../templates/sql.rs.jinja"),
-    ),
-    (
-        "mock.rs.jinja",
-        include_str!("../../../templates/mock.rs.jinja"),
+        "store.rs.jinja",
+        include_str!("../../../templates/store.rs.jinja"),
     ),
     (
         "cache.rs.jinja",

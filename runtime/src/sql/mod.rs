@@ -22,7 +22,7 @@ use crate::repo::RepoError;
 
 pub use list::{ListSql, Placeholders, build_list};
 pub use mapping::{Events, Mapping, Method, Rendered, Returns, Statements};
-pub use repository::{Change, Record, SqlRepository};
+pub use repository::SqlRepository;
 pub use value::{FromSql, Row, Value, set, set_json, set_wire};
 pub use tx::{Conn, Executor, Later, MemoryTx, PgExecutor, Scope, SqliteExecutor, Tx, journal};
 

@@ -14,32 +14,12 @@ use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{AssertSqlSafe, Transaction};
 use uuid::Uuid;
 
-use super::mapping::{Mapping, Statements};
+use super::mapping::Statements;
 use super::value::{Row, Value, bind_pg, bind_pg_scalar, bind_sqlite, bind_sqlite_scalar};
 use super::{Conn, Db, PgExecutor, Placeholders, SqliteExecutor, Tx, table_error};
 use crate::events::Envelope;
 use crate::repo::{ListQuery, Page, RepoError, RepoResult};
-
-/// An entity stored by [`SqlRepository`]: generated code declares its mapping and how a value
-/// becomes binds and comes back from a row.
-pub trait Record: Clone + serde::Serialize + Send + Sync + Sized + 'static {
-    fn mapping() -> &'static Mapping;
-    /// Every column's value, in the order of [`Mapping::columns`].
-    fn values(self) -> Vec<Value>;
-    fn decode(row: &Row) -> Result<Self, sqlx::Error>;
-    /// The event a change writes to the outbox, for the changes [`Mapping::events`] names.
-    fn event(change: Change, row: &Self) -> Option<Envelope> {
-        let _ = (change, row);
-        None
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Created,
-    Updated,
-    Deleted,
-}
+use crate::store::{Change, Changes, Record, Store};
 
 /// Rows of `E` on Postgres or SQLite, through the pool or inside a shared [`Tx`].
 pub struct SqlRepository<E> {
@@ -86,15 +66,6 @@ impl<E: Record> SqlRepository<E> {
         }
     }
 
-    /// The same repository with its statements inside `tx` (an error when `tx` belongs to
-    /// another database).
-    pub fn join(&self, tx: &Tx) -> RepoResult<Self> {
-        Ok(Self::on(match &self.ex {
-            AnyExecutor::Postgres(_) => AnyExecutor::Postgres(tx.postgres()?),
-            AnyExecutor::Sqlite(_) => AnyExecutor::Sqlite(tx.sqlite()?),
-        }))
-    }
-
     fn statements(&self) -> &'static Statements {
         E::mapping().statements(match self.ex {
             AnyExecutor::Postgres(_) => Placeholders::Dollar,
@@ -136,7 +107,59 @@ impl<E: Record> SqlRepository<E> {
         }
     }
 
-    pub async fn insert(&self, org: Option<Uuid>, row: E) -> RepoResult<E> {
+    /// How a call holds its connection (see the module's documentation).
+    fn plan(&self, org: Option<Uuid>, evented: bool) -> Plan {
+        let postgres = matches!(self.ex, AnyExecutor::Postgres(_));
+        let tenant = E::mapping().tenant.and(org);
+        Plan {
+            transaction: evented
+                || (postgres && (tenant.is_some() || self.in_transaction())),
+            tenant: tenant.filter(|_| postgres),
+            evented,
+        }
+    }
+
+    /// After a guarded write changed nothing: stale when the row is still there.
+    async fn stale_or_missing(
+        &self,
+        s: &mut Session<'_>,
+        org: Option<Uuid>,
+        id: Uuid,
+        expected: Option<i64>,
+    ) -> RepoResult<()> {
+        let (Some(expected), Some(_)) = (expected, E::mapping().version) else {
+            return Ok(());
+        };
+        let exists = s.exists(&self.statements().exists, Self::scoped(org, vec![id.into()]));
+        if exists.await.map_err(Self::error)? {
+            return Err(RepoError::Stale {
+                entity: E::mapping().table.entity,
+                id: id.to_string(),
+                expected,
+            });
+        }
+        Ok(())
+    }
+
+    async fn rows(&self, org: Option<Uuid>, sql: &'static str, args: Vec<Value>) -> RepoResult<Vec<E>> {
+        let mut conn = self.conn().await?;
+        let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
+        let rows = s.all(sql, Self::scoped(org, args)).await.map_err(Self::error)?;
+        s.commit().await.map_err(Self::error)?;
+        rows.iter().map(E::decode).collect::<Result<Vec<_>, _>>().map_err(Self::error)
+    }
+
+    /// The version guard's and the tenant's binds, after a write's own.
+    fn guarded(&self, org: Option<Uuid>, mut args: Vec<Value>, expected: Option<i64>) -> Vec<Value> {
+        if E::mapping().version.is_some() {
+            args.push(expected.into());
+        }
+        Self::scoped(org, args)
+    }
+}
+
+impl<E: Record> Store<E> for SqlRepository<E> {
+    async fn insert(&self, org: Option<Uuid>, row: E) -> RepoResult<E> {
         let evented = E::mapping().events.created;
         let mut conn = self.conn().await?;
         let mut s = conn.session(self.plan(org, evented)).await.map_err(Self::error)?;
@@ -150,7 +173,7 @@ impl<E: Record> SqlRepository<E> {
         Ok(created)
     }
 
-    pub async fn find(&self, org: Option<Uuid>, id: Uuid) -> RepoResult<Option<E>> {
+    async fn find(&self, org: Option<Uuid>, id: Uuid) -> RepoResult<Option<E>> {
         let mut conn = self.conn().await?;
         let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
         let found = s.optional(&self.statements().get, Self::scoped(org, vec![id.into()])).await;
@@ -161,16 +184,16 @@ impl<E: Record> SqlRepository<E> {
 
     /// Set the columns whose flag is true; `None` when no row has this id. With a version,
     /// `expected` guards the write, and a row that moved on is [`RepoError::Stale`].
-    pub async fn change(
+    async fn change(
         &self,
         org: Option<Uuid>,
         id: Uuid,
-        sets: Vec<(bool, Value)>,
+        patch: E::Patch,
         expected: Option<i64>,
     ) -> RepoResult<Option<E>> {
         let m = E::mapping();
         let mut args = vec![Value::from(id)];
-        for (set, value) in sets {
+        for (set, value) in patch.sets() {
             args.push(set.into());
             args.push(value);
         }
@@ -193,7 +216,7 @@ impl<E: Record> SqlRepository<E> {
     }
 
     /// `false` when no row has this id. Soft where the entity deletes softly.
-    pub async fn remove(&self, org: Option<Uuid>, id: Uuid, expected: Option<i64>) -> RepoResult<bool> {
+    async fn remove(&self, org: Option<Uuid>, id: Uuid, expected: Option<i64>) -> RepoResult<bool> {
         let m = E::mapping();
         let mut args = vec![Value::from(id)];
         if m.table.soft_delete {
@@ -220,37 +243,7 @@ impl<E: Record> SqlRepository<E> {
         Ok(gone)
     }
 
-    /// The version guard's and the tenant's binds, after a write's own.
-    fn guarded(&self, org: Option<Uuid>, mut args: Vec<Value>, expected: Option<i64>) -> Vec<Value> {
-        if E::mapping().version.is_some() {
-            args.push(expected.into());
-        }
-        Self::scoped(org, args)
-    }
-
-    /// After a guarded write changed nothing: stale when the row is still there.
-    async fn stale_or_missing(
-        &self,
-        s: &mut Session<'_>,
-        org: Option<Uuid>,
-        id: Uuid,
-        expected: Option<i64>,
-    ) -> RepoResult<()> {
-        let (Some(expected), Some(_)) = (expected, E::mapping().version) else {
-            return Ok(());
-        };
-        let exists = s.exists(&self.statements().exists, Self::scoped(org, vec![id.into()]));
-        if exists.await.map_err(Self::error)? {
-            return Err(RepoError::Stale {
-                entity: E::mapping().table.entity,
-                id: id.to_string(),
-                expected,
-            });
-        }
-        Ok(())
-    }
-
-    pub async fn page(&self, org: Option<Uuid>, query: &ListQuery) -> RepoResult<Page<E>> {
+    async fn page(&self, org: Option<Uuid>, query: &ListQuery) -> RepoResult<Page<E>> {
         let m = E::mapping();
         let scoped;
         let query = match (m.tenant, org) {
@@ -275,7 +268,7 @@ impl<E: Record> SqlRepository<E> {
     }
 
     /// The first row additional method `method` finds.
-    pub async fn fetch_one(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Option<E>> {
+    async fn fetch_one(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Option<E>> {
         let mut conn = self.conn().await?;
         let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
         let found = s.optional(&self.statements().methods[method], Self::scoped(org, args)).await;
@@ -285,24 +278,16 @@ impl<E: Record> SqlRepository<E> {
     }
 
     /// Every row additional method `method` finds.
-    pub async fn fetch_all(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Vec<E>> {
+    async fn fetch_all(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Vec<E>> {
         self.rows(org, &self.statements().methods[method], args).await
     }
 
     /// The rows additional method `method` would delete, so that a cache can forget them.
-    pub async fn matching(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Vec<E>> {
+    async fn matching(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Vec<E>> {
         self.rows(org, &self.statements().method_rows[method], args).await
     }
 
-    async fn rows(&self, org: Option<Uuid>, sql: &'static str, args: Vec<Value>) -> RepoResult<Vec<E>> {
-        let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
-        let rows = s.all(sql, Self::scoped(org, args)).await.map_err(Self::error)?;
-        s.commit().await.map_err(Self::error)?;
-        rows.iter().map(E::decode).collect::<Result<Vec<_>, _>>().map_err(Self::error)
-    }
-
-    pub async fn count(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<u64> {
+    async fn count(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<u64> {
         let mut conn = self.conn().await?;
         let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
         let n = s.count(&self.statements().methods[method], Self::scoped(org, args)).await;
@@ -311,7 +296,7 @@ impl<E: Record> SqlRepository<E> {
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
-    pub async fn exists(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<bool> {
+    async fn exists(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<bool> {
         let mut conn = self.conn().await?;
         let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
         let found = s.exists(&self.statements().methods[method], Self::scoped(org, args)).await;
@@ -321,7 +306,7 @@ impl<E: Record> SqlRepository<E> {
     }
 
     /// Delete the rows additional method `method` matches; how many went.
-    pub async fn delete_matching(&self, org: Option<Uuid>, method: usize, mut args: Vec<Value>) -> RepoResult<u64> {
+    async fn delete_matching(&self, org: Option<Uuid>, method: usize, mut args: Vec<Value>) -> RepoResult<u64> {
         let m = E::mapping();
         if m.table.soft_delete {
             args.push(super::now().into());
@@ -347,7 +332,14 @@ impl<E: Record> SqlRepository<E> {
 
     /// Record `event` in the outbox: inside this repository's transaction when it has one, so
     /// that it goes out exactly when the change it describes commits.
-    pub async fn outbox(&self, event: Envelope) -> RepoResult<()> {
+    fn join(&self, tx: &Tx) -> RepoResult<Self> {
+        Ok(Self::on(match &self.ex {
+            AnyExecutor::Postgres(_) => AnyExecutor::Postgres(tx.postgres()?),
+            AnyExecutor::Sqlite(_) => AnyExecutor::Sqlite(tx.sqlite()?),
+        }))
+    }
+
+    async fn outbox(&self, event: Envelope) -> RepoResult<()> {
         let mut conn = self.conn().await?;
         let mut s = conn.session(Plan::plain()).await.map_err(Self::error)?;
         s.outbox(&event).await.map_err(Self::error)?;
@@ -355,17 +347,6 @@ impl<E: Record> SqlRepository<E> {
         Ok(())
     }
 
-    /// How a call holds its connection (see the module's documentation).
-    fn plan(&self, org: Option<Uuid>, evented: bool) -> Plan {
-        let postgres = matches!(self.ex, AnyExecutor::Postgres(_));
-        let tenant = E::mapping().tenant.and(org);
-        Plan {
-            transaction: evented
-                || (postgres && (tenant.is_some() || self.in_transaction())),
-            tenant: tenant.filter(|_| postgres),
-            evented,
-        }
-    }
 }
 
 fn decode<E: Record>(row: Option<Row>) -> RepoResult<Option<E>> {
