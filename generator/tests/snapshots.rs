@@ -106,3 +106,72 @@ fn template_overrides_replace_by_name() {
         "{err}"
     );
 }
+
+/// A component that no operation or entity reaches is not emitted; one reached through a
+/// response, a union member, a nested field or a field's default is.
+#[test]
+fn only_types_the_service_uses_are_emitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("openapi.yaml");
+    std::fs::write(
+        &spec,
+        r##"openapi: 3.1.0
+info: {title: t, version: "1"}
+paths:
+  /shapes:
+    get:
+      operationId: listShapes
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Shape"}
+components:
+  schemas:
+    Shape:
+      oneOf:
+        - $ref: "#/components/schemas/Circle"
+        - $ref: "#/components/schemas/Square"
+    Circle:
+      type: object
+      properties:
+        centre: {$ref: "#/components/schemas/Point"}
+    Square:
+      type: object
+      properties:
+        colour: {$ref: "#/components/schemas/Colour"}
+    Point:
+      type: object
+      properties:
+        x: {type: number}
+    Colour:
+      type: string
+      enum: [red, blue]
+      default: red
+    WebhookPayload:
+      type: object
+      properties:
+        shape: {$ref: "#/components/schemas/Shape"}
+        kind: {$ref: "#/components/schemas/WebhookKind"}
+    WebhookKind:
+      type: string
+      enum: [created, deleted]
+"##,
+    )
+    .unwrap();
+    let generated = archgen::generate(&spec, None).unwrap_or_else(|d| panic!("{d}"));
+    // The served document (`openapi.rs`) holds the whole spec, unused schemas included.
+    let all: String = generated
+        .files
+        .iter()
+        .filter(|(path, _)| !path.ends_with("openapi.rs"))
+        .map(|(_, text)| text.as_str())
+        .collect();
+    for used in ["enum Shape", "struct Circle", "struct Square", "struct Point", "enum Colour"] {
+        assert!(all.contains(&format!("pub {used} ")), "{used} is missing");
+    }
+    for unused in ["WebhookPayload", "WebhookKind"] {
+        assert!(!all.contains(unused), "{unused} is emitted");
+    }
+}

@@ -573,6 +573,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     }
     let tables_order = order_tables(&entities);
     let mut defs_by_owner: BTreeMap<Option<String>, Vec<TypeDef>> = BTreeMap::new();
+    super::reach::keep_used(&mut types.defs, &entities, ops_by_domain.values().flatten());
     super::cycles::box_cycles(&mut types.defs);
     for def in std::mem::take(&mut types.defs) {
         let owner = def.owner.clone().filter(|o| domain_names.contains(o));

@@ -11,7 +11,9 @@ mod list_params;
 mod lower;
 mod media;
 pub mod names;
+
 pub mod problem;
+mod reach;
 mod relations;
 pub mod routes;
 pub mod schema;
