@@ -311,6 +311,7 @@ paths:
                   allow: {$ref: '#/components/schemas/Database/properties/allow_list'}
                   again: {$ref: '#/paths/~1db/get/responses/200/content/application~1json/schema/properties/size'}
                   size: {type: integer}
+                  db: {$ref: '#/components/schemas/Database'}
 components:
   callbacks:
     Hook:

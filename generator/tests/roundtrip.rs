@@ -68,7 +68,7 @@ fn check_sees_every_kind_of_drift() {
         archgen::format::stamp(Path::new("old.rs"), "openapi.yaml", "pub struct Old;\n"),
     )
     .unwrap();
-    std::fs::remove_file(out.path().join("storage/mock.rs")).unwrap();
+    std::fs::remove_file(out.path().join("storage/http.rs")).unwrap();
     // A hand-written file in the output directory is left alone.
     std::fs::write(out.path().join("storage/notes.rs"), "// mine\n").unwrap();
 
@@ -78,7 +78,7 @@ fn check_sees_every_kind_of_drift() {
         found,
         [
             ("migrations/sqlite/0001_init.sql".to_string(), "stale"),
-            ("storage/mock.rs".to_string(), "missing"),
+            ("storage/http.rs".to_string(), "missing"),
             ("storage/old.rs".to_string(), "orphaned"),
             ("storage/types.rs".to_string(), "edited"),
         ]

@@ -84,6 +84,52 @@ pub struct Field {
     pub schema: &'static Schema,
 }
 
+/// The unconstrained rules, so generated code writes only what a spec constrains
+/// (`StringRules { max_length: Some(20), ..StringRules::ANY }`) and a plain scalar is one constant.
+impl Schema {
+    pub const STRING: Schema = Schema::String(StringRules::ANY);
+    pub const INTEGER: Schema = Schema::Integer(NumberRules::ANY);
+    pub const NUMBER: Schema = Schema::Number(NumberRules::ANY);
+}
+
+impl StringRules {
+    pub const ANY: StringRules = StringRules {
+        min_length: None,
+        max_length: None,
+        pattern: None,
+        format: Format::None,
+        enumeration: &[],
+    };
+}
+
+impl NumberRules {
+    pub const ANY: NumberRules = NumberRules {
+        minimum: None,
+        maximum: None,
+        exclusive_minimum: false,
+        exclusive_maximum: false,
+        int32: false,
+        enumeration: &[],
+    };
+}
+
+impl ArrayRules {
+    pub const ANY: ArrayRules = ArrayRules {
+        items: &Schema::Any,
+        min_items: None,
+        max_items: None,
+    };
+}
+
+impl ObjectRules {
+    /// No fields listed, unknown keys allowed, nothing forbidden.
+    pub const OPEN: ObjectRules = ObjectRules {
+        fields: &[],
+        deny_unknown: false,
+        forbidden: &[],
+    };
+}
+
 /// Validate `value`, appending an error per failing field to `errors`.
 pub fn validate(value: &Value, schema: &Schema, path: &str, errors: &mut Vec<FieldError>) {
     let err = |errors: &mut Vec<FieldError>, msg: String| {

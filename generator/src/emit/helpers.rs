@@ -81,7 +81,8 @@ fn doc_lines(s: &str) -> Vec<String> {
 /// plain static is wrapped in a block-local static of its own.
 fn static_rule(expr: String) -> String {
     match expr.strip_prefix('&') {
-        Some(name) if name.starts_with("RULE_") && !name.contains(['(', ' ']) => expr,
+        // A static or a constant (`&RULE_X`, `&rt::validate::Schema::STRING`) is promoted.
+        Some(path) if !path.contains(['(', ' ', '{']) => expr,
         Some(inner) => format!("{{ static RULE: rt::validate::Schema = {inner}; &RULE }}"),
         None => expr,
     }

@@ -184,7 +184,7 @@ pub(super) fn crud_body(
 
 pub(super) struct CrudBody {
     pub def: TypeDef,
-    pub rule: String,
+    pub rule: super::rules::Rule,
     /// For create and update: (field, expression over `body`) to build the repository record.
     pub assign: Vec<(String, String)>,
     /// The organization field a create body leaves out, filled from the caller.

@@ -14,7 +14,8 @@ use super::names::{Namespace, field_ident, pascal, snake};
 use super::relations::{order_tables, resolve_foreign_keys};
 use super::schema::{S, SKind, from_ref, from_schema};
 use super::types::{TypeDef, Types, rule_static};
-use super::{Body, Domain, Entity, Model, Operation, Param};
+use super::rules::Rule;
+use super::{Body, Domain, Entity, Model, NamedRule, Operation, Param};
 use crate::annotate::{Annotator, SchemaAnnotations, SchemaType};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{Loaded, push_pointer};
@@ -184,7 +185,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let mut fn_names: BTreeMap<String, Namespace> = BTreeMap::new();
     let mut ops_by_domain: BTreeMap<String, Vec<Operation>> = BTreeMap::new();
     let mut rules_by_domain: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut extra_rules: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut extra_rules: BTreeMap<String, Vec<NamedRule>> = BTreeMap::new();
     let mut seen_ids = Namespace::default();
     // Secured operations whose spec does not say they can answer 401.
     let mut undeclared_401: Vec<String> = Vec::new();
@@ -311,11 +312,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 ty,
                 required: data.required,
                 // CRUD operations parse their parameters in the runtime; only custom ones need rules.
-                rule: if kind == "custom" {
-                    types.rule(&sref, needed)
-                } else {
-                    String::new()
-                },
+                rule: (kind == "custom").then(|| types.rule(&sref, needed)),
             };
             match p {
                 Parameter::Path { .. } => path_params.push(param),
@@ -435,10 +432,13 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 extra_rules
                     .entry(domain.clone())
                     .or_default()
-                    .push((rule_name.clone(), rule));
+                    .push(NamedRule {
+                        name: rule_name.clone(),
+                        rule,
+                    });
                 operation.body = Some(Body {
                     ty: body_name,
-                    rule: format!("&{rule_name}"),
+                    rule: Some(Rule::Static(rule_name.clone())),
                     format: super::media::Format::Json,
                     media: Vec::new(),
                     // OpenAPI's default: a request body is optional unless it says `required`.
@@ -460,10 +460,10 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                     let (ty, rule) = match format {
                         Format::Json | Format::Form => (
                             types.ty(&sref, &format!("{id}Body"), Some(domain)).rust,
-                            types.rule(&sref, needed),
+                            Some(types.rule(&sref, needed)),
                         ),
-                        Format::Text => ("String".into(), String::new()),
-                        Format::Raw => (RAW_TYPE.into(), String::new()),
+                        Format::Text => ("String".into(), None),
+                        Format::Raw => (RAW_TYPE.into(), None),
                     };
                     operation.body = Some(Body {
                         ty,
@@ -588,19 +588,13 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         while let Some(c) = needed.iter().find(|c| !done.contains(*c)).cloned() {
             done.insert(c.clone());
             if let Some(s) = components.get(&c) {
-                let expr = types.rule_of(s, &mut needed, 0);
-                let expr = match expr.strip_prefix('&') {
-                    // An alias of another component's rule: a static cannot be moved out of.
-                    Some(other) if other.starts_with("RULE_") => {
-                        format!("rt::validate::Schema::Ref(&{other})")
-                    }
-                    Some(inner) => inner.to_string(),
-                    None => expr,
-                };
-                rules.push((rule_static(&c), expr));
+                rules.push(NamedRule {
+                    name: rule_static(&c),
+                    rule: types.rule_of(s, &mut needed, 0),
+                });
             }
         }
-        rules.sort();
+        rules.sort_by(|a, b| a.name.cmp(&b.name));
         domains.push(Domain {
             name: name.clone(),
             base: super::names::plain_snake(name),

@@ -15,6 +15,7 @@ pub mod names;
 pub mod problem;
 mod reach;
 mod relations;
+pub mod rules;
 pub mod routes;
 pub mod schema;
 pub mod security;
@@ -54,8 +55,8 @@ pub struct Domain {
     pub entities: Vec<Entity>,
     pub operations: Vec<Operation>,
     pub types: Vec<TypeDef>,
-    /// Validation statics this domain's handlers need: (static name, expression).
-    pub rules: Vec<(String, String)>,
+    /// Validation statics this domain's handlers need.
+    pub rules: Vec<NamedRule>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -242,13 +243,23 @@ pub struct Param {
     pub ident: String,
     pub ty: String,
     pub required: bool,
-    pub rule: String,
+    /// Custom operations only: CRUD operations parse their parameters in the runtime.
+    pub rule: Option<rules::Rule>,
+}
+
+/// A rule emitted once per module, as `static <name>: rt::validate::Schema`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedRule {
+    pub name: String,
+    #[serde(serialize_with = "crate::emit::rules::serialize_body")]
+    pub rule: rules::Rule,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Body {
     pub ty: String,
-    pub rule: String,
+    /// JSON and form bodies only.
+    pub rule: Option<rules::Rule>,
     pub format: media::Format,
     /// Media types accepted by text and raw bodies.
     pub media: Vec<String>,

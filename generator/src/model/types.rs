@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::names::{Namespace, field_ident, pascal};
+use super::rules::{FieldRule, Format, NumberRule, ObjectRule, Rule, StringRule};
 use super::schema::{NumberS, ObjectS, S, SKind, SRef, StringS};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
@@ -530,20 +531,20 @@ impl<'a> Types<'a> {
         TypeDef::record(name, doc, fields, owner)
     }
 
-    /// A validation rule expression (`&'static Schema`) for a schema. Named components become
-    /// statics (`RULE_X`), collected in `needed` so each module emits the ones it uses.
-    pub fn rule(&self, r: &SRef, needed: &mut BTreeSet<String>) -> String {
+    /// The validation rule of a schema. Named components that can nest become statics
+    /// (`RULE_X`), collected in `needed` so each module emits the ones it uses.
+    pub fn rule(&self, r: &SRef, needed: &mut BTreeSet<String>) -> Rule {
         self.rule_at(r, needed, 0)
     }
 
-    fn rule_at(&self, r: &SRef, needed: &mut BTreeSet<String>, depth: usize) -> String {
+    fn rule_at(&self, r: &SRef, needed: &mut BTreeSet<String>, depth: usize) -> Rule {
         if depth > MAX_DEPTH {
-            return "&rt::validate::Schema::Any".into();
+            return Rule::Any;
         }
         match r {
             SRef::Ref(name) => {
                 let Some(s) = self.components.get(name) else {
-                    return "&rt::validate::Schema::Any".into();
+                    return Rule::Any;
                 };
                 // Anything that can nest is a static of its own: inlining a component's rule at
                 // every use multiplies out (a union of unions of arrays of unions…) and once made
@@ -553,12 +554,8 @@ impl<'a> Types<'a> {
                     SKind::Object(_) | SKind::AllOf(_) | SKind::OneOf(_) | SKind::Array { .. }
                 ) {
                     needed.insert(name.clone());
-                    let static_ref = format!("&{}", rule_static(name));
-                    return if s.nullable {
-                        format!("&rt::validate::Schema::Nullable({static_ref})")
-                    } else {
-                        static_ref
-                    };
+                    let shared = Rule::Static(rule_static(name));
+                    return if s.nullable { shared.nullable() } else { shared };
                 }
                 self.rule_of(s, needed, depth)
             }
@@ -566,38 +563,31 @@ impl<'a> Types<'a> {
         }
     }
 
-    /// The body of a rule for a schema (used for statics too).
-    pub fn rule_of(&self, s: &S, needed: &mut BTreeSet<String>, depth: usize) -> String {
-        let body = match &s.kind {
-            SKind::Any => "rt::validate::Schema::Any".to_string(),
-            SKind::String(st) => string_rule(st),
-            SKind::Integer(n) => format!("rt::validate::Schema::Integer({})", number_rule(n)),
-            SKind::Number(n) => format!("rt::validate::Schema::Number({})", number_rule(n)),
-            SKind::Boolean => "rt::validate::Schema::Boolean".into(),
+    /// The rule of a schema (a component's, for its static).
+    pub fn rule_of(&self, s: &S, needed: &mut BTreeSet<String>, depth: usize) -> Rule {
+        let rule = match &s.kind {
+            SKind::Any => Rule::Any,
+            SKind::String(st) => Rule::String(string_rule(st)),
+            SKind::Integer(n) => Rule::Integer(number_rule(n)),
+            SKind::Number(n) => Rule::Number(number_rule(n)),
+            SKind::Boolean => Rule::Boolean,
             SKind::Array {
                 items,
                 min_items,
                 max_items,
-            } => {
-                let items = match items {
+            } => Rule::Array {
+                items: Box::new(match items {
                     Some(i) => self.rule_at(i, needed, depth + 1),
-                    None => "&rt::validate::Schema::Any".into(),
-                };
-                format!(
-                    "rt::validate::Schema::Array(rt::validate::ArrayRules {{ items: {items}, min_items: {}, max_items: {} }})",
-                    opt(min_items),
-                    opt(max_items)
-                )
-            }
+                    None => Rule::Any,
+                }),
+                min_items: *min_items,
+                max_items: *max_items,
+            },
             SKind::AllOf(members)
                 if members.len() == 1 && !matches!(members[0], SRef::Inline(_)) =>
             {
                 let r = self.rule_at(&members[0], needed, depth + 1);
-                return if s.nullable {
-                    format!("&rt::validate::Schema::Nullable({r})")
-                } else {
-                    r
-                };
+                return if s.nullable { r.nullable() } else { r };
             }
             SKind::Object(_) | SKind::AllOf(_) => {
                 let obj = self
@@ -605,19 +595,14 @@ impl<'a> Types<'a> {
                     .unwrap_or_default();
                 self.object_rule(&obj, &[], needed, depth)
             }
-            SKind::OneOf(members) => {
-                let parts: Vec<String> = members
+            SKind::OneOf(members) => Rule::OneOf(
+                members
                     .iter()
                     .map(|m| self.rule_at(m, needed, depth + 1))
-                    .collect();
-                format!("rt::validate::Schema::OneOf(&[{}])", parts.join(", "))
-            }
+                    .collect(),
+            ),
         };
-        if s.nullable {
-            format!("&rt::validate::Schema::Nullable(&{body})")
-        } else {
-            format!("&{body}")
-        }
+        if s.nullable { rule.nullable() } else { rule }
     }
 
     /// An object rule; `forbidden` lists keys the request may not send, with the reason.
@@ -627,36 +612,25 @@ impl<'a> Types<'a> {
         forbidden: &[(String, String)],
         needed: &mut BTreeSet<String>,
         depth: usize,
-    ) -> String {
-        let fields: Vec<String> = obj
+    ) -> Rule {
+        let fields = obj
             .properties
             .iter()
             .filter(|(_, p)| !self.resolve(p).is_some_and(|s| s.read_only))
             .map(|(name, prop)| {
                 let rule = self.rule_at(prop, needed, depth + 1);
-                let rule = if self.nullable(prop)
-                    && !rule.starts_with("&rt::validate::Schema::Nullable")
-                {
-                    format!("&rt::validate::Schema::Nullable({rule})")
-                } else {
-                    rule
-                };
-                format!(
-                    "rt::validate::Field {{ name: {name:?}, required: {}, schema: {rule} }}",
-                    obj.required.contains(name)
-                )
+                FieldRule {
+                    name: name.clone(),
+                    required: obj.required.contains(name),
+                    rule: if self.nullable(prop) { rule.nullable() } else { rule },
+                }
             })
             .collect();
-        let forbidden: Vec<String> = forbidden
-            .iter()
-            .map(|(k, why)| format!("({k:?}, {why:?})"))
-            .collect();
-        format!(
-            "rt::validate::Schema::Object(rt::validate::ObjectRules {{ fields: &[{}], deny_unknown: {}, forbidden: &[{}] }})",
-            fields.join(", "),
-            matches!(obj.additional, Some(None)),
-            forbidden.join(", ")
-        )
+        Rule::Object(ObjectRule {
+            fields,
+            deny_unknown: matches!(obj.additional, Some(None)),
+            forbidden: forbidden.to_vec(),
+        })
     }
 }
 
@@ -754,51 +728,23 @@ fn enum_def(name: &str, doc: Option<String>, values: &[String], owner: Option<&s
     }
 }
 
-fn string_rule(st: &StringS) -> String {
-    let format = match st.format.as_deref() {
-        Some("uuid") => "Uuid",
-        Some("date-time") => "DateTime",
-        Some("date") => "Date",
-        Some("email") => "Email",
-        Some("uri" | "url") => "Uri",
-        Some("byte") => "Byte",
-        _ => "None",
-    };
-    // The runtime compiles patterns with ECMA-262's meaning (`rt::validate::ecma_regex`), which
-    // accepts what the `regex` crate alone would not (`[\w-.]`); it warns about any it cannot.
-    let pattern = match &st.pattern {
-        Some(p) => format!("Some({p:?})"),
-        None => "None".into(),
-    };
-    let values: Vec<String> = st.enumeration.iter().map(|v| format!("{v:?}")).collect();
-    format!(
-        "rt::validate::Schema::String(rt::validate::StringRules {{ min_length: {}, max_length: {}, pattern: {pattern}, format: rt::validate::Format::{format}, enumeration: &[{}] }})",
-        opt(&st.min_length),
-        opt(&st.max_length),
-        values.join(", ")
-    )
+fn string_rule(st: &StringS) -> StringRule {
+    StringRule {
+        min_length: st.min_length,
+        max_length: st.max_length,
+        pattern: st.pattern.clone(),
+        format: Format::of(st.format.as_deref()),
+        enumeration: st.enumeration.clone(),
+    }
 }
 
-fn number_rule(n: &NumberS) -> String {
-    let f = |v: Option<f64>| match v {
-        Some(x) if x.is_finite() => format!("Some({x:?})"),
-        _ => "None".into(),
-    };
-    let values: Vec<String> = n.enumeration.iter().map(i64::to_string).collect();
-    format!(
-        "rt::validate::NumberRules {{ minimum: {}, maximum: {}, exclusive_minimum: {}, exclusive_maximum: {}, int32: {}, enumeration: &[{}] }}",
-        f(n.minimum),
-        f(n.maximum),
-        n.exclusive_minimum,
-        n.exclusive_maximum,
-        n.format.as_deref() == Some("int32"),
-        values.join(", ")
-    )
-}
-
-fn opt(v: &Option<u64>) -> String {
-    match v {
-        Some(n) => format!("Some({n})"),
-        None => "None".into(),
+fn number_rule(n: &NumberS) -> NumberRule {
+    NumberRule {
+        minimum: n.minimum,
+        maximum: n.maximum,
+        exclusive_minimum: n.exclusive_minimum,
+        exclusive_maximum: n.exclusive_maximum,
+        int32: n.format.as_deref() == Some("int32"),
+        enumeration: n.enumeration.clone(),
     }
 }

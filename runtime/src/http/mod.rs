@@ -326,16 +326,8 @@ pub async fn request_id(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::NumberRules;
 
-    static COUNT: Schema = Schema::Integer(NumberRules {
-        minimum: None,
-        maximum: None,
-        exclusive_minimum: false,
-        exclusive_maximum: false,
-        int32: false,
-        enumeration: &[],
-    });
+    static COUNT: Schema = Schema::INTEGER;
 
     #[test]
     fn integral_floats_are_integers_and_fractions_are_not() {
