@@ -29,6 +29,7 @@ pub mod sql;
 pub mod store;
 pub mod testing;
 pub mod validate;
+mod wire;
 
 pub use async_trait::async_trait;
 pub use context::{Context, Principal};
@@ -36,6 +37,7 @@ pub use error::{ApiError, FieldError};
 pub use patch::Patch;
 pub use repo::{ListQuery, Page, RepoError, RepoResult};
 pub use store::{Change, Changes, Record, Store};
+pub use wire::Wire;
 
 /// Boxed error for `main` and start-up code.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -45,6 +47,7 @@ pub mod prelude {
     pub use crate::error::{ApiError, FieldError};
     pub use crate::patch::Patch;
     pub use crate::store::{Changes, Record, Store};
+    pub use crate::wire::Wire;
     pub use crate::repo::{ListQuery, Page, RepoError, RepoResult};
     pub use async_trait::async_trait;
     pub use chrono::{DateTime, NaiveDate, Utc};

@@ -17,6 +17,22 @@ impl<T> Patch<T> {
         matches!(self, Patch::Absent)
     }
 
+    /// Apply to a field that cannot be null: `null` was refused by validation and is ignored.
+    pub fn apply_to(self, field: &mut T) {
+        if let Patch::Value(v) = self {
+            *field = v;
+        }
+    }
+
+    /// Apply to a nullable field: `null` clears it.
+    pub fn apply_to_option(self, field: &mut Option<T>) {
+        match self {
+            Patch::Value(v) => *field = Some(v),
+            Patch::Null => *field = None,
+            Patch::Absent => {}
+        }
+    }
+
     /// `None` when absent, `Some(None)` when null.
     pub fn into_option(self) -> Option<Option<T>> {
         match self {

@@ -59,6 +59,66 @@ pub struct Column {
     pub nullable: bool,
 }
 
+/// Constructors, so that a generated table lists one column per line.
+impl Column {
+    const fn of(field: &'static str, column: &'static str, kind: ColumnKind) -> Self {
+        Self {
+            field,
+            column,
+            kind,
+            nullable: false,
+        }
+    }
+
+    pub const fn text(field: &'static str, column: &'static str) -> Self {
+        Self::of(field, column, ColumnKind::Text)
+    }
+
+    pub const fn uuid(field: &'static str, column: &'static str) -> Self {
+        Self::of(field, column, ColumnKind::Uuid)
+    }
+
+    pub const fn integer(field: &'static str, column: &'static str) -> Self {
+        Self::of(field, column, ColumnKind::Integer)
+    }
+
+    pub const fn float(field: &'static str, column: &'static str) -> Self {
+        Self::of(field, column, ColumnKind::Float)
+    }
+
+    pub const fn boolean(field: &'static str, column: &'static str) -> Self {
+        Self::of(field, column, ColumnKind::Boolean)
+    }
+
+    pub const fn date_time(field: &'static str, column: &'static str) -> Self {
+        Self::of(field, column, ColumnKind::DateTime)
+    }
+
+    pub const fn date(field: &'static str, column: &'static str) -> Self {
+        Self::of(field, column, ColumnKind::Date)
+    }
+
+    pub const fn json(field: &'static str, column: &'static str) -> Self {
+        Self::of(field, column, ColumnKind::Json)
+    }
+
+    /// A string enum of `values`.
+    pub const fn one_of(
+        field: &'static str,
+        column: &'static str,
+        values: &'static [&'static str],
+    ) -> Self {
+        Self::of(field, column, ColumnKind::Enum(values))
+    }
+
+    pub const fn nullable(self) -> Self {
+        Self {
+            nullable: true,
+            ..self
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
     pub entity: &'static str,
