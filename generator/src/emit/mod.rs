@@ -3,6 +3,7 @@
 
 pub(crate) mod helpers;
 pub(crate) mod rules;
+pub(crate) mod security;
 pub mod templates;
 
 use std::collections::BTreeMap;

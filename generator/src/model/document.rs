@@ -27,13 +27,7 @@ pub fn served(doc: &Value, domains: &[Domain]) -> String {
             implied.push(("401", "Missing, expired or invalid credentials."));
         }
         // Missing permissions, or scopes a requirement lists, are 403.
-        if op
-            .security
-            .as_ref()
-            .is_some_and(|(requirements, permissions)| {
-                !permissions.ends_with("NONE") || requirements.contains("&[\"")
-            })
-        {
+        if op.security.as_ref().is_some_and(|a| a.can_forbid()) {
             implied.push(("403", "The caller lacks a permission this operation needs."));
         }
         let by_id = op.entity.is_some() && ["get", "update", "delete"].contains(&op.kind);

@@ -399,8 +399,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 ann.permissions.as_ref(),
                 &loaded.sources,
                 &mut diags,
-            )
-            .map(|s| (s.requirements, s.permissions)),
+            ),
         };
         if operation.security.is_some() && !covers_any && !declared.contains(&401) {
             undeclared_401.push(format!("{} {path}", method.to_uppercase()));
@@ -595,6 +594,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             }
         }
         rules.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut operations = ops_by_domain.remove(name).unwrap_or_default();
         domains.push(Domain {
             name: name.clone(),
             base: super::names::plain_snake(name),
@@ -608,7 +608,10 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 })
                 .cloned()
                 .collect(),
-            operations: ops_by_domain.remove(name).unwrap_or_default(),
+            requirements: super::security::name_requirements(
+                operations.iter_mut().filter_map(|op| op.security.as_mut()),
+            ),
+            operations,
             types: defs_by_owner
                 .remove(&Some(name.clone()))
                 .unwrap_or_default(),

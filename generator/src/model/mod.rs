@@ -57,6 +57,8 @@ pub struct Domain {
     pub types: Vec<TypeDef>,
     /// Validation statics this domain's handlers need.
     pub rules: Vec<NamedRule>,
+    /// Security requirement statics, one per distinct set of alternatives.
+    pub requirements: Vec<security::Requirements>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -230,8 +232,8 @@ pub struct Operation {
     pub caller_organization: Option<String>,
     /// For list: whether the response schema lets `meta.nextCursor` appear.
     pub next_cursor: bool,
-    /// `rt::auth::authorize` arguments (requirements, permissions); `None` for an open operation.
-    pub security: Option<(String, String)>,
+    /// What the caller must present; `None` for an open operation.
+    pub security: Option<security::Access>,
 }
 
 #[derive(Debug, Clone, Serialize)]

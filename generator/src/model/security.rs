@@ -1,5 +1,5 @@
-//! Security: the spec's schemes and each operation's requirements, as the Rust expressions the
-//! handlers pass to `rt::auth::authorize`. The rules are OpenAPI's: an operation's `security`
+//! Security: the spec's schemes and what each operation requires of its caller, as data that
+//! `emit::security` writes for `rt::auth::authorized`. The rules are OpenAPI's: an operation's `security`
 //! replaces the document's, `[]` or an empty alternative (`- {}`) opens the operation, and
 //! ArchesAI's `x-public-endpoint: true` opens it too.
 
@@ -157,11 +157,29 @@ fn resolve<'a>(
     None
 }
 
-/// What an operation needs, as `(requirements, permissions)` expressions for
-/// `rt::auth::authorize`; `None` for an open operation without permissions, which skips the call.
-pub struct OperationSecurity {
+/// What an operation requires of its caller; `None` stands for an open operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Access {
+    /// Any one alternative must be met, with every scheme in it: (scheme, scopes it needs).
+    pub alternatives: Vec<Vec<(String, Vec<String>)>>,
+    /// `x-codegen-permissions`: one of `any_role` (when listed) and all of `all_of`.
+    #[serde(serialize_with = "crate::emit::security::serialize_permissions")]
+    pub permissions: Option<(Vec<String>, Vec<String>)>,
+    /// The static this operation's domain declares `alternatives` as (`BEARER_AUTH_OR_API_KEY`),
+    /// shared by every operation of the domain with the same alternatives.
     pub requirements: String,
-    pub permissions: String,
+}
+
+impl Access {
+    /// A caller can be refused for what it holds (403), not only for who it is (401).
+    pub fn can_forbid(&self) -> bool {
+        self.permissions.is_some()
+            || self
+                .alternatives
+                .iter()
+                .flatten()
+                .any(|(_, scopes)| !scopes.is_empty())
+    }
 }
 
 pub fn operation(
@@ -171,7 +189,7 @@ pub fn operation(
     permissions: Option<&Permissions>,
     sources: &SourceMap,
     diags: &mut Diagnostics,
-) -> Option<OperationSecurity> {
+) -> Option<Access> {
     // `schemes()` has already declared (or warned about) every scheme named here.
     let requirements = match own {
         Some(r) => r.as_slice(),
@@ -189,38 +207,67 @@ pub fn operation(
     if open {
         return None;
     }
-    let requirements = requirements
+    let alternatives: Vec<Vec<(String, Vec<String>)>> = requirements
         .iter()
-        .map(|r| {
-            let schemes = r
-                .iter()
-                .map(|(name, scopes)| format!("({name:?}, &[{}])", quoted(scopes)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("&[{schemes}]")
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let permissions = match permissions {
-        Some(p) => format!(
-            "rt::auth::Permissions {{ any_role: &[{}], all_of: &[{}] }}",
-            quoted(&p.any_role),
-            quoted(&p.all_of)
-        ),
-        None => "rt::auth::Permissions::NONE".to_string(),
-    };
-    Some(OperationSecurity {
-        requirements: format!("&[{requirements}]"),
-        permissions,
+        .map(|r| r.iter().map(|(name, scopes)| (name.clone(), scopes.clone())).collect())
+        .collect();
+    Some(Access {
+        requirements: requirements_name(&alternatives),
+        alternatives,
+        permissions: permissions.map(|p| (p.any_role.clone(), p.all_of.clone())),
     })
 }
 
-fn quoted(items: &[String]) -> String {
-    items
+/// `BEARER_AUTH_OR_API_KEY_AND_TENANT`: what the alternatives ask for, readable at the call.
+/// Alternatives that differ only in scopes get distinct names in [`name_requirements`].
+fn requirements_name(alternatives: &[Vec<(String, Vec<String>)>]) -> String {
+    let name = alternatives
         .iter()
-        .map(|s| format!("{s:?}"))
+        .map(|schemes| {
+            schemes
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                .join("_and_")
+        })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join("_or_");
+    heck::ToShoutySnakeCase::to_shouty_snake_case(name.as_str())
+}
+
+/// Give the requirements of a domain's operations one static each: equal alternatives share
+/// one, different ones with the same name (scopes differ) get numbered.
+pub fn name_requirements<'a>(
+    accesses: impl IntoIterator<Item = &'a mut Access>,
+) -> Vec<Requirements> {
+    let mut statics: Vec<Requirements> = Vec::new();
+    for access in accesses {
+        if let Some(shared) = statics.iter().find(|r| r.alternatives == access.alternatives) {
+            access.requirements = shared.name.clone();
+            continue;
+        }
+        let base = format!("NEEDS_{}", access.requirements);
+        let mut name = base.clone();
+        let mut n = 1;
+        while statics.iter().any(|r| r.name == name) {
+            n += 1;
+            name = format!("{base}_{n}");
+        }
+        access.requirements = name.clone();
+        statics.push(Requirements {
+            name,
+            alternatives: access.alternatives.clone(),
+        });
+    }
+    statics
+}
+
+/// A domain's static of requirements, shared by its operations that ask the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Requirements {
+    pub name: String,
+    #[serde(serialize_with = "crate::emit::security::serialize_requirements")]
+    pub alternatives: Vec<Vec<(String, Vec<String>)>>,
 }
 
 fn known(schemes: &[Scheme]) -> String {
