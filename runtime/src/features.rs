@@ -5,7 +5,8 @@
 //! off fails to compile, and rustc's note says which: "the item is gated behind the `jwt`
 //! feature". That is earlier and clearer than a service that starts and refuses every token.
 //! Brokers (`redis`, `nats`) have no constant: a deployment picks them at run time, and asking for
-//! one this build lacks stops the service at start-up (see [`missing`]).
+//! one this build lacks stops the service at start-up (see [`missing`]). Neither has the client:
+//! generated clients name `rt::client` itself, which carries the same note.
 
 /// The in-memory cache (moka): the default store of a spec's cached entities.
 #[cfg(feature = "cache")]
@@ -15,10 +16,6 @@ pub const CACHE: () = ();
 /// bearer, OAuth2 or OpenID Connect scheme takes them.
 #[cfg(feature = "jwt")]
 pub const JWT: () = ();
-
-/// The typed clients' shared support, [`crate::client`].
-#[cfg(feature = "client")]
-pub const CLIENT: () = ();
 
 /// The start-up error for a setting that asks for a part this build left out. A service must
 /// never quietly ignore `REDIS_URL` or `JWT_SECRET`: its operator set them for a reason.
