@@ -253,7 +253,12 @@ fn init(
     let owned = [
         (
             PathBuf::from("Cargo.toml"),
-            scaffold::cargo_toml(&name, &runtime_rel.display().to_string(), workspace),
+            scaffold::cargo_toml(
+                &name,
+                &runtime_rel.display().to_string(),
+                &generated.model.runtime,
+                workspace,
+            ),
         ),
         (
             PathBuf::from("archgen.toml"),
@@ -280,8 +285,9 @@ fn init(
         &generated.model,
     )?;
     eprintln!(
-        "\ncreated {name} in {}\n  cd {} && cargo run",
+        "\ncreated {name} in {}, with archgen-runtime's features {}\n  cd {} && cargo run",
         dir.display(),
+        generated.model.runtime.for_crate().join(", "),
         dir.display()
     );
     Ok(ExitCode::SUCCESS)

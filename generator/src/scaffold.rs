@@ -5,6 +5,7 @@ use std::path::{Component, Path, PathBuf};
 
 use heck::ToKebabCase;
 
+use crate::model::features::RuntimeFeatures;
 use crate::model::{Model, Operation};
 
 /// Stub sources for custom operations, by path relative to the stubs directory.
@@ -106,13 +107,14 @@ pub mod generated;
 pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxError> {
     db.migrate(&generated::MIGRATIONS).await?;
     let mut repos = generated::Repositories::new(db);
-    // The in-memory cache, Redis with REDIS_URL, or none with ARCHGEN_CACHE=off.
+    // The in-memory cache (feature `cache`), Redis with REDIS_URL (feature `redis`), or none with
+    // ARCHGEN_CACHE=off.
     let cache = rt::cache::Cached::from_env()?;
     if let Some(cache) = &cache {
         repos = repos.with_cache(cache);
     }
     // Events wait in the outbox until the relay publishes them: in process, or to NATS JetStream
-    // with NATS_URL (Redis Streams with ARCHGEN_EVENTS=redis).
+    // with NATS_URL (feature `nats`; Redis Streams with ARCHGEN_EVENTS=redis, feature `redis`).
     let bus = rt::events::bus_from_env().await?;
     rt::events::start(db, bus.clone(), generated::EVENT_DOMAINS);
     let readiness = rt::ops::Readiness {
@@ -125,7 +127,7 @@ pub async fn router(db: &rt::sql::Db) -> Result<rt::deps::axum::Router, rt::BoxE
     // all behind the body limit, the request deadline and CORS (ARCHGEN_BODY_LIMIT, …).
     let limits = rt::limits::Limits::from_env()?;
     // The spec's security schemes: bearer tokens checked against JWT_SECRET, JWT_PUBLIC_KEY or
-    // JWT_JWKS, and API keys or sessions found, by their hash only, in the database.
+    // JWT_JWKS (feature `jwt`), and API keys or sessions found, by their hash only, in the database.
     let credentials = rt::auth::SqlCredentials::new(db.clone()).await?;
     let auth = rt::auth::Authenticator::from_env(generated::SECURITY_SCHEMES)?
         .with_credentials(Arc::new(credentials));
@@ -160,7 +162,16 @@ async fn main() -> Result<(), rt::BoxError> {{
     )
 }
 
-pub fn cargo_toml(name: &str, runtime: &str, workspace: bool) -> String {
+/// The new crate's manifest. archgen-runtime comes with exactly the features the spec uses
+/// ([`RuntimeFeatures::for_crate`]), by version and path, so the dependency still resolves once
+/// the crates are published and the path is gone.
+pub fn cargo_toml(name: &str, runtime: &str, features: &RuntimeFeatures, workspace: bool) -> String {
+    let list = features
+        .for_crate()
+        .iter()
+        .map(|f| format!("{f:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         r#"[package]
 name = "{name}"
@@ -169,16 +180,36 @@ edition = "2024"
 publish = false
 
 [dependencies]
-archgen-runtime = {{ path = "{runtime}" }}
+# What the spec uses of the runtime, each a feature (archgen's docs/architecture.md, "The runtime"):
+# `cache` in-memory cache, `redis` Redis cache and Redis Streams, `nats` JetStream, `jwt` bearer
+# JWTs, `docs` the /docs page. A setting that needs one left out stops the service at start-up.
+archgen-runtime = {{ version = "{version}", path = "{runtime}", default-features = false, features = [{list}] }}
 serde = {{ version = "1", features = ["derive"] }}
 tokio = {{ version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }}
+
+[features]
+# The typed clients (`generated::<domain>::client`), for crates that call this service: they
+# depend on it with `features = ["client"]` (and `archgen-runtime/client-tls` for HTTPS).
+client = ["archgen-runtime/client"]
 {}"#,
         if workspace {
             "\n# A workspace of its own, so it builds wherever it is created.\n[workspace]\n"
         } else {
             ""
-        }
+        },
+        version = runtime_version(),
     )
+}
+
+/// The archgen-runtime release this archgen generates for: the same `major.minor` (the two crates
+/// are released together).
+fn runtime_version() -> &'static str {
+    let version = env!("CARGO_PKG_VERSION");
+    let minor_end = version
+        .match_indices('.')
+        .nth(1)
+        .map_or(version.len(), |(i, _)| i);
+    &version[..minor_end]
 }
 
 pub fn archgen_toml(spec: &str) -> String {

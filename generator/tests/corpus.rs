@@ -133,6 +133,8 @@ fn every_corpus_spec_generates_and_compiles_without_warnings() {
         .args([
             "check",
             "--keep-going",
+            // With each crate's `client` feature, so the typed clients are checked too.
+            "--all-features",
             "--message-format",
             "json",
             "--quiet",

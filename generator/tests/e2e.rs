@@ -41,7 +41,8 @@ fn cargo(dir: &Path, args: &[&str]) -> (bool, String) {
         .env("CARGO_TARGET_DIR", repo().join("target/e2e")))
 }
 
-/// Every scaffolded service here checks bearer tokens against this secret (JWT_SECRET).
+/// Every scaffolded service here whose spec takes bearer tokens checks them against this secret
+/// (JWT_SECRET).
 const JWT_SECRET: &str = "e2e-secret-of-at-least-32-bytes-long";
 
 /// An HS256 token signed with `secret`, expiring `expires_in` seconds from now.
@@ -352,11 +353,17 @@ fn serve(binary: &Path, dir: &Path, database_url: &str) -> (Server, u16) {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(binary)
+    let mut command = Command::new(binary);
+    // Only a service whose spec takes bearer tokens has the runtime's `jwt` feature; one without
+    // it refuses to start with a JWT setting, rather than ignore it.
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    if manifest.contains(r#""jwt""#) {
+        command.env("JWT_SECRET", JWT_SECRET);
+    }
+    let child = command
         .current_dir(dir)
         .env("PORT", port.to_string())
         .env("DATABASE_URL", database_url)
-        .env("JWT_SECRET", JWT_SECRET)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -622,12 +629,14 @@ fn scaffolds_build_serve_and_detect_drift() {
     )
     .unwrap();
 
+    // Every feature, so the typed clients (each crate's `client` feature) are built too.
     let (ok, out) = cargo(
         work.path(),
         &[
             "clippy",
             "--workspace",
             "--all-targets",
+            "--all-features",
             "--quiet",
             "--",
             "-D",
@@ -635,6 +644,15 @@ fn scaffolds_build_serve_and_detect_drift() {
         ],
     );
     assert!(ok, "generated code must build without warnings:\n{out}");
+    // Alone, a crate gets only the runtime features its Cargo.toml names (the workspace build
+    // above unites every member's): a spec with no cache, events or security builds on the core.
+    let todo = std::fs::read_to_string(work.path().join("arches-todo/Cargo.toml")).unwrap();
+    assert!(todo.contains(r#"default-features = false, features = ["docs"]"#), "{todo}");
+    let (ok, out) = cargo(
+        work.path(),
+        &["clippy", "--quiet", "-p", "arches-todo", "--", "-D", "warnings"],
+    );
+    assert!(ok, "a scaffold must build with the features init chose:\n{out}");
     let (ok, out) = cargo(
         work.path(),
         &["test", "--quiet", "-p", "constructs", "-p", "library"],

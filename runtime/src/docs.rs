@@ -65,6 +65,23 @@ pub fn docs_router(title: &str) -> Router {
 
 /// The HTML of the page. URLs are relative (`/docs` sees `openapi.json` as `/openapi.json`), so
 /// the page still works behind a proxy that mounts the service under a prefix.
+/// The document's `info.title`, for the docs page; "API" when it has none.
+pub(crate) fn title(document: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Document {
+        info: Option<Info>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Info {
+        title: Option<String>,
+    }
+    serde_json::from_str::<Document>(document)
+        .ok()
+        .and_then(|d| d.info?.title)
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| "API".to_string())
+}
+
 fn page(title: &str) -> String {
     let title = escape(title);
     let asset = ASSET_PATH.trim_start_matches('/');

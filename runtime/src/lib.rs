@@ -3,15 +3,21 @@
 //! Generated code stays thin and readable because the parts that are the same for every entity
 //! live here: problem+json errors, list queries (paging, filters, sorting), request validation,
 //! sqlx pools and migrations, and the in-memory store behind the test mocks.
+//!
+//! That core is always compiled; caches, brokers, JWTs, the typed client and the docs page are
+//! cargo features ([`features`]), so a service builds only what its spec uses.
 
 pub mod auth;
 pub mod cache;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod context;
 pub mod cursor;
+#[cfg(feature = "docs")]
 pub mod docs;
 pub mod error;
 pub mod events;
+pub mod features;
 pub mod filter;
 pub mod http;
 pub mod limits;
@@ -38,6 +44,13 @@ pub use patch::Patch;
 pub use repo::{ListQuery, Page, RepoError, RepoResult};
 pub use store::{Change, Changes, Record, Store};
 pub use wire::Wire;
+
+/// The version of the contract between generated code and this crate: the names, signatures
+/// and behaviour generated code relies on. Generated code asserts the version it was made for,
+/// so pairing it with a runtime of another version is one clear compile error instead of
+/// hundreds. It changes whenever generated code of the previous version would no longer build
+/// or behave the same.
+pub const API_VERSION: u32 = 1;
 
 /// Boxed error for `main` and start-up code.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

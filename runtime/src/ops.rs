@@ -1,7 +1,7 @@
 //! What operators need from every service: `/health` (the process answers), `/ready` (its
 //! database, cache and broker answer), `/metrics` (Prometheus: requests, latencies and errors by
 //! operation, cache hits and misses), `/openapi.json` (the service's own document) and `/docs`
-//! (that document rendered, see [`crate::docs`]).
+//! (that document rendered, with the `docs` feature: see `docs.rs`).
 
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -202,29 +202,13 @@ pub fn routes(readiness: Readiness, document: &'static str, taken: &[&str]) -> R
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
         );
         // The page renders /openapi.json, so it is there wherever the document is.
+        #[cfg(feature = "docs")]
         if free(crate::docs::PAGE_PATH) && free(crate::docs::ASSET_PATH) {
-            router = router.merge(crate::docs::docs_router(&title(document)));
+            router = router.merge(crate::docs::docs_router(&crate::docs::title(document)));
         }
     }
     if free("/ready") {
         router = router.route("/ready", get(ready).with_state(Arc::new(readiness)));
     }
     router
-}
-
-/// The document's `info.title`, for the docs page; "API" when it has none.
-fn title(document: &str) -> String {
-    #[derive(serde::Deserialize)]
-    struct Document {
-        info: Option<Info>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Info {
-        title: Option<String>,
-    }
-    serde_json::from_str::<Document>(document)
-        .ok()
-        .and_then(|d| d.info?.title)
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| "API".to_string())
 }

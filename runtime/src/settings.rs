@@ -81,7 +81,7 @@ pub static SETTINGS: &[Setting] = &[
     setting(
         "ARCHGEN_CACHE",
         "",
-        "Cache for reads: `memory`, `redis` or `off`. Unset: `redis` when REDIS_URL is set, else `memory`.",
+        "Cache for reads: `memory` (feature `cache`), `redis` or `off`. Unset: `redis` when REDIS_URL is set, else `memory` where built in.",
     ),
     setting(
         "ARCHGEN_CACHE_PREFIX",
@@ -91,7 +91,7 @@ pub static SETTINGS: &[Setting] = &[
     setting(
         "REDIS_URL",
         "",
-        "Redis server (`redis://host:6379`) for the cache, and for events with ARCHGEN_EVENTS=redis.",
+        "Redis server (`redis://host:6379`) for the cache, and for events with ARCHGEN_EVENTS=redis. Needs the runtime's `redis` feature.",
     ),
     // Events (events/).
     setting(
@@ -102,7 +102,7 @@ pub static SETTINGS: &[Setting] = &[
     setting(
         "NATS_URL",
         "",
-        "NATS server (`nats://host:4222`) with JetStream; setting it turns on NATS for events.",
+        "NATS server (`nats://host:4222`) with JetStream; setting it turns on NATS for events. Needs the runtime's `nats` feature.",
     ),
     setting(
         "HOSTNAME",
@@ -113,7 +113,7 @@ pub static SETTINGS: &[Setting] = &[
     setting(
         "JWT_SECRET",
         "",
-        "HS256 secret that bearer JWTs are verified with (32 bytes or more).",
+        "HS256 secret that bearer JWTs are verified with (32 bytes or more). Every JWT_ setting needs the runtime's `jwt` feature.",
     ),
     setting(
         "JWT_PUBLIC_KEY",

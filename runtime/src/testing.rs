@@ -118,12 +118,14 @@ pub async fn sqlite_memory() -> Db {
 }
 
 /// `REDIS_URL`, default the local server.
+#[cfg(feature = "redis")]
 pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 /// A key prefix of its own on the local Redis; `None` (after a loud warning) when Redis is
 /// unreachable outside CI.
+#[cfg(feature = "redis")]
 pub async fn redis(label: &str) -> Option<String> {
     use crate::cache::{Cache, RedisCache};
     let url = redis_url();

@@ -641,6 +641,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             service: heck::ToKebabCase::to_kebab_case(service.as_str()),
             routes: super::routes::plan(&domains, &mut diags),
             document: super::document::served(&loaded.doc, &domains),
+            runtime: super::features::RuntimeFeatures::of(&domains, &security_schemes),
             domains,
             common_types: defs_by_owner.remove(&None).unwrap_or_default(),
             tables,

@@ -7,6 +7,7 @@ mod classify;
 mod cycles;
 mod document;
 mod entity;
+pub mod features;
 mod list_params;
 mod lower;
 mod media;
@@ -40,6 +41,8 @@ pub struct Model {
     pub security_schemes: Vec<security::Scheme>,
     /// How error bodies must look to fit the spec's problem schema.
     pub problem: problem::ProblemShape,
+    /// The optional parts of archgen-runtime the generated code uses.
+    pub runtime: features::RuntimeFeatures,
     /// The bundled spec as JSON, for `/openapi.json`.
     #[serde(skip)]
     pub document: String,

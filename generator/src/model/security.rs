@@ -18,6 +18,16 @@ pub struct Scheme {
     pub kind: String,
 }
 
+impl Scheme {
+    /// Whether credentials arrive as bearer tokens (bearer, OAuth2, OpenID Connect), which the
+    /// service verifies as JWTs (`rt::auth::SchemeKind::is_bearer`).
+    pub fn takes_bearer(&self) -> bool {
+        ["Bearer", "OAuth2", "OpenIdConnect"]
+            .iter()
+            .any(|kind| self.kind.strip_prefix("rt::auth::SchemeKind::") == Some(kind))
+    }
+}
+
 /// The document's schemes, in spec order. A scheme archgen cannot verify is kept (so that
 /// requirements naming it stay valid) as one no request satisfies, with a warning. So is a scheme
 /// that requirements name but the document never declares (ArchesAI's split specs do this),

@@ -10,7 +10,8 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::jwt::{JwtConfig, NO_KEY, looks_like_jwt};
+#[cfg(feature = "jwt")]
+use super::{JwtConfig, NO_KEY};
 use super::{Authentication, CredentialStore, Location, STORE_UNAVAILABLE, Scheme, SchemeKind};
 use crate::{BoxError, Principal};
 
@@ -19,17 +20,18 @@ use crate::{BoxError, Principal};
 #[derive(Clone)]
 pub struct Authenticator {
     schemes: &'static [Scheme],
+    #[cfg(feature = "jwt")]
     jwt: Option<Arc<JwtConfig>>,
     credentials: Option<Arc<dyn CredentialStore>>,
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticator")
-            .field("schemes", &self.schemes)
-            .field("jwt", &self.jwt)
-            .field("credentials", &self.credentials.is_some())
-            .finish()
+        let mut f = f.debug_struct("Authenticator");
+        f.field("schemes", &self.schemes);
+        #[cfg(feature = "jwt")]
+        f.field("jwt", &self.jwt);
+        f.field("credentials", &self.credentials.is_some()).finish()
     }
 }
 
@@ -38,6 +40,7 @@ impl Authenticator {
     pub fn new(schemes: &'static [Scheme]) -> Self {
         Self {
             schemes,
+            #[cfg(feature = "jwt")]
             jwt: None,
             credentials: None,
         }
@@ -45,9 +48,20 @@ impl Authenticator {
 
     /// Reads JWT settings from the environment (`JWT_SECRET`, `JWT_PUBLIC_KEY` or `JWT_JWKS`,
     /// and `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY`, `JWT_ORGANIZATION_CLAIM`). Schemes come
-    /// from the generated code (`generated::SECURITY_SCHEMES`).
+    /// from the generated code (`generated::SECURITY_SCHEMES`). Without the `jwt` feature a JWT
+    /// setting is an error: its operator expects tokens to be verified, and a service refusing
+    /// them all would be the only sign.
     pub fn from_env(schemes: &'static [Scheme]) -> Result<Self, BoxError> {
-        let jwt = JwtConfig::from_env()?;
+        Self::from_vars(schemes, |name| std::env::var(name).ok())
+    }
+
+    /// [`Authenticator::from_env`] over any source of settings.
+    #[cfg(feature = "jwt")]
+    pub fn from_vars(
+        schemes: &'static [Scheme],
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, BoxError> {
+        let jwt = JwtConfig::from_vars(var)?;
         if jwt.is_none() {
             if let Some(scheme) = schemes.iter().find(|s| s.kind.is_bearer()) {
                 tracing::warn!(
@@ -63,7 +77,26 @@ impl Authenticator {
         Ok(authenticator)
     }
 
+    /// [`Authenticator::from_env`] over any source of settings.
+    #[cfg(not(feature = "jwt"))]
+    pub fn from_vars(
+        schemes: &'static [Scheme],
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, BoxError> {
+        // Every `JWT_` setting (settings.rs lists them) is one this build cannot honour.
+        let set = crate::settings::SETTINGS
+            .iter()
+            .map(|s| s.name)
+            .filter(|name| name.starts_with("JWT_"))
+            .find(|name| var(name).is_some_and(|v| !v.trim().is_empty()));
+        match set {
+            Some(name) => Err(crate::features::missing(name, "jwt").into()),
+            None => Ok(Self::new(schemes)),
+        }
+    }
+
     /// Verify bearer JWTs with `jwt` (replacing what the environment said).
+    #[cfg(feature = "jwt")]
     pub fn with_jwt(mut self, jwt: JwtConfig) -> Self {
         self.jwt = Some(Arc::new(jwt));
         self
@@ -117,13 +150,9 @@ impl Authenticator {
                     match &bearer {
                         None => None,
                         Some(Err(why)) => Some(Err(why.clone())),
-                        Some(Ok(token)) if looks_like_jwt(token) => Some(
-                            jwt.get_or_insert_with(|| match &self.jwt {
-                                Some(config) => config.verify(token),
-                                None => Err(NO_KEY.into()),
-                            })
-                            .clone(),
-                        ),
+                        Some(Ok(token)) if looks_like_jwt(token) => {
+                            Some(jwt.get_or_insert_with(|| self.verify_jwt(token)).clone())
+                        }
                         Some(Ok(token)) => Some(self.lookup(scheme.name, token).await),
                     }
                 }
@@ -158,6 +187,19 @@ impl Authenticator {
         out
     }
 
+    #[cfg(feature = "jwt")]
+    fn verify_jwt(&self, token: &str) -> Result<Principal, String> {
+        match &self.jwt {
+            Some(config) => config.verify(token),
+            None => Err(NO_KEY.into()),
+        }
+    }
+
+    #[cfg(not(feature = "jwt"))]
+    fn verify_jwt(&self, _token: &str) -> Result<Principal, String> {
+        Err(super::NO_JWT.into())
+    }
+
     async fn lookup(&self, scheme: &'static str, secret: &str) -> Result<Principal, String> {
         let Some(store) = &self.credentials else {
             return Err("no credential store is configured".into());
@@ -172,6 +214,11 @@ impl Authenticator {
             }
         }
     }
+}
+
+/// Whether a bearer token has the shape of a JWT (JWS compact form: three dot-separated parts).
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
 }
 
 async fn authenticate_request(
@@ -262,6 +309,28 @@ mod tests {
         assert_eq!(authorization(&headers, "basic"), None);
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
         assert!(matches!(authorization(&headers, "bearer"), Some(Err(_))));
+    }
+
+    /// A JWT setting in a build that cannot verify JWTs stops the service at start-up.
+    #[test]
+    fn jwt_settings_follow_the_feature_built_in() {
+        let secret = |name: &str| (name == "JWT_SECRET").then(|| "s".repeat(32));
+        let result = Authenticator::from_vars(&[], secret);
+        if cfg!(feature = "jwt") {
+            assert!(result.is_ok());
+        } else {
+            let error = result.unwrap_err().to_string();
+            assert!(error.contains("JWT_SECRET") && error.contains("`jwt` feature"), "{error}");
+        }
+        assert!(Authenticator::from_vars(&[], |_| None).is_ok());
+    }
+
+    #[test]
+    fn jwt_shape() {
+        assert!(looks_like_jwt("a.b.c"));
+        assert!(looks_like_jwt("a.b."));
+        assert!(!looks_like_jwt("ak_0123"));
+        assert!(!looks_like_jwt("a.b"));
     }
 
     #[test]

@@ -15,17 +15,11 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::{DEFAULT_LEEWAY, DEFAULT_ORGANIZATION_CLAIM};
 use crate::{BoxError, Principal};
 
-/// Seconds of clock skew allowed on `exp` and `nbf` unless `JWT_LEEWAY` says otherwise.
-pub const DEFAULT_LEEWAY: u64 = 30;
 /// The most `JWT_LEEWAY` may allow: a day.
 pub const MAX_LEEWAY: u64 = 86_400;
-/// The claim holding the caller's organization (a UUID) unless `JWT_ORGANIZATION_CLAIM` says
-/// otherwise.
-pub const DEFAULT_ORGANIZATION_CLAIM: &str = "org";
-/// The failure of a bearer JWT when no key is configured.
-pub const NO_KEY: &str = "no JWT key is configured: set JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS";
 
 struct VerifyingKey {
     kid: Option<String>,
@@ -379,11 +373,6 @@ fn token_header(token: &str) -> Option<Map<String, Value>> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Whether a bearer token has the shape of a JWT (JWS compact form: three dot-separated parts).
-pub(crate) fn looks_like_jwt(token: &str) -> bool {
-    token.split('.').count() == 3
-}
-
 fn reason(e: &jsonwebtoken::errors::Error) -> String {
     match e.kind() {
         ErrorKind::ExpiredSignature => "token expired".into(),
@@ -529,13 +518,5 @@ mod tests {
         let text = format!("{config:?}");
         assert!(!text.contains("super-secret-value"), "{text}");
         assert!(text.contains("HS256"));
-    }
-
-    #[test]
-    fn jwt_shape() {
-        assert!(looks_like_jwt("a.b.c"));
-        assert!(looks_like_jwt("a.b."));
-        assert!(!looks_like_jwt("ak_0123"));
-        assert!(!looks_like_jwt("a.b"));
     }
 }

@@ -8,9 +8,10 @@
 //!   `x-codegen-permissions`, turns that into 401, 403 or 503 problem+json, or lets the call
 //!   through.
 //!
-//! Bearer tokens that look like JWTs are verified against one key configured from the
-//! environment ([`JwtConfig::from_env`]): `JWT_SECRET` (HS256), `JWT_PUBLIC_KEY` (PEM or a path
-//! to one; RS256, ES256) or `JWT_JWKS` (a path to a JWKS file; keys picked by `kid`), with
+//! Bearer tokens that look like JWTs are verified, with the `jwt` feature, against one key
+//! configured from the environment (`JwtConfig::from_env`): `JWT_SECRET` (HS256),
+//! `JWT_PUBLIC_KEY` (PEM or a path to one; RS256, ES256) or `JWT_JWKS` (a path to a JWKS file;
+//! keys picked by `kid`), with
 //! `JWT_ISSUER`, `JWT_AUDIENCE` (checked when set; comma-separated for several),
 //! `JWT_LEEWAY` (seconds, default 30) and `JWT_ORGANIZATION_CLAIM` (default `org`, a UUID).
 //! Every other secret — API keys in a header, query parameter or cookie, HTTP Basic
@@ -23,6 +24,7 @@
 mod authenticator;
 mod credentials;
 mod guard;
+#[cfg(feature = "jwt")]
 mod jwt;
 mod scheme;
 
@@ -32,10 +34,23 @@ pub use credentials::{
     hash_secret,
 };
 pub use guard::{REALM, authorize, authorized};
-pub use jwt::{DEFAULT_LEEWAY, DEFAULT_ORGANIZATION_CLAIM, JwtConfig, NO_KEY};
+#[cfg(feature = "jwt")]
+pub use jwt::JwtConfig;
 pub use scheme::{Location, Permissions, Requirement, Scheme, SchemeKind};
 
 use crate::Principal;
+
+/// Seconds of clock skew allowed on `exp` and `nbf` unless `JWT_LEEWAY` says otherwise.
+pub const DEFAULT_LEEWAY: u64 = 30;
+/// The claim holding the caller's organization (a UUID) unless `JWT_ORGANIZATION_CLAIM` says
+/// otherwise.
+pub const DEFAULT_ORGANIZATION_CLAIM: &str = "org";
+/// The failure of a bearer JWT when no key is configured.
+pub const NO_KEY: &str = "no JWT key is configured: set JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS";
+/// The failure of a bearer JWT in a build without the `jwt` feature (a hand-built
+/// [`Authenticator`]: generated code for a spec with bearer schemes needs the feature).
+pub const NO_JWT: &str =
+    "bearer JWTs cannot be verified: this service was built without archgen-runtime's `jwt` feature";
 
 /// The failure recorded when the credential store could not answer; [`authorize`] answers 503
 /// rather than 401 when it is all that stands between the caller and the operation.

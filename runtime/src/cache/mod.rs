@@ -1,15 +1,22 @@
 //! Caches behind one trait: in memory (moka) by default, Redis when `REDIS_URL` is set. A cache
 //! never fails a request: [`Cached`] turns every error into a miss, with a warning and a count,
 //! so the caller falls through to the database.
+//!
+//! The trait and [`Cached`] are always compiled, since every generated `Repositories` takes one;
+//! the stores are features: `cache` for [`MemoryCache`], `redis` for [`RedisCache`].
 
+#[cfg(feature = "cache")]
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+#[cfg(feature = "cache")]
 pub use memory::MemoryCache;
+#[cfg(feature = "redis")]
 pub use redis::RedisCache;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,22 +68,34 @@ impl Cached {
     }
 
     /// `ARCHGEN_CACHE` (`memory`, `redis` or `off`) picks the cache; without it, Redis when
-    /// `REDIS_URL` is set, else memory. `None` for `off`. `ARCHGEN_CACHE_PREFIX` prefixes keys.
+    /// `REDIS_URL` is set, else memory. `None` for `off`, and when unset in a build without the
+    /// `cache` feature (its spec caches nothing: generated code for cached entities needs the
+    /// feature). Asking for a store this build lacks is an error. `ARCHGEN_CACHE_PREFIX`
+    /// prefixes keys.
     pub fn from_env() -> Result<Option<Self>, String> {
-        let redis_url = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
-        let choice = std::env::var("ARCHGEN_CACHE").unwrap_or_default();
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`Cached::from_env`] over any source of settings (tests cannot safely set variables).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+        let redis_url = var("REDIS_URL").filter(|u| !u.is_empty());
+        let choice = var("ARCHGEN_CACHE").unwrap_or_default();
         let cache: Arc<dyn Cache> = match (choice.as_str(), redis_url) {
             ("off", _) => return Ok(None),
-            ("redis" | "", Some(url)) => Arc::new(RedisCache::new(&url)),
+            ("redis" | "", Some(url)) => redis_cache(&url)?,
             ("redis", None) => return Err("ARCHGEN_CACHE=redis needs REDIS_URL".into()),
-            ("memory" | "", _) => Arc::new(MemoryCache::new(100_000)),
+            ("memory" | "", _) => match memory_cache() {
+                Some(cache) => cache,
+                None if choice.is_empty() => return Ok(None),
+                None => return Err(crate::features::missing("ARCHGEN_CACHE=memory", "cache")),
+            },
             (other, _) => {
                 return Err(format!(
                     "ARCHGEN_CACHE must be memory, redis or off, not `{other}`"
                 ));
             }
         };
-        let prefix = std::env::var("ARCHGEN_CACHE_PREFIX").unwrap_or_default();
+        let prefix = var("ARCHGEN_CACHE_PREFIX").unwrap_or_default();
         Ok(Some(Self::new(cache).with_prefix(prefix)))
     }
 
@@ -172,6 +191,30 @@ impl Cached {
     }
 }
 
+/// Entries the in-memory cache holds before it evicts the least used.
+#[cfg(feature = "cache")]
+const MEMORY_CAPACITY: u64 = 100_000;
+
+#[cfg(feature = "cache")]
+fn memory_cache() -> Option<Arc<dyn Cache>> {
+    Some(Arc::new(MemoryCache::new(MEMORY_CAPACITY)))
+}
+
+#[cfg(not(feature = "cache"))]
+fn memory_cache() -> Option<Arc<dyn Cache>> {
+    None
+}
+
+#[cfg(feature = "redis")]
+fn redis_cache(url: &str) -> Result<Arc<dyn Cache>, String> {
+    Ok(Arc::new(RedisCache::new(url)))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_cache(_url: &str) -> Result<Arc<dyn Cache>, String> {
+    Err(crate::features::missing("REDIS_URL", "redis"))
+}
+
 fn failed(op: &str, key: &str, e: &CacheError) {
     FAILURES.fetch_add(1, Ordering::Relaxed);
     tracing::warn!(op, key, error = %e, "cache unavailable; falling through to the database");
@@ -221,5 +264,40 @@ mod tests {
         assert_eq!(key("plain", &[]).as_deref(), Some("plain"));
         assert_eq!(key("a:{missing}", &[id]), None);
         assert_eq!(key("a:{unclosed", &[]), None);
+    }
+
+    fn settings(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn backend(pairs: &[(&str, &str)]) -> Result<Option<&'static str>, String> {
+        Cached::from_vars(settings(pairs)).map(|c| c.map(|c| c.backend()))
+    }
+
+    /// A store this build lacks is refused at start-up, never replaced by another in silence.
+    #[test]
+    fn stores_follow_the_features_built_in() {
+        let redis = backend(&[("REDIS_URL", "redis://127.0.0.1:1")]);
+        if cfg!(feature = "redis") {
+            assert_eq!(redis, Ok(Some("redis")));
+        } else {
+            let error = redis.unwrap_err();
+            assert!(error.contains("REDIS_URL") && error.contains("`redis` feature"), "{error}");
+        }
+        let memory = backend(&[("ARCHGEN_CACHE", "memory")]);
+        let default = backend(&[]);
+        if cfg!(feature = "cache") {
+            assert_eq!(memory, Ok(Some("memory")));
+            assert_eq!(default, Ok(Some("memory")));
+        } else {
+            assert!(memory.unwrap_err().contains("`cache` feature"));
+            // Nothing asked for a cache, and the spec caches nothing (its code would need `cache`).
+            assert_eq!(default, Ok(None));
+        }
+        assert_eq!(backend(&[("ARCHGEN_CACHE", "off"), ("REDIS_URL", "x")]), Ok(None));
     }
 }

@@ -6,11 +6,17 @@
 //! id as the message id so that the broker drops duplicates, and marks them published. While the
 //! broker is down, writes still succeed and rows wait; once it is back, every event goes out.
 //!
+//! The outbox, the relay and the in-process bus are always compiled (they add no dependency, and
+//! generated repositories write the outbox inline); the brokers are features: `nats` for
+//! [`JetStreamBus`], `redis` for [`RedisStreamsBus`].
+//!
 //! Subjects are `<domain>.<entity>.<event>` in snake_case (`library.author.created`).
 
 mod bus;
+#[cfg(feature = "nats")]
 mod nats;
 mod outbox;
+#[cfg(feature = "redis")]
 mod redis;
 mod relay;
 mod setup;
@@ -22,11 +28,13 @@ use uuid::Uuid;
 pub use bus::{
     Delivery, EventBus, EventError, InProcessBus, Retry, Subscription, subject_matches, subscribe,
 };
+#[cfg(feature = "nats")]
 pub use nats::JetStreamBus;
 pub use outbox::{OUTBOX_TABLE, wake, write_pg, write_sqlite};
+#[cfg(feature = "redis")]
 pub use redis::RedisStreamsBus;
 pub use relay::Relay;
-pub use setup::{bus_from_env, start};
+pub use setup::{bus_from_env, bus_from_vars, start};
 
 /// An event as it travels: the JSON every subscriber receives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
