@@ -11,9 +11,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::error::FieldError;
+use crate::field::FieldError;
 use crate::filter::{FilterNode, FilterValue};
-use crate::repo::{Column, ColumnKind, SortKey, SortOrder, Table};
+use crate::table::{Column, ColumnKind, SortKey, SortOrder, Table};
 
 /// Where the previous page ended.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,21 +7,7 @@ use serde::Serialize;
 
 use crate::repo::RepoError;
 
-/// One failing field of a request: `field` is a dotted path such as `name` or `filter.value`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::field::FieldError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {

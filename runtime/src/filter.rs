@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::error::FieldError;
-use crate::repo::{Column, ColumnKind, Table};
+use crate::field::FieldError;
+use crate::table::{Column, ColumnKind, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -330,22 +330,4 @@ fn coerce(column: &Column, op: Op, raw: &Value) -> Result<FilterValue, String> {
         ColumnKind::Date => FilterValue::Date(text.parse().map_err(|_| bad("date (YYYY-MM-DD)"))?),
         ColumnKind::Json => return Err("cannot filter on this field".into()),
     })
-}
-
-impl crate::repo::ListQuery {
-    /// This query limited to the rows whose `column` (a tenant's organization) is `org`: the
-    /// caller's filter still applies inside that.
-    pub fn scoped_to(&self, column: &'static Column, org: uuid::Uuid) -> Self {
-        let scope = FilterNode::Leaf {
-            column,
-            op: Op::Eq,
-            value: FilterValue::Uuid(org),
-        };
-        let mut scoped = self.clone();
-        scoped.filter = Some(match scoped.filter.take() {
-            Some(filter) => FilterNode::And(vec![scope, filter]),
-            None => scope,
-        });
-        scoped
-    }
 }

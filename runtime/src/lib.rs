@@ -16,6 +16,7 @@ pub mod cursor;
 #[cfg(feature = "docs")]
 pub mod docs;
 pub mod error;
+pub mod field;
 pub mod events;
 pub mod features;
 pub mod filter;
@@ -32,6 +33,7 @@ pub mod repo;
 pub mod server;
 pub mod settings;
 pub mod sql;
+pub mod table;
 pub mod store;
 pub mod testing;
 pub mod validate;

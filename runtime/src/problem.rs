@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use crate::error::FieldError;
+use crate::field::FieldError;
 
 /// How error bodies must look, from the spec's error responses.
 #[derive(Debug)]

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::cursor::Cursor;
-use crate::error::FieldError;
+use crate::field::FieldError;
 use crate::filter::FilterNode;
 use crate::repo::{ListQuery, SortKey, SortOrder, Table};
 

@@ -9,7 +9,7 @@ use std::sync::{LazyLock, RwLock};
 use regex::Regex;
 use serde_json::Value;
 
-use crate::error::FieldError;
+use crate::field::FieldError;
 
 #[derive(Debug)]
 pub enum Schema {
