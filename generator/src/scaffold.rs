@@ -165,7 +165,12 @@ async fn main() -> Result<(), rt::BoxError> {{
 /// The new crate's manifest. archgen-runtime comes with exactly the features the spec uses
 /// ([`RuntimeFeatures::for_crate`]), by version and path, so the dependency still resolves once
 /// the crates are published and the path is gone.
-pub fn cargo_toml(name: &str, runtime: &str, features: &RuntimeFeatures, workspace: bool) -> String {
+pub fn cargo_toml(
+    name: &str,
+    runtime: &str,
+    features: &RuntimeFeatures,
+    workspace: bool,
+) -> String {
     let list = features
         .for_crate()
         .iter()

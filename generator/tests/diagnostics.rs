@@ -457,7 +457,10 @@ fn requirements_and_permissions_reach_the_handlers() {
         assert!(http.contains(&flat(expected)), "{expected}\n{http}");
     }
     // The open operation calls no check at all.
-    let open = http.split("pubasyncfnopen<").nth(1).expect("the open handler");
+    let open = http
+        .split("pubasyncfnopen<")
+        .nth(1)
+        .expect("the open handler");
     let open = open.split("pubasyncfn").next().unwrap_or(open);
     assert!(!open.contains("authorized("), "{open}");
     let root = &generated.files[&PathBuf::from("mod.rs")];

@@ -647,12 +647,26 @@ fn scaffolds_build_serve_and_detect_drift() {
     // Alone, a crate gets only the runtime features its Cargo.toml names (the workspace build
     // above unites every member's): a spec with no cache, events or security builds on the core.
     let todo = std::fs::read_to_string(work.path().join("arches-todo/Cargo.toml")).unwrap();
-    assert!(todo.contains(r#"default-features = false, features = ["docs"]"#), "{todo}");
+    assert!(
+        todo.contains(r#"default-features = false, features = ["docs"]"#),
+        "{todo}"
+    );
     let (ok, out) = cargo(
         work.path(),
-        &["clippy", "--quiet", "-p", "arches-todo", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--quiet",
+            "-p",
+            "arches-todo",
+            "--",
+            "-D",
+            "warnings",
+        ],
     );
-    assert!(ok, "a scaffold must build with the features init chose:\n{out}");
+    assert!(
+        ok,
+        "a scaffold must build with the features init chose:\n{out}"
+    );
     let (ok, out) = cargo(
         work.path(),
         &["test", "--quiet", "-p", "constructs", "-p", "library"],

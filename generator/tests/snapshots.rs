@@ -168,7 +168,13 @@ components:
         .filter(|(path, _)| !path.ends_with("openapi.rs"))
         .map(|(_, text)| text.as_str())
         .collect();
-    for used in ["enum Shape", "struct Circle", "struct Square", "struct Point", "enum Colour"] {
+    for used in [
+        "enum Shape",
+        "struct Circle",
+        "struct Square",
+        "struct Point",
+        "enum Colour",
+    ] {
         assert!(all.contains(&format!("pub {used} ")), "{used} is missing");
     }
     for unused in ["WebhookPayload", "WebhookKind"] {

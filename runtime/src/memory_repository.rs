@@ -93,7 +93,12 @@ impl<E: Record> MemoryRepository<E> {
         let positions: Vec<usize> = m.methods[method]
             .columns
             .iter()
-            .map(|c| m.columns.iter().position(|col| col == c).unwrap_or(usize::MAX))
+            .map(|c| {
+                m.columns
+                    .iter()
+                    .position(|col| col == c)
+                    .unwrap_or(usize::MAX)
+            })
             .collect();
         move |r| {
             let values = r.clone().values();
@@ -173,15 +178,30 @@ impl<E: Record> Store<E> for MemoryRepository<E> {
         }
     }
 
-    async fn fetch_one(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Option<E>> {
+    async fn fetch_one(
+        &self,
+        org: Option<Uuid>,
+        method: usize,
+        args: Vec<Value>,
+    ) -> RepoResult<Option<E>> {
         Ok(self.sorted(org, method, args)?.into_iter().next())
     }
 
-    async fn fetch_all(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Vec<E>> {
+    async fn fetch_all(
+        &self,
+        org: Option<Uuid>,
+        method: usize,
+        args: Vec<Value>,
+    ) -> RepoResult<Vec<E>> {
         self.sorted(org, method, args)
     }
 
-    async fn matching(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Vec<E>> {
+    async fn matching(
+        &self,
+        org: Option<Uuid>,
+        method: usize,
+        args: Vec<Value>,
+    ) -> RepoResult<Vec<E>> {
         self.open()?;
         Ok(self.table.select(Self::matches(org, method, args)))
     }
@@ -196,7 +216,12 @@ impl<E: Record> Store<E> for MemoryRepository<E> {
         Ok(self.table.find(Self::matches(org, method, args)).is_some())
     }
 
-    async fn delete_matching(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<u64> {
+    async fn delete_matching(
+        &self,
+        org: Option<Uuid>,
+        method: usize,
+        args: Vec<Value>,
+    ) -> RepoResult<u64> {
         self.journal()?;
         let doomed = self.table.select(Self::matches(org, method, args.clone()));
         let gone = self

@@ -66,8 +66,11 @@ pub enum Change {
 /// match in order.
 pub trait Store<E: Record>: Clone + Send + Sync + 'static {
     fn insert(&self, org: Option<Uuid>, row: E) -> impl Future<Output = RepoResult<E>> + Send;
-    fn find(&self, org: Option<Uuid>, id: Uuid)
-    -> impl Future<Output = RepoResult<Option<E>>> + Send;
+    fn find(
+        &self,
+        org: Option<Uuid>,
+        id: Uuid,
+    ) -> impl Future<Output = RepoResult<Option<E>>> + Send;
     /// `None` when no row has this id; [`crate::RepoError::Stale`] when it moved on.
     fn change(
         &self,

@@ -77,7 +77,10 @@ mod tests {
 
     #[test]
     fn a_crate_gets_what_its_spec_uses_and_the_brokers_to_choose_from() {
-        assert_eq!(RuntimeFeatures::new(false, false, false).for_crate(), ["docs"]);
+        assert_eq!(
+            RuntimeFeatures::new(false, false, false).for_crate(),
+            ["docs"]
+        );
         assert_eq!(
             RuntimeFeatures::new(true, false, false).for_crate(),
             ["cache", "docs", "redis"]

@@ -219,7 +219,11 @@ pub fn operation(
     }
     let alternatives: Vec<Vec<(String, Vec<String>)>> = requirements
         .iter()
-        .map(|r| r.iter().map(|(name, scopes)| (name.clone(), scopes.clone())).collect())
+        .map(|r| {
+            r.iter()
+                .map(|(name, scopes)| (name.clone(), scopes.clone()))
+                .collect()
+        })
         .collect();
     Some(Access {
         requirements: requirements_name(&alternatives),
@@ -252,7 +256,10 @@ pub fn name_requirements<'a>(
 ) -> Vec<Requirements> {
     let mut statics: Vec<Requirements> = Vec::new();
     for access in accesses {
-        if let Some(shared) = statics.iter().find(|r| r.alternatives == access.alternatives) {
+        if let Some(shared) = statics
+            .iter()
+            .find(|r| r.alternatives == access.alternatives)
+        {
             access.requirements = shared.name.clone();
             continue;
         }

@@ -555,7 +555,11 @@ impl<'a> Types<'a> {
                 ) {
                     needed.insert(name.clone());
                     let shared = Rule::Static(rule_static(name));
-                    return if s.nullable { shared.nullable() } else { shared };
+                    return if s.nullable {
+                        shared.nullable()
+                    } else {
+                        shared
+                    };
                 }
                 self.rule_of(s, needed, depth)
             }
@@ -622,7 +626,11 @@ impl<'a> Types<'a> {
                 FieldRule {
                     name: name.clone(),
                     required: obj.required.contains(name),
-                    rule: if self.nullable(prop) { rule.nullable() } else { rule },
+                    rule: if self.nullable(prop) {
+                        rule.nullable()
+                    } else {
+                        rule
+                    },
                 }
             })
             .collect();

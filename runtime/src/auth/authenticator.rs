@@ -10,9 +10,9 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use super::{Authentication, CredentialStore, Location, STORE_UNAVAILABLE, Scheme, SchemeKind};
 #[cfg(feature = "jwt")]
 use super::{JwtConfig, NO_KEY};
-use super::{Authentication, CredentialStore, Location, STORE_UNAVAILABLE, Scheme, SchemeKind};
 use crate::{BoxError, Principal};
 
 /// Verifies the credentials a request carries against the spec's security schemes: JWTs
@@ -320,7 +320,10 @@ mod tests {
             assert!(result.is_ok());
         } else {
             let error = result.unwrap_err().to_string();
-            assert!(error.contains("JWT_SECRET") && error.contains("`jwt` feature"), "{error}");
+            assert!(
+                error.contains("JWT_SECRET") && error.contains("`jwt` feature"),
+                "{error}"
+            );
         }
         assert!(Authenticator::from_vars(&[], |_| None).is_ok());
     }

@@ -49,8 +49,7 @@ pub const DEFAULT_ORGANIZATION_CLAIM: &str = "org";
 pub const NO_KEY: &str = "no JWT key is configured: set JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS";
 /// The failure of a bearer JWT in a build without the `jwt` feature (a hand-built
 /// [`Authenticator`]: generated code for a spec with bearer schemes needs the feature).
-pub const NO_JWT: &str =
-    "bearer JWTs cannot be verified: this service was built without archgen-runtime's `jwt` feature";
+pub const NO_JWT: &str = "bearer JWTs cannot be verified: this service was built without archgen-runtime's `jwt` feature";
 
 /// The failure recorded when the credential store could not answer; [`authorize`] answers 503
 /// rather than 401 when it is all that stands between the caller and the operation.

@@ -271,7 +271,12 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     fn backend(pairs: &[(&str, &str)]) -> Result<Option<&'static str>, String> {
@@ -286,7 +291,10 @@ mod tests {
             assert_eq!(redis, Ok(Some("redis")));
         } else {
             let error = redis.unwrap_err();
-            assert!(error.contains("REDIS_URL") && error.contains("`redis` feature"), "{error}");
+            assert!(
+                error.contains("REDIS_URL") && error.contains("`redis` feature"),
+                "{error}"
+            );
         }
         let memory = backend(&[("ARCHGEN_CACHE", "memory")]);
         let default = backend(&[]);
@@ -298,6 +306,9 @@ mod tests {
             // Nothing asked for a cache, and the spec caches nothing (its code would need `cache`).
             assert_eq!(default, Ok(None));
         }
-        assert_eq!(backend(&[("ARCHGEN_CACHE", "off"), ("REDIS_URL", "x")]), Ok(None));
+        assert_eq!(
+            backend(&[("ARCHGEN_CACHE", "off"), ("REDIS_URL", "x")]),
+            Ok(None)
+        );
     }
 }

@@ -49,7 +49,9 @@ fn redis_bus(_url: &str) -> Result<Arc<dyn EventBus>, EventError> {
 
 #[cfg(feature = "nats")]
 async fn nats_bus(url: &str) -> Result<Arc<dyn EventBus>, EventError> {
-    Ok(Arc::new(super::JetStreamBus::connect_in_background(url).await?))
+    Ok(Arc::new(
+        super::JetStreamBus::connect_in_background(url).await?,
+    ))
 }
 
 #[cfg(not(feature = "nats"))]
@@ -99,7 +101,11 @@ mod tests {
     #[tokio::test]
     async fn brokers_follow_the_features_built_in() {
         assert_eq!(backend(&[]).await, Ok("memory"));
-        let redis = backend(&[("ARCHGEN_EVENTS", "redis"), ("REDIS_URL", "redis://127.0.0.1:1")]).await;
+        let redis = backend(&[
+            ("ARCHGEN_EVENTS", "redis"),
+            ("REDIS_URL", "redis://127.0.0.1:1"),
+        ])
+        .await;
         if cfg!(feature = "redis") {
             assert_eq!(redis, Ok("redis"));
         } else {
@@ -107,8 +113,13 @@ mod tests {
         }
         // Only without the feature: with it, the bus would start connecting to this address.
         if !cfg!(feature = "nats") {
-            let nats = backend(&[("NATS_URL", "nats://127.0.0.1:1")]).await.unwrap_err();
-            assert!(nats.contains("NATS_URL") && nats.contains("`nats` feature"), "{nats}");
+            let nats = backend(&[("NATS_URL", "nats://127.0.0.1:1")])
+                .await
+                .unwrap_err();
+            assert!(
+                nats.contains("NATS_URL") && nats.contains("`nats` feature"),
+                "{nats}"
+            );
         }
     }
 }

@@ -5,6 +5,7 @@ mod list;
 mod mapping;
 pub mod pg;
 mod repository;
+mod session;
 pub mod sqlite;
 mod tx;
 mod value;
@@ -23,8 +24,8 @@ use crate::repo::RepoError;
 pub use list::{ListSql, Placeholders, build_list};
 pub use mapping::{Events, Mapping, Method, Rendered, Returns, Statements};
 pub use repository::SqlRepository;
-pub use value::{FromSql, Row, Value, set, set_json, set_wire};
 pub use tx::{Conn, Executor, Later, MemoryTx, PgExecutor, Scope, SqliteExecutor, Tx, journal};
+pub use value::{FromSql, Row, Value, set, set_json, set_wire};
 
 /// A connection pool to whichever database `DATABASE_URL` names.
 #[derive(Debug, Clone)]

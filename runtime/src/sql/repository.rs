@@ -1,22 +1,20 @@
 //! The one SQL repository: create, get, update, delete, list and the spec's additional methods
 //! for any entity that generated code declares as a [`Record`], on Postgres and SQLite alike.
 //!
-//! Every call takes one connection. It runs in a transaction (a savepoint inside the caller's)
-//! when the change writes an event, which must commit with it; on Postgres also for a
-//! tenant-scoped call, which tells the row-level-security policy whose rows these are, and for
-//! every call inside a caller's transaction, so that a failed statement (a conflict the caller
-//! handles) rolls back only itself instead of aborting the caller's transaction.
+//! Every call takes one connection (a [`Session`]). It runs in a transaction (a savepoint inside
+//! the caller's) when the change writes an event, which must commit with it; on Postgres also
+//! for a tenant-scoped call, which tells the row-level-security policy whose rows these are, and
+//! for every call inside a caller's transaction, so that a failed statement (a conflict the
+//! caller handles) rolls back only itself instead of aborting the caller's transaction.
 
 use std::marker::PhantomData;
 
-use sqlx::postgres::{PgConnection, Postgres};
-use sqlx::sqlite::{Sqlite, SqliteConnection};
-use sqlx::{AssertSqlSafe, Transaction};
 use uuid::Uuid;
 
 use super::mapping::Statements;
-use super::value::{Row, Value, bind_pg, bind_pg_scalar, bind_sqlite, bind_sqlite_scalar};
-use super::{Conn, Db, PgExecutor, Placeholders, SqliteExecutor, Tx, table_error};
+use super::session::{AnyConn, Plan, Session};
+use super::value::{Row, Value};
+use super::{Db, PgExecutor, Placeholders, SqliteExecutor, Tx, table_error};
 use crate::events::Envelope;
 use crate::repo::{ListQuery, Page, RepoError, RepoResult};
 use crate::store::{Change, Changes, Record, Store};
@@ -112,8 +110,7 @@ impl<E: Record> SqlRepository<E> {
         let postgres = matches!(self.ex, AnyExecutor::Postgres(_));
         let tenant = E::mapping().tenant.and(org);
         Plan {
-            transaction: evented
-                || (postgres && (tenant.is_some() || self.in_transaction())),
+            transaction: evented || (postgres && (tenant.is_some() || self.in_transaction())),
             tenant: tenant.filter(|_| postgres),
             evented,
         }
@@ -130,7 +127,10 @@ impl<E: Record> SqlRepository<E> {
         let (Some(expected), Some(_)) = (expected, E::mapping().version) else {
             return Ok(());
         };
-        let exists = s.exists(&self.statements().exists, Self::scoped(org, vec![id.into()]));
+        let exists = s.exists(
+            &self.statements().exists,
+            Self::scoped(org, vec![id.into()]),
+        );
         if exists.await.map_err(Self::error)? {
             return Err(RepoError::Stale {
                 entity: E::mapping().table.entity,
@@ -141,16 +141,35 @@ impl<E: Record> SqlRepository<E> {
         Ok(())
     }
 
-    async fn rows(&self, org: Option<Uuid>, sql: &'static str, args: Vec<Value>) -> RepoResult<Vec<E>> {
+    async fn rows(
+        &self,
+        org: Option<Uuid>,
+        sql: &'static str,
+        args: Vec<Value>,
+    ) -> RepoResult<Vec<E>> {
         let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
-        let rows = s.all(sql, Self::scoped(org, args)).await.map_err(Self::error)?;
+        let mut s = conn
+            .session(self.plan(org, false))
+            .await
+            .map_err(Self::error)?;
+        let rows = s
+            .all(sql, Self::scoped(org, args))
+            .await
+            .map_err(Self::error)?;
         s.commit().await.map_err(Self::error)?;
-        rows.iter().map(E::decode).collect::<Result<Vec<_>, _>>().map_err(Self::error)
+        rows.iter()
+            .map(E::decode)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Self::error)
     }
 
     /// The version guard's and the tenant's binds, after a write's own.
-    fn guarded(&self, org: Option<Uuid>, mut args: Vec<Value>, expected: Option<i64>) -> Vec<Value> {
+    fn guarded(
+        &self,
+        org: Option<Uuid>,
+        mut args: Vec<Value>,
+        expected: Option<i64>,
+    ) -> Vec<Value> {
         if E::mapping().version.is_some() {
             args.push(expected.into());
         }
@@ -162,7 +181,10 @@ impl<E: Record> Store<E> for SqlRepository<E> {
     async fn insert(&self, org: Option<Uuid>, row: E) -> RepoResult<E> {
         let evented = E::mapping().events.created;
         let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, evented)).await.map_err(Self::error)?;
+        let mut s = conn
+            .session(self.plan(org, evented))
+            .await
+            .map_err(Self::error)?;
         let found = s.optional(&self.statements().insert, row.values()).await;
         let created = decode::<E>(found.map_err(Self::error)?)?
             .ok_or_else(|| Self::error(sqlx::Error::RowNotFound))?;
@@ -175,8 +197,13 @@ impl<E: Record> Store<E> for SqlRepository<E> {
 
     async fn find(&self, org: Option<Uuid>, id: Uuid) -> RepoResult<Option<E>> {
         let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
-        let found = s.optional(&self.statements().get, Self::scoped(org, vec![id.into()])).await;
+        let mut s = conn
+            .session(self.plan(org, false))
+            .await
+            .map_err(Self::error)?;
+        let found = s
+            .optional(&self.statements().get, Self::scoped(org, vec![id.into()]))
+            .await;
         let found = decode::<E>(found.map_err(Self::error)?)?;
         s.commit().await.map_err(Self::error)?;
         Ok(found)
@@ -202,8 +229,13 @@ impl<E: Record> Store<E> for SqlRepository<E> {
         }
         let evented = m.events.updated;
         let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, evented)).await.map_err(Self::error)?;
-        let found = s.optional(&self.statements().update, self.guarded(org, args, expected)).await;
+        let mut s = conn
+            .session(self.plan(org, evented))
+            .await
+            .map_err(Self::error)?;
+        let found = s
+            .optional(&self.statements().update, self.guarded(org, args, expected))
+            .await;
         let updated = decode::<E>(found.map_err(Self::error)?)?;
         if updated.is_none() {
             self.stale_or_missing(&mut s, org, id, expected).await?;
@@ -226,7 +258,10 @@ impl<E: Record> Store<E> for SqlRepository<E> {
         let sql = &self.statements().delete;
         let args = self.guarded(org, args, expected);
         let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, evented)).await.map_err(Self::error)?;
+        let mut s = conn
+            .session(self.plan(org, evented))
+            .await
+            .map_err(Self::error)?;
         let gone = if evented {
             let gone = decode::<E>(s.optional(sql, args).await.map_err(Self::error)?)?;
             if let Some(row) = &gone {
@@ -259,7 +294,10 @@ impl<E: Record> Store<E> for SqlRepository<E> {
         };
         let sql = super::build_list(m.table, &self.statements().columns, query, style);
         let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
+        let mut s = conn
+            .session(self.plan(org, false))
+            .await
+            .map_err(Self::error)?;
         let (total, rows) = s.page(sql, query).await.map_err(Self::error)?;
         s.commit().await.map_err(Self::error)?;
         let data = rows.iter().map(E::decode).collect::<Result<Vec<_>, _>>();
@@ -268,29 +306,56 @@ impl<E: Record> Store<E> for SqlRepository<E> {
     }
 
     /// The first row additional method `method` finds.
-    async fn fetch_one(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Option<E>> {
+    async fn fetch_one(
+        &self,
+        org: Option<Uuid>,
+        method: usize,
+        args: Vec<Value>,
+    ) -> RepoResult<Option<E>> {
         let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
-        let found = s.optional(&self.statements().methods[method], Self::scoped(org, args)).await;
+        let mut s = conn
+            .session(self.plan(org, false))
+            .await
+            .map_err(Self::error)?;
+        let found = s
+            .optional(&self.statements().methods[method], Self::scoped(org, args))
+            .await;
         let found = decode::<E>(found.map_err(Self::error)?)?;
         s.commit().await.map_err(Self::error)?;
         Ok(found)
     }
 
     /// Every row additional method `method` finds.
-    async fn fetch_all(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Vec<E>> {
-        self.rows(org, &self.statements().methods[method], args).await
+    async fn fetch_all(
+        &self,
+        org: Option<Uuid>,
+        method: usize,
+        args: Vec<Value>,
+    ) -> RepoResult<Vec<E>> {
+        self.rows(org, &self.statements().methods[method], args)
+            .await
     }
 
     /// The rows additional method `method` would delete, so that a cache can forget them.
-    async fn matching(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<Vec<E>> {
-        self.rows(org, &self.statements().method_rows[method], args).await
+    async fn matching(
+        &self,
+        org: Option<Uuid>,
+        method: usize,
+        args: Vec<Value>,
+    ) -> RepoResult<Vec<E>> {
+        self.rows(org, &self.statements().method_rows[method], args)
+            .await
     }
 
     async fn count(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<u64> {
         let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
-        let n = s.count(&self.statements().methods[method], Self::scoped(org, args)).await;
+        let mut s = conn
+            .session(self.plan(org, false))
+            .await
+            .map_err(Self::error)?;
+        let n = s
+            .count(&self.statements().methods[method], Self::scoped(org, args))
+            .await;
         let n = n.map_err(Self::error)?;
         s.commit().await.map_err(Self::error)?;
         Ok(u64::try_from(n).unwrap_or_default())
@@ -298,15 +363,25 @@ impl<E: Record> Store<E> for SqlRepository<E> {
 
     async fn exists(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<bool> {
         let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, false)).await.map_err(Self::error)?;
-        let found = s.exists(&self.statements().methods[method], Self::scoped(org, args)).await;
+        let mut s = conn
+            .session(self.plan(org, false))
+            .await
+            .map_err(Self::error)?;
+        let found = s
+            .exists(&self.statements().methods[method], Self::scoped(org, args))
+            .await;
         let found = found.map_err(Self::error)?;
         s.commit().await.map_err(Self::error)?;
         Ok(found)
     }
 
     /// Delete the rows additional method `method` matches; how many went.
-    async fn delete_matching(&self, org: Option<Uuid>, method: usize, mut args: Vec<Value>) -> RepoResult<u64> {
+    async fn delete_matching(
+        &self,
+        org: Option<Uuid>,
+        method: usize,
+        mut args: Vec<Value>,
+    ) -> RepoResult<u64> {
         let m = E::mapping();
         if m.table.soft_delete {
             args.push(super::now().into());
@@ -315,7 +390,10 @@ impl<E: Record> Store<E> for SqlRepository<E> {
         let args = Self::scoped(org, args);
         let evented = m.events.deleted;
         let mut conn = self.conn().await?;
-        let mut s = conn.session(self.plan(org, evented)).await.map_err(Self::error)?;
+        let mut s = conn
+            .session(self.plan(org, evented))
+            .await
+            .map_err(Self::error)?;
         let gone = if evented {
             let rows = s.all(sql, args).await.map_err(Self::error)?;
             for row in &rows {
@@ -346,7 +424,6 @@ impl<E: Record> Store<E> for SqlRepository<E> {
         s.commit().await.map_err(Self::error)?;
         Ok(())
     }
-
 }
 
 fn decode<E: Record>(row: Option<Row>) -> RepoResult<Option<E>> {
@@ -354,166 +431,4 @@ fn decode<E: Record>(row: Option<Row>) -> RepoResult<Option<E>> {
         .map(E::decode)
         .transpose()
         .map_err(|e| table_error(E::mapping().table, e))
-}
-
-/// What a call needs of its connection.
-struct Plan {
-    /// Run in a transaction, or a savepoint of the caller's.
-    transaction: bool,
-    /// Tell Postgres's row-level-security policies whose rows these are.
-    tenant: Option<Uuid>,
-    /// The call writes to the outbox: wake the relay once it commits.
-    evented: bool,
-}
-
-impl Plan {
-    fn plain() -> Self {
-        Self {
-            transaction: false,
-            tenant: None,
-            evented: true,
-        }
-    }
-}
-
-enum AnyConn<'a> {
-    Postgres(Conn<'a, Postgres>),
-    Sqlite(Conn<'a, Sqlite>),
-}
-
-impl AnyConn<'_> {
-    async fn session(&mut self, plan: Plan) -> Result<Session<'_>, sqlx::Error> {
-        let on = match (self, plan.transaction) {
-            (AnyConn::Postgres(c), true) => {
-                let mut tx = sqlx::Connection::begin(&mut **c).await?;
-                if let Some(org) = plan.tenant {
-                    super::pg::scope(&mut tx, org).await?;
-                }
-                On::PostgresTx(tx)
-            }
-            (AnyConn::Postgres(c), false) => On::Postgres(c),
-            (AnyConn::Sqlite(c), true) => On::SqliteTx(sqlx::Connection::begin(&mut **c).await?),
-            (AnyConn::Sqlite(c), false) => On::Sqlite(c),
-        };
-        Ok(Session {
-            on,
-            evented: plan.evented,
-        })
-    }
-}
-
-/// One call's statements: on the connection itself, or in a transaction (a savepoint when the
-/// connection is already in one) that [`Session::commit`] keeps and dropping rolls back.
-struct Session<'c> {
-    on: On<'c>,
-    evented: bool,
-}
-
-enum On<'c> {
-    Postgres(&'c mut PgConnection),
-    PostgresTx(Transaction<'c, Postgres>),
-    Sqlite(&'c mut SqliteConnection),
-    SqliteTx(Transaction<'c, Sqlite>),
-}
-
-enum Target<'a> {
-    Postgres(&'a mut PgConnection),
-    Sqlite(&'a mut SqliteConnection),
-}
-
-fn pg_query(sql: &'static str, args: Vec<Value>) -> sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments> {
-    args.into_iter().fold(sqlx::query(sql), bind_pg)
-}
-
-fn sqlite_query(sql: &'static str, args: Vec<Value>) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
-    args.into_iter().fold(sqlx::query(sql), bind_sqlite)
-}
-
-impl Session<'_> {
-    fn db(&mut self) -> Target<'_> {
-        match &mut self.on {
-            On::Postgres(c) => Target::Postgres(c),
-            On::PostgresTx(tx) => Target::Postgres(tx),
-            On::Sqlite(c) => Target::Sqlite(c),
-            On::SqliteTx(tx) => Target::Sqlite(tx),
-        }
-    }
-
-    async fn optional(&mut self, sql: &'static str, args: Vec<Value>) -> Result<Option<Row>, sqlx::Error> {
-        Ok(match self.db() {
-            Target::Postgres(c) => pg_query(sql, args).fetch_optional(c).await?.map(Row::Postgres),
-            Target::Sqlite(c) => sqlite_query(sql, args).fetch_optional(c).await?.map(Row::Sqlite),
-        })
-    }
-
-    async fn all(&mut self, sql: &'static str, args: Vec<Value>) -> Result<Vec<Row>, sqlx::Error> {
-        Ok(match self.db() {
-            Target::Postgres(c) => pg_query(sql, args).fetch_all(c).await?.into_iter().map(Row::Postgres).collect(),
-            Target::Sqlite(c) => sqlite_query(sql, args).fetch_all(c).await?.into_iter().map(Row::Sqlite).collect(),
-        })
-    }
-
-    async fn execute(&mut self, sql: &'static str, args: Vec<Value>) -> Result<u64, sqlx::Error> {
-        Ok(match self.db() {
-            Target::Postgres(c) => pg_query(sql, args).execute(c).await?.rows_affected(),
-            Target::Sqlite(c) => sqlite_query(sql, args).execute(c).await?.rows_affected(),
-        })
-    }
-
-    async fn count(&mut self, sql: &'static str, args: Vec<Value>) -> Result<i64, sqlx::Error> {
-        match self.db() {
-            Target::Postgres(c) => args.into_iter().fold(sqlx::query_scalar(sql), bind_pg_scalar).fetch_one(c).await,
-            Target::Sqlite(c) => args.into_iter().fold(sqlx::query_scalar(sql), bind_sqlite_scalar).fetch_one(c).await,
-        }
-    }
-
-    async fn exists(&mut self, sql: &'static str, args: Vec<Value>) -> Result<bool, sqlx::Error> {
-        match self.db() {
-            Target::Postgres(c) => args.into_iter().fold(sqlx::query_scalar(sql), bind_pg_scalar).fetch_one(c).await,
-            Target::Sqlite(c) => args.into_iter().fold(sqlx::query_scalar(sql), bind_sqlite_scalar).fetch_one(c).await,
-        }
-    }
-
-    /// A list's total and page: the count binds the filter's arguments only, the page binds all
-    /// of them, then the limit and offset.
-    async fn page(&mut self, sql: super::ListSql, query: &ListQuery) -> Result<(i64, Vec<Row>), sqlx::Error> {
-        let limit = i64::from(query.limit);
-        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
-        let count_args = &sql.args[..sql.count_args];
-        match self.db() {
-            Target::Postgres(c) => {
-                let count = count_args.iter().fold(sqlx::query_scalar(AssertSqlSafe(sql.count)), super::pg::bind_scalar);
-                let total: i64 = count.fetch_one(&mut *c).await?;
-                let select = sql.args.iter().fold(sqlx::query(AssertSqlSafe(sql.select)), super::pg::bind);
-                let rows = select.bind(limit).bind(offset).fetch_all(c).await?;
-                Ok((total, rows.into_iter().map(Row::Postgres).collect()))
-            }
-            Target::Sqlite(c) => {
-                let count = count_args.iter().fold(sqlx::query_scalar(AssertSqlSafe(sql.count)), super::sqlite::bind_scalar);
-                let total: i64 = count.fetch_one(&mut *c).await?;
-                let select = sql.args.iter().fold(sqlx::query(AssertSqlSafe(sql.select)), super::sqlite::bind);
-                let rows = select.bind(limit).bind(offset).fetch_all(c).await?;
-                Ok((total, rows.into_iter().map(Row::Sqlite).collect()))
-            }
-        }
-    }
-
-    async fn outbox(&mut self, event: &Envelope) -> Result<(), sqlx::Error> {
-        match self.db() {
-            Target::Postgres(c) => crate::events::write_pg(c, event).await,
-            Target::Sqlite(c) => crate::events::write_sqlite(c, event).await,
-        }
-    }
-
-    async fn commit(self) -> Result<(), sqlx::Error> {
-        match self.on {
-            On::PostgresTx(tx) => tx.commit().await?,
-            On::SqliteTx(tx) => tx.commit().await?,
-            On::Postgres(_) | On::Sqlite(_) => {}
-        }
-        if self.evented {
-            crate::events::wake();
-        }
-        Ok(())
-    }
 }

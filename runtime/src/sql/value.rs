@@ -99,7 +99,11 @@ pub fn set_json<T: Serialize>(patch: crate::Patch<T>, nullable: bool) -> (bool, 
 }
 
 /// [`set`] for a string enum, stored as its wire value.
-pub fn set_wire<T>(patch: crate::Patch<T>, nullable: bool, wire: fn(&T) -> &'static str) -> (bool, Value) {
+pub fn set_wire<T>(
+    patch: crate::Patch<T>,
+    nullable: bool,
+    wire: fn(&T) -> &'static str,
+) -> (bool, Value) {
     let (set, value) = super::patch_parts(patch, nullable);
     (set, Value::from(value.as_ref().map(wire)))
 }
@@ -137,7 +141,10 @@ macro_rules! bind_sqlite {
     };
 }
 
-pub(crate) fn bind_pg(q: Query<'static, Postgres, PgArguments>, v: Value) -> Query<'static, Postgres, PgArguments> {
+pub(crate) fn bind_pg(
+    q: Query<'static, Postgres, PgArguments>,
+    v: Value,
+) -> Query<'static, Postgres, PgArguments> {
     bind_pg!(q, v)
 }
 
@@ -178,7 +185,11 @@ impl Row {
     }
 
     /// A string enum, read back through its `from_wire`.
-    pub fn wire<T>(&self, column: &str, from_wire: fn(&str) -> Option<T>) -> Result<T, sqlx::Error> {
+    pub fn wire<T>(
+        &self,
+        column: &str,
+        from_wire: fn(&str) -> Option<T>,
+    ) -> Result<T, sqlx::Error> {
         let text: String = self.get(column)?;
         from_wire(&text).ok_or_else(|| super::decode_error(column, text))
     }
@@ -249,9 +260,7 @@ impl FromSql for Uuid {
         row.try_get(column)
     }
     fn from_sqlite(row: &SqliteRow, column: &str) -> Result<Self, sqlx::Error> {
-        Ok(row
-            .try_get::<uuid::fmt::Hyphenated, _>(column)?
-            .into_uuid())
+        Ok(row.try_get::<uuid::fmt::Hyphenated, _>(column)?.into_uuid())
     }
 }
 
