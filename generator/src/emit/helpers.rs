@@ -130,3 +130,43 @@ fn cache_key(entity: Value, method: Value) -> Result<String, Error> {
         parts.join(", ")
     ))
 }
+
+impl serde::Serialize for crate::model::Assign {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Assign", 3)?;
+        s.serialize_field("field", &self.field)?;
+        s.serialize_field("expr", &fill_expr(&self.field, &self.from))?;
+        s.serialize_field("absent", &(self.from == crate::model::Fill::Absent))?;
+        s.end()
+    }
+}
+
+/// The expression over `body` that fills `field`.
+fn fill_expr(field: &str, fill: &crate::model::Fill) -> String {
+    use crate::model::Fill;
+    match fill {
+        Fill::Body => format!("body.{field}"),
+        // Literals need no closure (clippy: unnecessary_lazy_evaluations); calls do.
+        Fill::BodyOr(Some(d)) if !d.contains('(') => format!("body.{field}.unwrap_or({d})"),
+        Fill::BodyOr(Some(d)) => format!("body.{field}.unwrap_or_else(|| {d})"),
+        Fill::BodyOr(None) => format!("body.{field}.unwrap_or_default()"),
+        Fill::Default {
+            default: Some(d),
+            nullable: true,
+        } => format!("Some({d})"),
+        Fill::Default {
+            default: Some(d),
+            nullable: false,
+        } => d.clone(),
+        Fill::Default {
+            default: None,
+            nullable: true,
+        } => "None".into(),
+        Fill::Default {
+            default: None,
+            nullable: false,
+        } => "Default::default()".into(),
+        Fill::Absent => "rt::Patch::Absent".into(),
+    }
+}

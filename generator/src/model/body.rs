@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use super::Entity;
 use super::schema::{ObjectS, S, SKind, SRef};
 use super::types::{TypeDef, Types};
+use super::{Assign, Entity, Fill};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// The body of a create or update: the entity's settable fields the request schema lists, typed
@@ -161,15 +161,9 @@ pub(super) fn crud_body(
             .fields
             .iter()
             .filter(|f| f.updatable)
-            .map(|f| {
-                (
-                    f.ident.clone(),
-                    if in_body(f) {
-                        format!("body.{}", f.ident)
-                    } else {
-                        "rt::Patch::Absent".into()
-                    },
-                )
+            .map(|f| Assign {
+                field: f.ident.clone(),
+                from: if in_body(f) { Fill::Body } else { Fill::Absent },
             })
             .collect()
     };
@@ -185,14 +179,14 @@ pub(super) fn crud_body(
 pub(super) struct CrudBody {
     pub def: TypeDef,
     pub rule: super::rules::Rule,
-    /// For create and update: (field, expression over `body`) to build the repository record.
-    pub assign: Vec<(String, String)>,
+    /// For create and update: how each field of the repository record is filled.
+    pub assign: Vec<Assign>,
     /// The organization field a create body leaves out, filled from the caller.
     pub caller_organization: Option<String>,
 }
 
 /// How each field of `New<Entity>` is filled from a create body.
-fn create_assignments(entity: &Entity, body: &[super::StructField]) -> Vec<(String, String)> {
+fn create_assignments(entity: &Entity, body: &[super::StructField]) -> Vec<Assign> {
     entity
         .fields
         .iter()
@@ -200,21 +194,16 @@ fn create_assignments(entity: &Entity, body: &[super::StructField]) -> Vec<(Stri
         .map(|f| {
             let in_body = body.iter().find(|b| b.ident == f.ident);
             let default = f.default_expr.clone();
-            let expr = match (in_body, f.nullable, default) {
-                (Some(_), true, _) => format!("body.{}", f.ident),
-                (Some(b), false, _) if !b.ty.starts_with("Option<") => format!("body.{}", f.ident),
-                // Literals need no closure (clippy: unnecessary_lazy_evaluations); calls do.
-                (Some(_), false, Some(d)) if !d.contains('(') => {
-                    format!("body.{}.unwrap_or({d})", f.ident)
-                }
-                (Some(_), false, Some(d)) => format!("body.{}.unwrap_or_else(|| {d})", f.ident),
-                (Some(_), false, None) => format!("body.{}.unwrap_or_default()", f.ident),
-                (None, true, Some(d)) => format!("Some({d})"),
-                (None, true, None) => "None".into(),
-                (None, false, Some(d)) => d,
-                (None, false, None) => "Default::default()".into(),
+            let from = match (in_body, f.nullable, default) {
+                (Some(_), true, _) => Fill::Body,
+                (Some(b), false, _) if !b.ty.starts_with("Option<") => Fill::Body,
+                (Some(_), false, default) => Fill::BodyOr(default),
+                (None, nullable, default) => Fill::Default { default, nullable },
             };
-            (f.ident.clone(), expr)
+            Assign {
+                field: f.ident.clone(),
+                from,
+            }
         })
         .collect()
 }

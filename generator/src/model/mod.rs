@@ -229,8 +229,8 @@ pub struct Operation {
     pub output_format: media::Format,
     /// Name of the input struct of a custom operation.
     pub input: Option<String>,
-    /// For create and update: (field, expression over `body`) to build the repository record.
-    pub assign: Vec<(String, String)>,
+    /// For create and update: how each field of the repository record is filled from the body.
+    pub assign: Vec<Assign>,
     /// For create: the organization field the body leaves out, filled from the caller.
     pub caller_organization: Option<String>,
     /// For list: whether the response schema lets `meta.nextCursor` appear.
@@ -250,6 +250,41 @@ pub struct Param {
     pub required: bool,
     /// Custom operations only: CRUD operations parse their parameters in the runtime.
     pub rule: Option<rules::Rule>,
+}
+
+/// A field of a `New…` record or `…Patch` built from a request body. Templates receive it as
+/// `{field, expr}`, the expression written by `emit::helpers`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assign {
+    pub field: String,
+    pub from: Fill,
+}
+
+/// Where the value of an [`Assign`] comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fill {
+    /// The body's field of the same name, as it is.
+    Body,
+    /// The body's optional field, else the spec's default (a Rust expression; `None`: the
+    /// type's `Default`).
+    BodyOr(Option<String>),
+    /// Not in the body: the spec's default, else nothing (`None` or the type's `Default`).
+    Default {
+        default: Option<String>,
+        nullable: bool,
+    },
+    /// A patch leaves the field alone.
+    Absent,
+}
+
+impl Fill {
+    /// The spec's default it falls back on, if any.
+    pub fn default(&self) -> Option<&str> {
+        match self {
+            Fill::BodyOr(d) | Fill::Default { default: d, .. } => d.as_deref(),
+            Fill::Body | Fill::Absent => None,
+        }
+    }
 }
 
 /// A rule emitted once per module, as `static <name>: rt::validate::Schema`.

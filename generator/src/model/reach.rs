@@ -37,7 +37,7 @@ pub fn keep_used<'a>(
             .chain(op.body.as_ref().map(|b| b.ty.as_str()))
             .chain(op.output.as_deref())
             .chain(op.input.as_deref())
-            .chain(op.assign.iter().map(|(_, expr)| expr.as_str()))
+            .chain(op.assign.iter().filter_map(|a| a.from.default()))
         {
             mention(&by_name, text, &mut pending);
         }

@@ -112,6 +112,9 @@ pub struct Types<'a> {
     pub diagnostics: Diagnostics,
     /// Inline types already emitted, by name, so the same hint twice yields one type.
     inline_done: BTreeSet<String>,
+    /// Inline string enums by their values: specs repeat the same enum inline (GitHub's
+    /// `state: [open, closed]` in hundreds of places), and each becomes one type.
+    enums_by_values: BTreeMap<Vec<String>, String>,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -125,6 +128,7 @@ impl<'a> Types<'a> {
             defs: Vec::new(),
             diagnostics: Diagnostics::default(),
             inline_done: BTreeSet::new(),
+            enums_by_values: BTreeMap::new(),
         }
     }
 
@@ -282,7 +286,14 @@ impl<'a> Types<'a> {
     fn inline_ty(&mut self, s: &S, hint: &str, owner: Option<&str>, depth: usize) -> Ty {
         match &s.kind {
             SKind::String(st) if !st.enumeration.is_empty() => {
-                let name = self.inline_name(hint);
+                let same = self.enums_by_values.get(&st.enumeration).cloned();
+                let name = match same {
+                    Some(name) if !self.inline_done.contains(&pascal(hint)) => name,
+                    _ => self.inline_name(hint),
+                };
+                self.enums_by_values
+                    .entry(st.enumeration.clone())
+                    .or_insert_with(|| name.clone());
                 if self.inline_done.insert(name.clone()) {
                     self.defs.push(enum_def(
                         &name,

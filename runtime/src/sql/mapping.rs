@@ -317,3 +317,97 @@ impl Render<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::{Column, Table};
+
+    static TENANT: Column = Column::uuid("organizationID", "organization_id");
+    static TABLE: Table = Table {
+        entity: "Label",
+        name: "labels",
+        columns: &[],
+        unique: &[],
+        sortable: &[],
+        soft_delete: true,
+        default_limit: 20,
+        max_limit: 100,
+    };
+    static LABELS: Mapping = Mapping {
+        table: &TABLE,
+        columns: &["id", "updated_at", "name", "organization_id", "version"],
+        updatable: &["name"],
+        updated_at: Some("updated_at"),
+        version: Some("version"),
+        tenant: Some(&TENANT),
+        events: Events {
+            created: true,
+            updated: true,
+            deleted: true,
+        },
+        methods: &[Method {
+            name: "by_name",
+            columns: &["name"],
+            returns: Returns::Delete,
+        }],
+        rendered: Rendered::new(),
+    };
+
+    const COLUMNS: &str = r#""id", "updated_at", "name", "organization_id", "version""#;
+
+    /// Every option at once: soft delete, a version guard, a tenant and events (RETURNING).
+    #[test]
+    fn statements_carry_every_option_in_bind_order() {
+        let pg = LABELS.statements(Placeholders::Dollar);
+        assert_eq!(
+            pg.insert,
+            format!(
+                r#"INSERT INTO "labels" ({COLUMNS}) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"#
+            )
+        );
+        assert_eq!(
+            pg.get,
+            format!(
+                r#"SELECT {COLUMNS} FROM "labels" WHERE "id" = $1 AND "deleted_at" IS NULL AND "organization_id" = $2"#
+            )
+        );
+        assert_eq!(
+            pg.update,
+            format!(
+                r#"UPDATE "labels" SET "name" = CASE WHEN $2 THEN $3 ELSE "name" END, "updated_at" = $4, "version" = "version" + 1 WHERE "id" = $1 AND "deleted_at" IS NULL AND "version" = COALESCE($5, "version") AND "organization_id" = $6 RETURNING {COLUMNS}"#
+            )
+        );
+        assert_eq!(
+            pg.delete,
+            format!(
+                r#"UPDATE "labels" SET "deleted_at" = $2 WHERE "id" = $1 AND "deleted_at" IS NULL AND "version" = COALESCE($3, "version") AND "organization_id" = $4 RETURNING {COLUMNS}"#
+            )
+        );
+        assert_eq!(
+            pg.methods[0],
+            format!(
+                r#"UPDATE "labels" SET "deleted_at" = $2 WHERE "name" = $1 AND "deleted_at" IS NULL AND "organization_id" = $3 RETURNING {COLUMNS}"#
+            )
+        );
+        let sqlite = LABELS.statements(Placeholders::Question);
+        assert_eq!(
+            sqlite.exists,
+            r#"SELECT EXISTS (SELECT 1 FROM "labels" WHERE "id" = ?1 AND "deleted_at" IS NULL AND "organization_id" = ?2)"#
+        );
+        assert_eq!(
+            sqlite.method_rows[0],
+            format!(
+                r#"SELECT {COLUMNS} FROM "labels" WHERE "name" = ?1 AND "deleted_at" IS NULL AND "organization_id" = ?2"#
+            )
+        );
+    }
+
+    /// The rendered statements are kept: a second call returns the same text.
+    #[test]
+    fn statements_are_rendered_once_per_dialect() {
+        let first: *const Statements = LABELS.statements(Placeholders::Dollar);
+        let again: *const Statements = LABELS.statements(Placeholders::Dollar);
+        assert_eq!(first, again);
+    }
+}
