@@ -80,7 +80,19 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         }
     }
     let mut types = Types::new(&components);
-    types.name_components();
+    // What generated code derives from domain names, then from entity names, is taken before
+    // any spec type is named, so no spec type can collide with it.
+    for domain in raw_ops.iter().map(|o| &o.5).chain([&"api".to_string()]) {
+        for derived in super::names::domain_derived(domain) {
+            types.namespace.reserve(&derived);
+        }
+    }
+    let entity_schemas: BTreeSet<String> = annotations
+        .iter()
+        .filter(|(_, a)| a.schema_type == Some(SchemaType::Entity))
+        .map(|(name, _)| name.clone())
+        .collect();
+    types.name_components(&entity_schemas, super::names::entity_derived);
     // Entity domains: their own x-internal, else the domain of the first operation that serves
     // them (by ArchesAI's response conventions), else the first tag that names them.
     let plurals: Vec<(String, String)> = annotations
@@ -135,25 +147,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
         .chain(entity_domains.values().cloned())
         .collect();
 
-    // Reserve the names generated code derives from entities and domains.
-    for name in entity_domains.keys() {
-        let rust = types.rust_name(name);
-        for derived in [
-            "New{}",
-            "{}Patch",
-            "{}Repository",
-            "Pg{}Repository",
-            "Sqlite{}Repository",
-            "Mock{}Repository",
-        ] {
-            types.namespace.reserve(&derived.replace("{}", &rust));
-        }
-    }
+    // Domains that only an entity names (`x-internal`) are known only now.
     for d in &domain_names {
-        types.namespace.reserve(&format!("{}Service", pascal(d)));
-        types
-            .namespace
-            .reserve(&format!("{}Repositories", pascal(d)));
+        for derived in super::names::domain_derived(d) {
+            types.namespace.reserve(&derived);
+        }
     }
 
     let mut entities: Vec<Entity> = Vec::new();

@@ -185,6 +185,23 @@ impl Namespace {
     }
 }
 
+/// The type names generated code derives from an entity's: keep in step with the templates.
+pub fn entity_derived(entity: &str) -> Vec<String> {
+    ["New{}", "{}Patch", "{}Repository", "{}Event", "Cached{}Repository"]
+        .iter()
+        .map(|pattern| pattern.replace("{}", entity))
+        .collect()
+}
+
+/// The type names generated code derives from a domain's module name.
+pub fn domain_derived(domain: &str) -> Vec<String> {
+    let pascal = pascal(domain);
+    ["Service", "Repositories", "Client"]
+        .iter()
+        .map(|suffix| format!("{pascal}{suffix}"))
+        .collect()
+}
+
 /// `artifact` → `artifacts`, `category` → `categories`: table and accessor names.
 pub fn plural(snake: &str) -> String {
     if let Some(stem) = snake.strip_suffix('y')

@@ -133,11 +133,22 @@ impl<'a> Types<'a> {
     }
 
     /// Give every component that becomes a Rust type its name, before anything is emitted, so
-    /// that names are stable whatever order they are used in.
-    pub fn name_components(&mut self) {
-        for (name, schema) in self.components {
-            if self.is_named(schema, 0) {
+    /// that names are stable whatever order they are used in. `entities` are named first, then
+    /// the names generated code derives from each (`derived`) are taken, then every other
+    /// component is named: a spec type can never take a derived name (`LabelEvent` becomes
+    /// `LabelEvent2` beside the entity `Label`).
+    pub fn name_components(&mut self, entities: &BTreeSet<String>, derived: fn(&str) -> Vec<String>) {
+        for first in [true, false] {
+            for (name, schema) in self.components {
+                if entities.contains(name) != first || !self.is_named(schema, 0) {
+                    continue;
+                }
                 let rust = self.namespace.claim(&pascal(name));
+                if first {
+                    for d in derived(&rust) {
+                        self.namespace.reserve(&d);
+                    }
+                }
                 self.names.insert(name.clone(), rust);
             }
         }
