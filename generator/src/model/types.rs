@@ -137,7 +137,11 @@ impl<'a> Types<'a> {
     /// the names generated code derives from each (`derived`) are taken, then every other
     /// component is named: a spec type can never take a derived name (`LabelEvent` becomes
     /// `LabelEvent2` beside the entity `Label`).
-    pub fn name_components(&mut self, entities: &BTreeSet<String>, derived: fn(&str) -> Vec<String>) {
+    pub fn name_components(
+        &mut self,
+        entities: &BTreeSet<String>,
+        derived: fn(&str) -> Vec<String>,
+    ) {
         for first in [true, false] {
             for (name, schema) in self.components {
                 if entities.contains(name) != first || !self.is_named(schema, 0) {
