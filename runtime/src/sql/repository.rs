@@ -64,11 +64,15 @@ impl<E: Record> SqlRepository<E> {
         }
     }
 
-    fn statements(&self) -> &'static Statements {
-        E::mapping().statements(match self.ex {
+    fn style(&self) -> Placeholders {
+        match self.ex {
             AnyExecutor::Postgres(_) => Placeholders::Dollar,
             AnyExecutor::Sqlite(_) => Placeholders::Question,
-        })
+        }
+    }
+
+    fn statements(&self) -> &'static Statements {
+        E::mapping().statements(self.style())
     }
 
     fn error(err: sqlx::Error) -> RepoError {
@@ -127,7 +131,7 @@ impl<E: Record> SqlRepository<E> {
         let (Some(expected), Some(_)) = (expected, E::mapping().version) else {
             return Ok(());
         };
-        let exists = s.exists(
+        let exists = s.scalar::<bool>(
             &self.statements().exists,
             Self::scoped(org, vec![id.into()]),
         );
@@ -139,6 +143,47 @@ impl<E: Record> SqlRepository<E> {
             });
         }
         Ok(())
+    }
+
+    /// The first row `sql` reads, with the tenant bound after `args`.
+    async fn read_one(
+        &self,
+        org: Option<Uuid>,
+        sql: &'static str,
+        args: Vec<Value>,
+    ) -> RepoResult<Option<E>> {
+        let mut conn = self.conn().await?;
+        let mut s = conn
+            .session(self.plan(org, false))
+            .await
+            .map_err(Self::error)?;
+        let found = s.optional(sql, Self::scoped(org, args)).await;
+        let found = decode::<E>(found.map_err(Self::error)?)?;
+        s.commit().await.map_err(Self::error)?;
+        Ok(found)
+    }
+
+    /// The value `sql` (a count, an `EXISTS`) reads, with the tenant bound after `args`.
+    async fn read_scalar<T>(
+        &self,
+        org: Option<Uuid>,
+        sql: &'static str,
+        args: Vec<Value>,
+    ) -> RepoResult<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: Send + Unpin,
+    {
+        let mut conn = self.conn().await?;
+        let mut s = conn
+            .session(self.plan(org, false))
+            .await
+            .map_err(Self::error)?;
+        let value = s.scalar(sql, Self::scoped(org, args)).await;
+        let value = value.map_err(Self::error)?;
+        s.commit().await.map_err(Self::error)?;
+        Ok(value)
     }
 
     async fn rows(
@@ -196,17 +241,8 @@ impl<E: Record> Store<E> for SqlRepository<E> {
     }
 
     async fn find(&self, org: Option<Uuid>, id: Uuid) -> RepoResult<Option<E>> {
-        let mut conn = self.conn().await?;
-        let mut s = conn
-            .session(self.plan(org, false))
+        self.read_one(org, &self.statements().get, vec![id.into()])
             .await
-            .map_err(Self::error)?;
-        let found = s
-            .optional(&self.statements().get, Self::scoped(org, vec![id.into()]))
-            .await;
-        let found = decode::<E>(found.map_err(Self::error)?)?;
-        s.commit().await.map_err(Self::error)?;
-        Ok(found)
     }
 
     /// Set the columns whose flag is true; `None` when no row has this id. With a version,
@@ -288,11 +324,7 @@ impl<E: Record> Store<E> for SqlRepository<E> {
             }
             _ => query,
         };
-        let style = match self.ex {
-            AnyExecutor::Postgres(_) => Placeholders::Dollar,
-            AnyExecutor::Sqlite(_) => Placeholders::Question,
-        };
-        let sql = super::build_list(m.table, &self.statements().columns, query, style);
+        let sql = super::build_list(m.table, &self.statements().columns, query, self.style());
         let mut conn = self.conn().await?;
         let mut s = conn
             .session(self.plan(org, false))
@@ -312,17 +344,8 @@ impl<E: Record> Store<E> for SqlRepository<E> {
         method: usize,
         args: Vec<Value>,
     ) -> RepoResult<Option<E>> {
-        let mut conn = self.conn().await?;
-        let mut s = conn
-            .session(self.plan(org, false))
+        self.read_one(org, &self.statements().methods[method], args)
             .await
-            .map_err(Self::error)?;
-        let found = s
-            .optional(&self.statements().methods[method], Self::scoped(org, args))
-            .await;
-        let found = decode::<E>(found.map_err(Self::error)?)?;
-        s.commit().await.map_err(Self::error)?;
-        Ok(found)
     }
 
     /// Every row additional method `method` finds.
@@ -348,31 +371,14 @@ impl<E: Record> Store<E> for SqlRepository<E> {
     }
 
     async fn count(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<u64> {
-        let mut conn = self.conn().await?;
-        let mut s = conn
-            .session(self.plan(org, false))
-            .await
-            .map_err(Self::error)?;
-        let n = s
-            .count(&self.statements().methods[method], Self::scoped(org, args))
-            .await;
-        let n = n.map_err(Self::error)?;
-        s.commit().await.map_err(Self::error)?;
+        let sql = &self.statements().methods[method];
+        let n: i64 = self.read_scalar(org, sql, args).await?;
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
     async fn exists(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<bool> {
-        let mut conn = self.conn().await?;
-        let mut s = conn
-            .session(self.plan(org, false))
+        self.read_scalar(org, &self.statements().methods[method], args)
             .await
-            .map_err(Self::error)?;
-        let found = s
-            .exists(&self.statements().methods[method], Self::scoped(org, args))
-            .await;
-        let found = found.map_err(Self::error)?;
-        s.commit().await.map_err(Self::error)?;
-        Ok(found)
     }
 
     /// Delete the rows additional method `method` matches; how many went.

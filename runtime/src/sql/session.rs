@@ -153,28 +153,13 @@ impl Session<'_> {
         })
     }
 
-    pub async fn count(&mut self, sql: &'static str, args: Vec<Value>) -> Result<i64, sqlx::Error> {
-        match self.db() {
-            Target::Postgres(c) => {
-                args.into_iter()
-                    .fold(sqlx::query_scalar(sql), bind_pg_scalar)
-                    .fetch_one(c)
-                    .await
-            }
-            Target::Sqlite(c) => {
-                args.into_iter()
-                    .fold(sqlx::query_scalar(sql), bind_sqlite_scalar)
-                    .fetch_one(c)
-                    .await
-            }
-        }
-    }
-
-    pub async fn exists(
-        &mut self,
-        sql: &'static str,
-        args: Vec<Value>,
-    ) -> Result<bool, sqlx::Error> {
+    /// The one value of a one-row, one-column statement (a count, an `EXISTS`).
+    pub async fn scalar<T>(&mut self, sql: &'static str, args: Vec<Value>) -> Result<T, sqlx::Error>
+    where
+        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+        T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+        T: Send + Unpin,
+    {
         match self.db() {
             Target::Postgres(c) => {
                 args.into_iter()
