@@ -16,6 +16,7 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_function("version_field", |e: Value| field_where(e, "version"));
     env.add_function("column_field", column_field);
     env.add_function("cache_key", cache_key);
+    env.add_function("serde_names", super::serde_names::serde_names);
 }
 
 fn json(v: &Value) -> Result<Json, Error> {

@@ -4,6 +4,7 @@
 pub(crate) mod helpers;
 pub(crate) mod rules;
 pub(crate) mod security;
+pub(crate) mod serde_names;
 pub mod templates;
 
 use std::collections::BTreeMap;

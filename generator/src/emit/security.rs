@@ -18,11 +18,7 @@ fn requirements(alternatives: &Alternatives) -> String {
 }
 
 fn permissions((any_role, all_of): &(Vec<String>, Vec<String>)) -> String {
-    format!(
-        "rt::auth::Permissions {{ any_role: &[{}], all_of: &[{}] }}",
-        quoted(any_role),
-        quoted(all_of)
-    )
+    format!("&[{}], &[{}]", quoted(any_role), quoted(all_of))
 }
 
 fn quoted(items: &[String]) -> String {
@@ -38,7 +34,7 @@ pub fn serialize_requirements<S: serde::Serializer>(
     serializer.serialize_str(&requirements(alternatives))
 }
 
-/// For `serialize_with`: a permissions static's initializer, `None` without permissions.
+/// For `serialize_with`: the arguments of `Operation::permissions`, `None` without permissions.
 pub fn serialize_permissions<S: serde::Serializer>(
     set: &Option<(Vec<String>, Vec<String>)>,
     serializer: S,

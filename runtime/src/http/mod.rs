@@ -2,8 +2,10 @@
 //! response with the status the operation declares for validation failures (400 or 422).
 
 mod media;
+mod operation;
 
 pub use media::*;
+pub use operation::{Answer, Body, Call, Format, In, Operation, Param};
 use std::str::FromStr;
 
 use axum::http::StatusCode;

@@ -3,6 +3,9 @@
 //! Bodies are checked as JSON before they are turned into Rust types, so that every failing
 //! field is reported at once (serde stops at the first) and each error names its field.
 
+mod declare;
+pub use declare::*;
+
 use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
 
