@@ -140,43 +140,13 @@ pub fn schema_of(model: &Model) -> Schema {
                 .collect(),
         })
         .collect();
-    let mut tables = tables;
-    if model.tables.iter().any(|e| !e.events.is_empty()) {
-        tables.push(outbox_table());
-    }
     Schema { tables }
 }
 
-/// Where events wait for the relay (see `archgen_runtime::events`): written in the same
-/// transaction as their change, published in order, then marked.
-fn outbox_table() -> Table {
-    let column = |name: &str, postgres: &str, nullable: bool| Column {
-        name: name.into(),
-        postgres: postgres.into(),
-        sqlite: "TEXT".into(),
-        nullable,
-        primary: name == "id",
-        default: None,
-        values: Vec::new(),
-    };
-    Table {
-        name: "archgen_outbox".into(),
-        columns: vec![
-            column("id", "UUID", false),
-            column("subject", "TEXT", false),
-            column("payload", "TEXT", false),
-            column("created_at", "TIMESTAMPTZ", false),
-            column("published_at", "TIMESTAMPTZ", true),
-        ],
-        indices: vec![Index {
-            name: "idx_archgen_outbox_pending".into(),
-            columns: vec!["created_at".into()],
-            unique: false,
-            condition: Some("\"published_at\" IS NULL".into()),
-        }],
-        foreign_keys: Vec::new(),
-        tenant: None,
-    }
+/// Tables the runtime owns and migrates itself (`rt::sql::Owned`: the outbox, the credentials).
+/// Schemas recorded before it did may list them; they are no business of the spec's history.
+fn owned_by_runtime(table: &Table) -> bool {
+    table.name.starts_with("archgen_")
 }
 
 /// Read the recorded schema and released migrations under `out`.
@@ -283,6 +253,8 @@ pub fn plan(current: &Schema, released: Released) -> Result<Vec<Migration>, Diag
             sqlite_no_tx: false,
         }]);
     };
+    let mut previous = previous;
+    previous.tables.retain(|t| !owned_by_runtime(t));
     let mut migrations = released.migrations;
     if &previous == current {
         return Ok(migrations);

@@ -84,6 +84,7 @@ fn migrations(out: &Path) -> Migrations {
             Box::leak(list.into_boxed_slice())
         };
     Migrations {
+        owned: &[],
         postgres: files(|m| (&m.postgres, false)),
         sqlite: files(|m| (&m.sqlite, m.sqlite_no_tx)),
     }

@@ -36,6 +36,21 @@ struct ProblemBody<'a> {
     errors: &'a [FieldError],
 }
 
+/// What a service method answers.
+pub type Reply<T> = Result<T, ApiError>;
+
+/// `item`, or a 404 naming the `entity` and `id` that are not there.
+pub fn found<T>(item: Option<T>, entity: &str, id: impl std::fmt::Display) -> Reply<T> {
+    item.ok_or_else(|| ApiError::not_found(format!("{entity} {id} not found")))
+}
+
+/// The 501 of a custom operation whose handler has not been written yet. `unused` takes the
+/// method's arguments, so a default body needs no other line to use them.
+pub fn unimplemented<T, U>(operation: &str, unused: U) -> Reply<T> {
+    let _ = unused;
+    Err(ApiError::not_implemented(operation))
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         let title = status.canonical_reason().unwrap_or("Error").to_string();

@@ -41,7 +41,7 @@ mod wire;
 
 pub use async_trait::async_trait;
 pub use context::{Context, Principal};
-pub use error::{ApiError, FieldError};
+pub use error::{ApiError, FieldError, Reply, found, unimplemented};
 pub use patch::Patch;
 pub use repo::{ListQuery, Page, RepoError, RepoResult};
 pub use store::{Change, Changes, Record, Store};
@@ -52,7 +52,7 @@ pub use wire::Wire;
 /// so pairing it with a runtime of another version is one clear compile error instead of
 /// hundreds. It changes whenever generated code of the previous version would no longer build
 /// or behave the same.
-pub const API_VERSION: u32 = 1;
+pub const API_VERSION: u32 = 2;
 
 /// Boxed error for `main` and start-up code.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -90,7 +90,7 @@ pub fn emit(
     render(
         "migrations.rs.jinja",
         "migrations.rs".into(),
-        context! { migrations },
+        context! { migrations, events => model.runtime.events },
     )?;
     if model.common_types.len() > SPLIT_COMMON_AT {
         // rustc and the formatter work on files in parallel; one huge module would serialise

@@ -11,7 +11,7 @@ use super::security::Scheme;
 
 /// The generator–runtime contract this archgen writes code for: the generated root module
 /// asserts that archgen-runtime's `API_VERSION` is this.
-pub const RUNTIME_API: u32 = 1;
+pub const RUNTIME_API: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuntimeFeatures {

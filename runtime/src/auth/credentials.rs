@@ -91,51 +91,13 @@ pub struct SqlCredentials {
     db: Db,
 }
 
-const CREATE_PG: &str = "CREATE TABLE IF NOT EXISTS archgen_credentials (
-    hash TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('api_key', 'session')),
-    scheme TEXT,
-    subject TEXT NOT NULL,
-    organization UUID,
-    roles TEXT NOT NULL DEFAULT '[]',
-    created_at TIMESTAMPTZ NOT NULL,
-    expires_at TIMESTAMPTZ,
-    revoked_at TIMESTAMPTZ
-)";
-
-const CREATE_SQLITE: &str = "CREATE TABLE IF NOT EXISTS archgen_credentials (
-    hash TEXT PRIMARY KEY NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('api_key', 'session')),
-    scheme TEXT,
-    subject TEXT NOT NULL,
-    organization TEXT,
-    roles TEXT NOT NULL DEFAULT '[]',
-    created_at TEXT NOT NULL,
-    expires_at TEXT,
-    revoked_at TEXT
-)";
-
 impl SqlCredentials {
-    /// The store on `db`, creating its table when it does not exist yet.
+    /// The store on `db`, migrating its table (`crate::sql::Owned::Credentials`) when it is not
+    /// there yet.
     pub async fn new(db: Db) -> Result<Self, BoxError> {
-        let created = match &db {
-            Db::Postgres(pool) => sqlx::query(CREATE_PG).execute(pool).await.map(|_| ()),
-            Db::Sqlite(pool) => sqlx::query(CREATE_SQLITE).execute(pool).await.map(|_| ()),
-        };
-        if let Err(e) = created {
-            // Replicas starting together can race on CREATE TABLE IF NOT EXISTS in Postgres:
-            // the loser fails although the table now exists.
-            let exists = match &db {
-                Db::Postgres(pool) => sqlx::query("SELECT 1 FROM archgen_credentials LIMIT 1")
-                    .execute(pool)
-                    .await
-                    .is_ok(),
-                Db::Sqlite(_) => false,
-            };
-            if !exists {
-                return Err(format!("cannot create the table {CREDENTIALS_TABLE}: {e}").into());
-            }
-        }
+        db.migrate_owned(&[crate::sql::Owned::Credentials])
+            .await
+            .map_err(|e| format!("cannot create the table {CREDENTIALS_TABLE}: {e}"))?;
         Ok(Self { db })
     }
 

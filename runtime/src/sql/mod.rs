@@ -3,6 +3,7 @@
 
 mod list;
 mod mapping;
+mod owned;
 pub mod pg;
 mod repository;
 mod session;
@@ -13,16 +14,16 @@ mod value;
 use std::str::FromStr;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use crate::error::FieldError;
 use crate::repo::RepoError;
 
 pub use list::{ListSql, Placeholders, build_list};
 pub use mapping::{Events, Mapping, Method, Rendered, Returns, Statements};
+pub use owned::{HISTORY_TABLE, Owned};
 pub use repository::SqlRepository;
 pub use tx::{Conn, Executor, Later, MemoryTx, PgExecutor, Scope, SqliteExecutor, Tx, journal};
 pub use value::{FromSql, Row, Value, set, set_json, set_wire};
@@ -47,6 +48,8 @@ pub struct MigrationFile {
 /// The migrations of a generated service, one list per database.
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {
+    /// The runtime's own tables the service uses, migrated first ([`Owned`]).
+    pub owned: &'static [Owned],
     pub postgres: &'static [MigrationFile],
     pub sqlite: &'static [MigrationFile],
 }
@@ -118,33 +121,20 @@ impl Db {
         }
     }
 
-    /// Apply the migrations for this backend that have not run yet. Checksums are verified, so a
-    /// migration edited after it ran is an error rather than silent drift.
+    /// Apply the migrations for this backend that have not run yet: the runtime's tables the
+    /// service uses, then the spec's. Checksums are verified, so a migration edited after it ran
+    /// is an error rather than silent drift.
     pub async fn migrate(
         &self,
         migrations: &Migrations,
     ) -> Result<(), sqlx::migrate::MigrateError> {
+        self.migrate_owned(migrations.owned).await?;
         let files = match self {
             Db::Postgres(_) => migrations.postgres,
             Db::Sqlite(_) => migrations.sqlite,
         };
-        let list = files
-            .iter()
-            .map(|m| {
-                Migration::new(
-                    m.version,
-                    m.name.into(),
-                    MigrationType::Simple,
-                    AssertSqlSafe(m.sql).into_sql_str(),
-                    m.no_tx,
-                )
-            })
-            .collect();
-        let migrator = Migrator::with_migrations(list);
-        let result = match self {
-            Db::Postgres(pool) => migrator.run(pool).await,
-            Db::Sqlite(pool) => migrator.run(pool).await,
-        };
+        let migrator = Migrator::with_migrations(files.iter().map(owned::migration).collect());
+        let result = self.run(&migrator).await;
         if let Err(sqlx::migrate::MigrateError::VersionMismatch(v)) = &result {
             tracing::error!(
                 version = v,
@@ -153,6 +143,13 @@ impl Db {
             );
         }
         result
+    }
+
+    async fn run(&self, migrator: &Migrator) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Db::Postgres(pool) => migrator.run(pool).await,
+            Db::Sqlite(pool) => migrator.run(pool).await,
+        }
     }
 }
 
