@@ -451,3 +451,313 @@ impl<S: Store<E>, E: Record> Store<E> for CachedStore<S, E> {
         self.inner.uncached()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::cache::{Cache, CacheError, MemoryCache};
+    use crate::memory::{MemoryDb, MemoryRepository};
+    use crate::sql::{Events, Mapping, Method, Rendered, Returns, Row};
+    use crate::store::Changes;
+    use crate::table::{Column, Table};
+
+    /// A tenant-scoped row keyed by a field that can change: `note:{org}:{slug}`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    struct Note {
+        id: Uuid,
+        org: Uuid,
+        slug: String,
+        body: String,
+    }
+
+    struct NotePatch {
+        slug: Option<String>,
+        body: Option<String>,
+    }
+
+    static TABLE: Table = Table {
+        entity: "Note",
+        name: "notes",
+        columns: &[Column::uuid("id", "id"), Column::text("slug", "slug")],
+        unique: &[],
+        sortable: &[],
+        soft_delete: false,
+        default_limit: 10,
+        max_limit: 10,
+    };
+    static ORG_COLUMN: Column = Column::uuid("org", "org");
+    static MAPPING: Mapping = Mapping {
+        table: &TABLE,
+        columns: &["id", "org", "slug", "body"],
+        updatable: &["slug", "body"],
+        updated_at: None,
+        version: None,
+        tenant: Some(&ORG_COLUMN),
+        events: Events {
+            created: false,
+            updated: false,
+            deleted: false,
+        },
+        methods: &[
+            Method {
+                name: "by_slug",
+                columns: &["slug"],
+                returns: Returns::Single,
+            },
+            Method {
+                name: "count_by_slug",
+                columns: &["slug"],
+                returns: Returns::Count,
+            },
+            Method {
+                name: "delete_by_slug",
+                columns: &["slug"],
+                returns: Returns::Delete,
+            },
+        ],
+        rendered: Rendered::new(),
+    };
+    static POLICY: CachePolicy<Note> = CachePolicy {
+        key: "note:{org}:{slug}",
+        ttl: Duration::from_secs(60),
+        scope: "test:note",
+        by_id: None,
+        forget_on_update: true,
+        forget_on_delete: true,
+        methods: &[
+            Read::Row(&[("org", Arg::Org), ("slug", Arg::Param(0))]),
+            Read::Query,
+        ],
+        record: |n| serde_json::to_value(n).unwrap_or_default(),
+        from_record: |v| {
+            let text = |k: &str| v.get(k)?.as_str().map(str::to_string);
+            Some(Note {
+                id: text("id")?.parse().ok()?,
+                org: text("org")?.parse().ok()?,
+                slug: text("slug")?,
+                body: text("body")?,
+            })
+        },
+    };
+
+    impl Record for Note {
+        type Patch = NotePatch;
+        fn mapping() -> &'static Mapping {
+            &MAPPING
+        }
+        fn id(&self) -> Uuid {
+            self.id
+        }
+        fn tenant(&self) -> Option<Uuid> {
+            Some(self.org)
+        }
+        fn values(self) -> Vec<Value> {
+            vec![
+                self.id.into(),
+                self.org.into(),
+                self.slug.into(),
+                self.body.into(),
+            ]
+        }
+        fn decode(_: &Row) -> Result<Self, sqlx::Error> {
+            Err(sqlx::Error::RowNotFound)
+        }
+    }
+
+    impl Changes<Note> for NotePatch {
+        fn sets(self) -> Vec<(bool, Value)> {
+            vec![
+                (self.slug.is_some(), self.slug.into()),
+                (self.body.is_some(), self.body.into()),
+            ]
+        }
+        fn apply(self, row: &mut Note) {
+            row.slug = self.slug.unwrap_or(row.slug.clone());
+            row.body = self.body.unwrap_or(row.body.clone());
+        }
+    }
+
+    const ORG: Option<Uuid> = Some(Uuid::from_u128(1));
+    const OTHER: Option<Uuid> = Some(Uuid::from_u128(2));
+
+    fn note(org: Option<Uuid>, slug: &str) -> Note {
+        let (id, org) = (Uuid::now_v7(), org.unwrap_or_default());
+        Note {
+            id,
+            org,
+            slug: slug.into(),
+            body: "first".into(),
+        }
+    }
+
+    fn body(text: &str) -> NotePatch {
+        NotePatch {
+            slug: None,
+            body: Some(text.into()),
+        }
+    }
+
+    /// A store, the same store read through a fresh memory cache, and the cache.
+    fn stores() -> (
+        MemoryRepository<Note>,
+        CachedStore<MemoryRepository<Note>, Note>,
+        Cached,
+    ) {
+        let plain = MemoryRepository::new(&MemoryDb::default(), POLICY.record, Vec::new());
+        let cache = Cached::new(Arc::new(MemoryCache::new(100)));
+        (
+            plain.clone(),
+            CachedStore::over(&plain, &cache, &POLICY),
+            cache,
+        )
+    }
+
+    async fn by_slug(store: &impl Store<Note>, org: Option<Uuid>, slug: &str) -> Option<Note> {
+        store.fetch_one(org, 0, vec![slug.into()]).await.unwrap()
+    }
+
+    async fn body_of(store: &impl Store<Note>, org: Option<Uuid>, slug: &str) -> Option<String> {
+        by_slug(store, org, slug).await.map(|n| n.body)
+    }
+
+    #[tokio::test]
+    async fn keyed_reads_are_cached_per_organization_and_writes_forget_old_and_new_keys() {
+        let (plain, cached, cache) = stores();
+        let made = cached.insert(ORG, note(ORG, "a")).await.unwrap();
+        cached.insert(OTHER, note(OTHER, "a")).await.unwrap();
+        assert_eq!(by_slug(&cached, ORG, "a").await.as_ref(), Some(&made));
+        let key = format!("note:{}:a", ORG.unwrap());
+        assert_eq!(
+            cache
+                .get(&key)
+                .await
+                .map(|b| serde_json::from_slice(&b).unwrap()),
+            Some(json!(made))
+        );
+
+        // Behind the cache's back: the keyed read is a hit, another organization's key is its own.
+        plain
+            .change(ORG, made.id, body("sneaky"), None)
+            .await
+            .unwrap();
+        assert_eq!(body_of(&cached, ORG, "a").await.as_deref(), Some("first"));
+        assert_eq!(body_of(&cached, OTHER, "a").await.as_deref(), Some("first"));
+        // Get-by-id cannot spell `{slug}`: never cached.
+        assert_eq!(
+            cached.find(ORG, made.id).await.unwrap().unwrap().body,
+            "sneaky"
+        );
+
+        // A change of the key field forgets the old key (read first) and the new one.
+        assert_eq!(body_of(&cached, ORG, "b").await, None);
+        let renamed = NotePatch {
+            slug: Some("b".into()),
+            body: None,
+        };
+        cached.change(ORG, made.id, renamed, None).await.unwrap();
+        assert_eq!(body_of(&cached, ORG, "a").await, None);
+        assert_eq!(body_of(&cached, ORG, "b").await.as_deref(), Some("sneaky"));
+
+        // Deleting by a method forgets the rows it deleted.
+        assert_eq!(
+            cached
+                .delete_matching(ORG, 2, vec!["b".into()])
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(by_slug(&cached, ORG, "b").await, None);
+        assert!(by_slug(&cached, OTHER, "a").await.is_some());
+    }
+
+    #[tokio::test]
+    async fn query_results_last_until_a_write_through_the_cache() {
+        let (plain, cached, _) = stores();
+        let count =
+            async |store: &CachedStore<_, _>| store.count(ORG, 1, vec!["a".into()]).await.unwrap();
+        cached.insert(ORG, note(ORG, "a")).await.unwrap();
+        assert_eq!(count(&cached).await, 1);
+        plain.insert(ORG, note(ORG, "a")).await.unwrap();
+        assert_eq!(count(&cached).await, 1, "cached");
+        cached.insert(ORG, note(ORG, "a")).await.unwrap();
+        assert_eq!(count(&cached).await, 3, "the write replaced the stamp");
+    }
+
+    #[tokio::test]
+    async fn transactions_read_past_the_cache_and_forget_again_after_commit() {
+        let (plain, cached, _) = stores();
+        let made = cached.insert(ORG, note(ORG, "a")).await.unwrap();
+        assert_eq!(body_of(&cached, ORG, "a").await.as_deref(), Some("first"));
+        plain
+            .change(ORG, made.id, body("behind"), None)
+            .await
+            .unwrap();
+
+        let tx = Tx::memory();
+        let in_tx = cached.join(&tx).unwrap();
+        assert_eq!(
+            body_of(&in_tx, ORG, "a").await.as_deref(),
+            Some("behind"),
+            "no cache inside"
+        );
+        in_tx
+            .change(ORG, made.id, body("in tx"), None)
+            .await
+            .unwrap();
+        // A reader outside refills the key before the commit, then the row moves on again.
+        assert_eq!(body_of(&cached, ORG, "a").await.as_deref(), Some("in tx"));
+        plain
+            .change(ORG, made.id, body("after"), None)
+            .await
+            .unwrap();
+        assert_eq!(body_of(&cached, ORG, "a").await.as_deref(), Some("in tx"));
+        tx.commit().await.unwrap();
+        assert_eq!(
+            body_of(&cached, ORG, "a").await.as_deref(),
+            Some("after"),
+            "forgotten at commit"
+        );
+    }
+
+    struct Down;
+
+    #[async_trait::async_trait]
+    impl Cache for Down {
+        async fn get(&self, _: &str) -> Result<Option<Vec<u8>>, CacheError> {
+            Err(CacheError("down".into()))
+        }
+        async fn set(&self, _: &str, _: Vec<u8>, _: Duration) -> Result<(), CacheError> {
+            Err(CacheError("down".into()))
+        }
+        async fn delete(&self, _: &[String]) -> Result<(), CacheError> {
+            Err(CacheError("down".into()))
+        }
+        fn backend(&self) -> &'static str {
+            "down"
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cache_that_is_down_fails_no_call() {
+        let (plain, _, _) = stores();
+        let cached = CachedStore::over(&plain, &Cached::new(Arc::new(Down)), &POLICY);
+        let made = cached.insert(ORG, note(ORG, "a")).await.unwrap();
+        assert_eq!(by_slug(&cached, ORG, "a").await, Some(made.clone()));
+        assert_eq!(cached.count(ORG, 1, vec!["a".into()]).await.unwrap(), 1);
+        cached.change(ORG, made.id, body("x"), None).await.unwrap();
+        assert!(cached.remove(ORG, made.id, None).await.unwrap());
+        assert_eq!(by_slug(&cached, ORG, "a").await, None);
+    }
+
+    #[test]
+    fn a_second_cache_replaces_the_first() {
+        let (_, cached, cache) = stores();
+        let again: CachedStore<MemoryRepository<Note>, Note> =
+            CachedStore::over(&cached, &cache, &POLICY);
+        let _ = again;
+    }
+}
