@@ -191,8 +191,8 @@ impl<S: Store<E>, E: Record> CachedStore<S, E> {
         Ok(found)
     }
 
-    /// The result of `method` for `args`, cached under the entity's current stamp: `to` and
-    /// `from` turn it into JSON and back.
+    /// The result of `method` for `args`: when the policy caches it, under the entity's current
+    /// stamp, with `to` and `from` turning it into JSON and back.
     async fn query<T, F>(
         &self,
         org: Option<Uuid>,
@@ -205,6 +205,9 @@ impl<S: Store<E>, E: Record> CachedStore<S, E> {
     where
         F: Future<Output = RepoResult<T>> + Send,
     {
+        if self.policy.read(method) != Read::Query {
+            return load(args).await;
+        }
         let scope = self.policy.scope;
         let stamp = self.cache.stamp(scope).await;
         // The arguments as JSON: no two calls share a key, whatever their text holds.
@@ -332,26 +335,21 @@ impl<S: Store<E>, E: Record> Store<E> for CachedStore<S, E> {
         method: usize,
         args: Vec<Value>,
     ) -> RepoResult<Option<E>> {
-        let (record, from_record) = (self.policy.record, self.policy.from_record);
-        match self.policy.read(method) {
-            Read::Row(parts) => match self.policy.key_of_read(parts, org, None, &args) {
-                Some(key) => {
-                    let load = self.inner.fetch_one(org, method, args);
-                    self.row(org, &key, load).await
-                }
-                None => self.inner.fetch_one(org, method, args).await,
-            },
-            Read::Query => {
-                let load = |args| self.inner.fetch_one(org, method, args);
-                let to = move |row: &Option<E>| row.as_ref().map_or(Json::Null, record);
-                let from = move |hit: Json| match hit {
-                    Json::Null => Some(None),
-                    hit => from_record(hit).map(Some),
-                };
-                self.query(org, method, args, load, to, from).await
-            }
-            Read::Uncached => self.inner.fetch_one(org, method, args).await,
+        if let Read::Row(parts) = self.policy.read(method)
+            && let Some(key) = self.policy.key_of_read(parts, org, None, &args)
+        {
+            return self
+                .row(org, &key, self.inner.fetch_one(org, method, args))
+                .await;
         }
+        let (record, from_record) = (self.policy.record, self.policy.from_record);
+        let load = |args| self.inner.fetch_one(org, method, args);
+        let to = move |row: &Option<E>| row.as_ref().map_or(Json::Null, record);
+        let from = move |hit: Json| match hit {
+            Json::Null => Some(None),
+            hit => from_record(hit).map(Some),
+        };
+        self.query(org, method, args, load, to, from).await
     }
 
     async fn fetch_all(
@@ -360,9 +358,6 @@ impl<S: Store<E>, E: Record> Store<E> for CachedStore<S, E> {
         method: usize,
         args: Vec<Value>,
     ) -> RepoResult<Vec<E>> {
-        if self.policy.read(method) != Read::Query {
-            return self.inner.fetch_all(org, method, args).await;
-        }
         let (record, from_record) = (self.policy.record, self.policy.from_record);
         let load = |args| self.inner.fetch_all(org, method, args);
         let to = move |rows: &Vec<E>| Json::Array(rows.iter().map(record).collect());
@@ -383,35 +378,17 @@ impl<S: Store<E>, E: Record> Store<E> for CachedStore<S, E> {
     }
 
     async fn count(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<u64> {
-        if self.policy.read(method) != Read::Query {
-            return self.inner.count(org, method, args).await;
-        }
         let load = |args| self.inner.count(org, method, args);
-        self.query(
-            org,
-            method,
-            args,
-            load,
-            |n| Json::from(*n),
-            |hit| hit.as_u64(),
-        )
-        .await
+        let to = |n: &u64| Json::from(*n);
+        self.query(org, method, args, load, to, |hit| hit.as_u64())
+            .await
     }
 
     async fn exists(&self, org: Option<Uuid>, method: usize, args: Vec<Value>) -> RepoResult<bool> {
-        if self.policy.read(method) != Read::Query {
-            return self.inner.exists(org, method, args).await;
-        }
         let load = |args| self.inner.exists(org, method, args);
-        self.query(
-            org,
-            method,
-            args,
-            load,
-            |b| Json::from(*b),
-            |hit| hit.as_bool(),
-        )
-        .await
+        let to = |b: &bool| Json::from(*b);
+        self.query(org, method, args, load, to, |hit| hit.as_bool())
+            .await
     }
 
     async fn delete_matching(
