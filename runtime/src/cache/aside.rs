@@ -248,7 +248,7 @@ impl<S: Store<E>, E: Record> CachedStore<S, E> {
         forget().await;
     }
 
-    /// The rows a write will change, when forgetting their keys needs them read first.
+    /// The row a write will change, when forgetting its key needs it read first.
     async fn before(&self, org: Option<Uuid>, id: Uuid, forgets: bool) -> RepoResult<Option<E>> {
         if forgets && self.policy.by_id.is_none() {
             self.inner.find(org, id).await
