@@ -244,4 +244,10 @@ impl<E: Record> Store<E> for MemoryRepository<E> {
             db: self.db.clone(),
         })
     }
+
+    type Uncached = Self;
+
+    fn uncached(&self) -> Self {
+        self.clone()
+    }
 }

@@ -137,4 +137,8 @@ pub trait Store<E: Record>: Clone + Send + Sync + 'static {
     /// The same store with its statements inside `tx` (an error when `tx` belongs to another
     /// database).
     fn join(&self, tx: &Tx) -> RepoResult<Self>;
+    /// What a cache goes in front of: the store itself, except for a cache
+    /// (`crate::cache::CachedStore`), which is replaced rather than stacked on.
+    type Uncached: Store<E>;
+    fn uncached(&self) -> Self::Uncached;
 }

@@ -90,12 +90,12 @@ fn static_rule(expr: String) -> String {
     }
 }
 
-/// The cache key of a read, from its arguments: `id` and the tenant's `org` for get-by-id, the
-/// params (and `org`) for a method whose params spell the key.
+/// What fills each placeholder of the cache key in a read, as `rt::cache::Arg`s: the id and the
+/// tenant's organization for get-by-id, the params (and the organization) for a method whose
+/// params spell the key.
 fn cache_key(entity: Value, method: Value) -> Result<String, Error> {
     let entity = json(&entity)?;
     let method = json(&method)?;
-    let upper = entity["snake"].as_str().unwrap_or_default().to_uppercase();
     let fields = entity["fields"].as_array().cloned().unwrap_or_default();
     let params: Vec<&str> = method["params"]
         .as_array()
@@ -115,22 +115,21 @@ fn cache_key(entity: Value, method: Value) -> Result<String, Error> {
         );
         let field = fields.iter().find(|f| f["name"] == kf[0]);
         let arg = match field.and_then(|f| f["server_set"].as_str()) {
-            Some("tenant") => "org".to_string(),
-            Some("id") if method.is_null() => "id".to_string(),
-            _ if params.contains(&ident) => ident.to_string(),
-            _ => {
-                return Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("cache key field `{name}` is not an argument of this read"),
-                ));
-            }
+            Some("tenant") => "Org".to_string(),
+            Some("id") if method.is_null() => "Id".to_string(),
+            _ => match params.iter().position(|p| *p == ident) {
+                Some(i) => format!("Param({i})"),
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("cache key field `{name}` is not an argument of this read"),
+                    ));
+                }
+            },
         };
-        parts.push(format!("({name:?}, rt::cache::wire(&{arg}))"));
+        parts.push(format!("({name:?}, rt::cache::Arg::{arg})"));
     }
-    Ok(format!(
-        "rt::cache::key({upper}_KEY, &[{}]).unwrap_or_default()",
-        parts.join(", ")
-    ))
+    Ok(format!("&[{}]", parts.join(", ")))
 }
 
 impl serde::Serialize for crate::model::Assign {

@@ -135,9 +135,6 @@ pub fn emit(
         render("client.rs.jinja", dir.join("client.rs"), ctx())?;
         if !domain.entities.is_empty() {
             render("repository.rs.jinja", dir.join("repository.rs"), ctx())?;
-            if domain.entities.iter().any(|e| e.cache.is_some()) {
-                render("cache.rs.jinja", dir.join("cache.rs"), ctx())?;
-            }
             render("store.rs.jinja", dir.join("store.rs"), ctx())?;
         }
     }

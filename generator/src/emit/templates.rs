@@ -43,10 +43,6 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/store.rs.jinja"),
     ),
     (
-        "cache.rs.jinja",
-        include_str!("../../../templates/cache.rs.jinja"),
-    ),
-    (
         "service.rs.jinja",
         include_str!("../../../templates/service.rs.jinja"),
     ),

@@ -234,7 +234,17 @@ pub fn lower_entity(
         }
     }
     let mut method_names = Namespace::default();
-    for reserved in ["create", "get", "update", "delete", "list"] {
+    // The repository trait's own methods.
+    for reserved in [
+        "create",
+        "get",
+        "update",
+        "delete",
+        "list",
+        "emit",
+        "in_tx",
+        "with_cache",
+    ] {
         method_names.reserve(reserved);
     }
     let mut methods = Vec::new();

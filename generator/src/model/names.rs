@@ -187,16 +187,10 @@ impl Namespace {
 
 /// The type names generated code derives from an entity's: keep in step with the templates.
 pub fn entity_derived(entity: &str) -> Vec<String> {
-    [
-        "New{}",
-        "{}Patch",
-        "{}Repository",
-        "{}Event",
-        "Cached{}Repository",
-    ]
-    .iter()
-    .map(|pattern| pattern.replace("{}", entity))
-    .collect()
+    ["New{}", "{}Patch", "{}Repository", "{}Event"]
+        .iter()
+        .map(|pattern| pattern.replace("{}", entity))
+        .collect()
 }
 
 /// The type names generated code derives from a domain's module name.

@@ -3,8 +3,12 @@
 //! so the caller falls through to the database.
 //!
 //! The trait and [`Cached`] are always compiled, since every generated `Repositories` takes one;
-//! the stores are features: `cache` for [`MemoryCache`], `redis` for [`RedisCache`].
+//! the stores are features: `cache` for [`MemoryCache`], `redis` for [`RedisCache`]. With
+//! `cache`, [`CachedStore`] puts any [`crate::Store`] behind a cache, as an entity's
+//! [`CachePolicy`] says.
 
+#[cfg(feature = "cache")]
+mod aside;
 #[cfg(feature = "cache")]
 mod memory;
 #[cfg(feature = "redis")]
@@ -14,6 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+#[cfg(feature = "cache")]
+pub use aside::{Arg, CachePolicy, CachedStore, Read};
 #[cfg(feature = "cache")]
 pub use memory::MemoryCache;
 #[cfg(feature = "redis")]
@@ -223,14 +229,20 @@ fn failed(op: &str, key: &str, e: &CacheError) {
 /// `author:{id}` with `{id}` replaced: each placeholder names a field of the entity, looked up in
 /// `values` (its wire value). `None` when a placeholder has no value.
 pub fn key(pattern: &str, values: &[(&str, String)]) -> Option<String> {
+    fill(pattern, |name| {
+        let (_, value) = values.iter().find(|(n, _)| *n == name)?;
+        Some(value.clone())
+    })
+}
+
+/// `pattern` with each `{name}` replaced by `value(name)`; `None` when one has no value.
+fn fill(pattern: &str, value: impl Fn(&str) -> Option<String>) -> Option<String> {
     let mut out = String::with_capacity(pattern.len() + 36);
     let mut rest = pattern;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let close = rest[open..].find('}')? + open;
-        let name = &rest[open + 1..close];
-        let (_, value) = values.iter().find(|(n, _)| *n == name)?;
-        out.push_str(value);
+        out.push_str(&value(&rest[open + 1..close])?);
         rest = &rest[close + 1..];
     }
     out.push_str(rest);

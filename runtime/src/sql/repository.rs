@@ -423,6 +423,12 @@ impl<E: Record> Store<E> for SqlRepository<E> {
         }))
     }
 
+    type Uncached = Self;
+
+    fn uncached(&self) -> Self {
+        self.clone()
+    }
+
     async fn outbox(&self, event: Envelope) -> RepoResult<()> {
         let mut conn = self.conn().await?;
         let mut s = conn.session(Plan::plain()).await.map_err(Self::error)?;
