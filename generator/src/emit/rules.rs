@@ -46,15 +46,27 @@ fn value(rule: &Rule) -> String {
 }
 
 fn string(s: &StringRule) -> String {
-    let mut out = String::new();
-    out.extend(s.min_length.map(|n| format!(".min_len({n})")));
-    out.extend(s.max_length.map(|n| format!(".max_len({n})")));
+    let mut out = match (s.min_length, s.max_length) {
+        (Some(min), Some(max)) => format!(".len({min}, {max})"),
+        (min, max) => {
+            let min = min.map(|n| format!(".min_len({n})"));
+            min.into_iter()
+                .chain(max.map(|n| format!(".max_len({n})")))
+                .collect()
+        }
+    };
     // The runtime compiles patterns with ECMA-262's meaning (`rt::validate::ecma_regex`), which
     // accepts what the `regex` crate alone would not (`[\w-.]`); it warns about any it cannot.
     out.extend(s.pattern.as_ref().map(|p| format!(".pattern({p:?})")));
-    if s.format != Format::None {
-        out.push_str(&format!(".format(v::Format::{:?})", s.format));
-    }
+    out.push_str(match s.format {
+        Format::None => "",
+        Format::Uuid => ".uuid()",
+        Format::DateTime => ".date_time()",
+        Format::Date => ".date()",
+        Format::Email => ".email()",
+        Format::Uri => ".uri()",
+        Format::Byte => ".format(v::Format::Byte)",
+    });
     if !s.enumeration.is_empty() {
         let values: Vec<String> = s.enumeration.iter().map(|v| format!("{v:?}")).collect();
         out.push_str(&format!(".values(&[{}])", values.join(", ")));

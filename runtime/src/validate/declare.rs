@@ -104,7 +104,16 @@ impl Schema {
         /// An ECMA-262 pattern, as JSON Schema means it.
         pattern(p: &'static str) String(StringRules { pattern: Some(p) })
     );
+    refine!(
+        /// Between `min` and `max` characters.
+        len(min: u64, max: u64) String(StringRules { min_length: Some(min), max_length: Some(max) })
+    );
     refine!(format(f: Format) String(StringRules { format: f }));
+    refine!(uuid() String(StringRules { format: Format::Uuid }));
+    refine!(date_time() String(StringRules { format: Format::DateTime }));
+    refine!(date() String(StringRules { format: Format::Date }));
+    refine!(email() String(StringRules { format: Format::Email }));
+    refine!(uri() String(StringRules { format: Format::Uri }));
     refine!(
         /// The only values allowed (a string enum).
         values(values: &'static [&'static str]) String(StringRules { enumeration: values })
@@ -137,7 +146,7 @@ impl Schema {
 mod tests {
     use super::*;
 
-    static NAME: Schema = string().min_len(1).max_len(255).pattern("^[a-z]+$");
+    static NAME: Schema = string().len(1, 255).pattern("^[a-z]+$");
     static BODY: Schema = object(&[
         required("name", &NAME),
         optional("age", &integer().min(0.0).int32()),
