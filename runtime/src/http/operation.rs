@@ -3,6 +3,8 @@
 //! that declaration and the answer methods write the response. Parsing, validation, security
 //! and the order they run in are written here once, for every operation of every spec.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
@@ -268,6 +270,15 @@ impl Operation {
         Ok((self.status(), axum::Json(Data { data: item })).into_response())
     }
 
+    /// An entity, as `{"data": …}`; a versioned one's version is the ETag, which `If-Match`
+    /// sends back.
+    pub fn entity<T: Serialize + crate::Record>(&self, item: &T) -> Answer {
+        match item.version() {
+            Some(version) => self.versioned(item, version),
+            None => self.item(item),
+        }
+    }
+
     /// One item of a versioned entity: its version is the ETag, which `If-Match` sends back.
     pub fn versioned<T: Serialize>(&self, item: &T, version: i64) -> Answer {
         Ok(with_etag(self.item(item)?, version))
@@ -296,17 +307,18 @@ impl Operation {
 
 /// A request, read lazily by an [`Operation`]: the caller's context and path are taken when the
 /// handler starts, the rest (query, headers, body) only when the operation reads it.
-pub struct Call {
+pub struct Call<S> {
+    service: Arc<S>,
     cx: Context,
     parts: Parts,
     path: Result<Vec<(String, String)>, String>,
     body: axum::body::Body,
 }
 
-impl<S: Send + Sync> FromRequest<S> for Call {
+impl<S: Send + Sync + 'static> FromRequest<Arc<S>> for Call<S> {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &Arc<S>) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let cx = Context::from_request_parts(&mut parts, state).await?;
         let path = Path::<Vec<(String, String)>>::from_request_parts(&mut parts, state)
@@ -314,6 +326,7 @@ impl<S: Send + Sync> FromRequest<S> for Call {
             .map(|p| p.0)
             .map_err(|e| e.body_text());
         Ok(Self {
+            service: state.clone(),
             cx,
             parts,
             path,
@@ -322,15 +335,16 @@ impl<S: Send + Sync> FromRequest<S> for Call {
     }
 }
 
-impl Call {
+impl<S> Call<S> {
     /// The caller, once security allows the call. Runs before anything is parsed, so a caller
     /// who may not call learns nothing about the input.
-    fn authorized(&mut self, op: &Operation) -> Result<Context, ApiError> {
+    fn authorized(&mut self, op: &Operation) -> Result<(Arc<S>, Context), ApiError> {
         let cx = std::mem::take(&mut self.cx);
-        match op.requirements {
-            None if op.permissions.is_none() => Ok(cx),
-            requirements => authorized(cx, requirements.unwrap_or_default(), &op.permissions),
-        }
+        let cx = match op.requirements {
+            None if op.permissions.is_none() => cx,
+            requirements => authorized(cx, requirements.unwrap_or_default(), &op.permissions)?,
+        };
+        Ok((self.service.clone(), cx))
     }
 
     fn path(&self, op: &Operation) -> Result<&[(String, String)], ApiError> {
@@ -345,41 +359,48 @@ impl Call {
     }
 
     /// The item id of a get or delete.
-    pub fn id<T: std::str::FromStr>(mut self, op: &Operation) -> Result<(Context, T), ApiError> {
-        let cx = self.authorized(op)?;
+    pub fn id<T: std::str::FromStr>(
+        mut self,
+        op: &Operation,
+    ) -> Result<(Arc<S>, Context, T), ApiError> {
+        let (service, cx) = self.authorized(op)?;
         let (name, position) = op.id;
         let id = path_id(self.path_at(op, position)?, name, op.path_status())?;
-        Ok((cx, id))
+        Ok((service, cx, id))
     }
 
     /// The query of a list over `table`.
-    pub fn list(mut self, op: &Operation, table: &Table) -> Result<(Context, ListQuery), ApiError> {
-        let cx = self.authorized(op)?;
+    pub fn list(
+        mut self,
+        op: &Operation,
+        table: &Table,
+    ) -> Result<(Arc<S>, Context, ListQuery), ApiError> {
+        let (service, cx) = self.authorized(op)?;
         let query = list_query(self.parts.uri.query(), table, op.invalid_status())?;
-        Ok((cx, query))
+        Ok((service, cx, query))
     }
 
     /// The body of a create.
     pub async fn create<B: DeserializeOwned>(
         mut self,
         op: &Operation,
-    ) -> Result<(Context, B), ApiError> {
-        let cx = self.authorized(op)?;
+    ) -> Result<(Arc<S>, Context, B), ApiError> {
+        let (service, cx) = self.authorized(op)?;
         let body = self.object_body(op).await?;
-        Ok((cx, body))
+        Ok((service, cx, body))
     }
 
     /// The item id and the body of an update.
     pub async fn update<T: std::str::FromStr, B: DeserializeOwned>(
         mut self,
         op: &Operation,
-    ) -> Result<(Context, T, B), ApiError> {
-        let cx = self.authorized(op)?;
+    ) -> Result<(Arc<S>, Context, T, B), ApiError> {
+        let (service, cx) = self.authorized(op)?;
         let (name, position) = op.id;
         let raw = self.path_at(op, position)?.to_string();
         let id = path_id(&raw, name, op.path_status())?;
         let body = self.object_body(op).await?;
-        Ok((cx, id, body))
+        Ok((service, cx, id, body))
     }
 
     /// A create's or update's JSON object body; an optional one may be empty.
@@ -405,8 +426,8 @@ impl Call {
     pub async fn input<I: DeserializeOwned>(
         mut self,
         op: &Operation,
-    ) -> Result<(Context, I, Option<RawBody>), ApiError> {
-        let cx = self.authorized(op)?;
+    ) -> Result<(Arc<S>, Context, I, Option<RawBody>), ApiError> {
+        let (service, cx) = self.authorized(op)?;
         let mut input = self.params(op)?;
         let mut raw = None;
         if let Some(body) = op.body {
@@ -435,7 +456,7 @@ impl Call {
         }
         let input = serde_path_to_error::deserialize(Value::Object(input))
             .map_err(|e| ApiError::validation(op.invalid_status(), vec![unreadable(op, &e)]))?;
-        Ok((cx, input, raw))
+        Ok((service, cx, input, raw))
     }
 
     /// The parameters of a custom operation, by the input field each is read into.
