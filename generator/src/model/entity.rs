@@ -4,8 +4,10 @@
 use super::names::{Namespace, field_ident, loose_eq, plain_snake, plural, snake};
 use super::schema::{S, SRef};
 use super::types::{Storage, Types};
-use super::{Entity, Field, ForeignKey, Index, Method, MethodParam};
-use crate::annotate::{Annotator, Returns, SchemaAnnotations, Spanned};
+use super::{
+    Entity, Field, ForeignKey, Index, Method, MethodCache, MethodParam, Returns, ServerSet,
+};
+use crate::annotate::{self, Annotator, SchemaAnnotations, Spanned};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::load::{SourceMap, push_pointer};
 
@@ -61,11 +63,11 @@ pub fn lower_entity(
         let ann = annotator.field(own.into_iter().flatten().chain(inherited), &field_ptr);
         let timestamps = repo.timestamps != Some(false);
         let server_set = if loose_eq(json, "id") {
-            Some("id")
+            Some(ServerSet::Id)
         } else if timestamps && loose_eq(json, "createdAt") {
-            Some("created_at")
+            Some(ServerSet::CreatedAt)
         } else if timestamps && loose_eq(json, "updatedAt") {
-            Some("updated_at")
+            Some(ServerSet::UpdatedAt)
         } else {
             None
         };
@@ -100,7 +102,7 @@ pub fn lower_entity(
             sqlite_type: sqlite_type.into(),
         });
     }
-    match fields.iter().find(|f| f.server_set == Some("id")) {
+    match fields.iter().find(|f| f.server_set == Some(ServerSet::Id)) {
         Some(id) if id.storage == Storage::Uuid => {}
         Some(_) => {
             diags.push(
@@ -238,7 +240,9 @@ pub fn lower_entity(
         method_names.reserve(reserved);
     }
     let mut methods = Vec::new();
-    let tenant = fields.iter().any(|f| f.server_set == Some("tenant"));
+    let tenant = fields
+        .iter()
+        .any(|f| f.server_set == Some(ServerSet::Tenant));
     for m in &repo.additional_methods {
         let resolved: Vec<usize> = m
             .params
@@ -260,7 +264,7 @@ pub fn lower_entity(
         // The caller's organization already scopes a tenant's every statement.
         let params: Vec<MethodParam> = resolved
             .into_iter()
-            .filter(|i| fields[*i].server_set != Some("tenant"))
+            .filter(|i| fields[*i].server_set != Some(ServerSet::Tenant))
             .map(|i| {
                 let f = &fields[i];
                 MethodParam {
@@ -271,7 +275,7 @@ pub fn lower_entity(
                 }
             })
             .collect();
-        if params.is_empty() && m.returns != Returns::Void && !tenant {
+        if params.is_empty() && m.returns != annotate::Returns::Void && !tenant {
             diags.push(
                 Diagnostic::error(format!("method `{}` has no params", m.name.value))
                     .at(sources.locate(&m.name.pointer))
@@ -291,11 +295,11 @@ pub fn lower_entity(
             );
         }
         let returns = match m.returns {
-            Returns::Single => "single",
-            Returns::Multiple => "multiple",
-            Returns::Count => "count",
-            Returns::Exists => "exists",
-            Returns::Void => {
+            annotate::Returns::Single => Returns::Single,
+            annotate::Returns::Multiple => Returns::Multiple,
+            annotate::Returns::Count => Returns::Count,
+            annotate::Returns::Exists => Returns::Exists,
+            annotate::Returns::Void => {
                 if !name.starts_with("delete") && !name.starts_with("remove") {
                     diags.push(
                         Diagnostic::error(format!("method `{}` returns void but is not a delete", m.name.value))
@@ -314,7 +318,7 @@ pub fn lower_entity(
                     );
                     continue;
                 }
-                "void"
+                Returns::Void
             }
         };
         let cached = match (&cache, m.cache) {
@@ -335,7 +339,7 @@ pub fn lower_entity(
                 let spelled = c.key_fields.iter().all(|(name, _)| {
                     fields.iter().any(|f| {
                         &f.name == name
-                            && (f.server_set == Some("tenant")
+                            && (f.server_set == Some(ServerSet::Tenant)
                                 || params.iter().any(|p| p.ident == f.ident))
                     })
                 });
@@ -344,10 +348,10 @@ pub fn lower_entity(
                 let only_key = params
                     .iter()
                     .all(|p| c.key_fields.iter().any(|(_, ident)| *ident == p.ident));
-                Some(if returns == "single" && spelled && only_key {
-                    "entity"
+                Some(if returns == Returns::Single && spelled && only_key {
+                    MethodCache::Entity
                 } else {
-                    "query"
+                    MethodCache::Query
                 })
             }
         };
@@ -364,16 +368,20 @@ pub fn lower_entity(
         snake: snake_name.clone(),
         plural: plural(&snake_name),
         table,
-        has_created_at: fields.iter().any(|f| f.server_set == Some("created_at")),
-        has_updated_at: fields.iter().any(|f| f.server_set == Some("updated_at")),
+        has_created_at: fields
+            .iter()
+            .any(|f| f.server_set == Some(ServerSet::CreatedAt)),
+        has_updated_at: fields
+            .iter()
+            .any(|f| f.server_set == Some(ServerSet::UpdatedAt)),
         soft_delete: repo.soft_delete,
         version: fields
             .iter()
-            .find(|f| f.server_set == Some("version"))
+            .find(|f| f.server_set == Some(ServerSet::Version))
             .map(|f| f.ident.clone()),
         tenant: fields
             .iter()
-            .find(|f| f.server_set == Some("tenant"))
+            .find(|f| f.server_set == Some(ServerSet::Tenant))
             .cloned(),
         cache,
         events,
@@ -419,7 +427,7 @@ fn server_managed(
     sources: &SourceMap,
     diags: &mut Diagnostics,
 ) -> Option<()> {
-    let mut hidden = |fields: &mut Vec<Field>, name: &str, storage: Storage, set: &'static str| {
+    let mut hidden = |fields: &mut Vec<Field>, name: &str, storage: Storage, set: ServerSet| {
         let (pg_type, sqlite_type) = sql_types(storage);
         fields.push(Field {
             name: name.into(),
@@ -455,7 +463,10 @@ fn server_managed(
         });
     };
     if repo.timestamps == Some(true) {
-        for (name, set) in [("createdAt", "created_at"), ("updatedAt", "updated_at")] {
+        for (name, set) in [
+            ("createdAt", ServerSet::CreatedAt),
+            ("updatedAt", ServerSet::UpdatedAt),
+        ] {
             if !fields.iter().any(|f| f.server_set == Some(set)) {
                 hidden(fields, name, Storage::DateTime, set);
             }
@@ -464,7 +475,7 @@ fn server_managed(
     if repo.optimistic_locking {
         match fields.iter_mut().find(|f| loose_eq(&f.name, "version")) {
             Some(f) if matches!(f.storage, Storage::Int32 | Storage::Int64) => {
-                f.server_set = Some("version");
+                f.server_set = Some(ServerSet::Version);
                 f.nullable = false;
                 f.base = "i64".into();
                 f.storage = Storage::Int64;
@@ -483,7 +494,7 @@ fn server_managed(
                 );
                 return None;
             }
-            None => hidden(fields, "version", Storage::Int64, "version"),
+            None => hidden(fields, "version", Storage::Int64, ServerSet::Version),
         }
     }
     if let Some(name) = &repo.tenant {
@@ -500,7 +511,7 @@ fn server_managed(
             );
             return None;
         }
-        f.server_set = Some("tenant");
+        f.server_set = Some(ServerSet::Tenant);
         f.nullable = false;
         f.updatable = false;
         f.creatable = false;

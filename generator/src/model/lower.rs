@@ -15,7 +15,7 @@ use super::relations::{order_tables, resolve_foreign_keys};
 use super::rules::Rule;
 use super::schema::{S, SKind, from_ref, from_schema};
 use super::types::{TypeDef, Types, rule_static};
-use super::{Body, Domain, Entity, Model, NamedRule, Operation, Param};
+use super::{Body, Domain, Entity, Model, NamedRule, Operation, OperationKind, Param};
 use crate::annotate::{Annotator, SchemaAnnotations, SchemaType};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{Loaded, push_pointer};
@@ -255,8 +255,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             )
         });
         let status = success.map(|(c, _)| c).unwrap_or(match kind {
-            "create" => 201,
-            "delete" => 204,
+            OperationKind::Create => 201,
+            OperationKind::Delete => 204,
             _ => 200,
         });
         // CRUD defaults use their domain's repositories: an operation on another domain's
@@ -265,7 +265,11 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             .as_ref()
             .filter(|c| entity_domains.get(*c) == Some(domain))
             .and_then(|c| entities.iter().find(|e| types.rust_name(c) == e.name));
-        let kind = if entity.is_some() { kind } else { "custom" };
+        let kind = if entity.is_some() {
+            kind
+        } else {
+            OperationKind::Custom
+        };
         let needed = rules_by_domain.entry(domain.clone()).or_default();
         let fn_name = fn_names
             .entry(domain.clone())
@@ -310,7 +314,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 ty,
                 required: data.required,
                 // CRUD operations parse their parameters in the runtime; only custom ones need rules.
-                rule: (kind == "custom").then(|| types.rule(&sref, needed)),
+                rule: (kind == OperationKind::Custom).then(|| types.rule(&sref, needed)),
             };
             match p {
                 Parameter::Path { .. } => path_params.push(param),
@@ -319,7 +323,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                 Parameter::Cookie { .. } => cookie_params.push(param),
             }
         }
-        if kind == "list" {
+        if kind == OperationKind::List {
             let component = entity_component.clone().unwrap_or_default();
             if let Some(limits) = page_limits(&params, &types) {
                 page_limits_by_entity.insert(component.clone(), limits);
@@ -403,7 +407,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             undeclared_401.push(format!("{} {path}", method.to_uppercase()));
         }
         match (kind, entity) {
-            ("create" | "update", Some(e)) => {
+            (OperationKind::Create | OperationKind::Update, Some(e)) => {
                 let body_name = types.namespace.claim(&format!("{id}Body"));
                 let super::body::CrudBody {
                     def,
@@ -448,8 +452,8 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
                     ..def
                 });
             }
-            ("custom", _) | (_, None) => {
-                operation.kind = "custom";
+            (OperationKind::Custom, _) | (_, None) => {
+                operation.kind = OperationKind::Custom;
                 use super::media::{Format, RAW_TYPE};
                 if let Some((format, sref, media)) = request_media {
                     let any = super::schema::SRef::Inline(Box::default());
