@@ -1,7 +1,7 @@
 //! CRUD or custom? ArchesAI's conventions decide: the method, whether the path ends in a
 //! parameter, and which entity the `data` of the success response holds.
 
-use openapiv3::{ReferenceOr, Response};
+use openapiv3::Response;
 
 use super::OperationKind::{self, Create, Custom, Delete, Get, List, Update};
 use super::schema::{SKind, SRef, from_ref};
@@ -85,21 +85,5 @@ fn data_entity(response: &Response) -> Option<(String, bool)> {
             },
             _ => None,
         },
-    }
-}
-
-pub fn resolve_response<'a>(
-    r: &'a ReferenceOr<Response>,
-    spec: &'a openapiv3::OpenAPI,
-) -> Option<&'a Response> {
-    match r {
-        ReferenceOr::Item(resp) => Some(resp),
-        ReferenceOr::Reference { reference } => {
-            let name = reference.strip_prefix("#/components/responses/")?;
-            match spec.components.as_ref()?.responses.get(name)? {
-                ReferenceOr::Item(resp) => Some(resp),
-                ReferenceOr::Reference { .. } => None,
-            }
-        }
     }
 }

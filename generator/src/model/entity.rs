@@ -9,7 +9,7 @@ use super::{
     ServerSet,
 };
 use crate::annotate::{
-    self, AdditionalMethod, Annotator, FieldAnnotations, Repository, SchemaAnnotations, Spanned,
+    AdditionalMethod, Annotator, FieldAnnotations, Repository, SchemaAnnotations, Spanned,
 };
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::load::{SourceMap, push_pointer};
@@ -407,7 +407,7 @@ impl EntityLowering<'_, '_> {
         let tenant = fields
             .iter()
             .any(|f| f.server_set == Some(ServerSet::Tenant));
-        if params.is_empty() && m.returns != annotate::Returns::Void && !tenant {
+        if params.is_empty() && m.returns != Returns::Void && !tenant {
             self.diags.push(
                 Diagnostic::error(format!("method `{}` has no params", m.name.value))
                     .at(self.sources.locate(&m.name.pointer))
@@ -426,11 +426,13 @@ impl EntityLowering<'_, '_> {
                 .at(self.sources.locate(&m.name.pointer)),
             );
         }
-        let returns = self.method_returns(m, &name, &params)?;
+        if m.returns == Returns::Void {
+            self.check_delete(m, &name, &params)?;
+        }
         Some(Method {
-            cached: self.method_cache(m, returns, &params, fields, cache),
+            cached: self.method_cache(m, &params, fields, cache),
             name,
-            returns,
+            returns: m.returns,
             params,
         })
     }
@@ -463,48 +465,43 @@ impl EntityLowering<'_, '_> {
         Some(params)
     }
 
-    /// What a method returns; a `void` method deletes, and must say so and filter on something.
-    fn method_returns(
+    /// A `void` method deletes the rows its params match: it must say so in its name, and
+    /// filter on something.
+    fn check_delete(
         &mut self,
         m: &AdditionalMethod,
         name: &str,
         params: &[MethodParam],
-    ) -> Option<Returns> {
-        Some(match m.returns {
-            annotate::Returns::Single => Returns::Single,
-            annotate::Returns::Multiple => Returns::Multiple,
-            annotate::Returns::Count => Returns::Count,
-            annotate::Returns::Exists => Returns::Exists,
-            annotate::Returns::Void => {
-                let at = self.sources.locate(&m.name.pointer);
-                if !name.starts_with("delete") && !name.starts_with("remove") {
-                    self.diags.push(
-                        Diagnostic::error(format!("method `{}` returns void but is not a delete", m.name.value))
-                            .at(at)
-                            .hint("a `void` method deletes the rows matching its params: name it `Delete…`"),
-                    );
-                    return None;
-                }
-                if params.is_empty() {
-                    self.diags.push(
-                        Diagnostic::warning(format!(
-                            "method `{}` has no params and would delete every row; skipped",
-                            m.name.value
-                        ))
-                        .at(at),
-                    );
-                    return None;
-                }
-                Returns::Void
-            }
-        })
+    ) -> Option<()> {
+        let at = self.sources.locate(&m.name.pointer);
+        if !name.starts_with("delete") && !name.starts_with("remove") {
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "method `{}` returns void but is not a delete",
+                    m.name.value
+                ))
+                .at(at)
+                .hint("a `void` method deletes the rows matching its params: name it `Delete…`"),
+            );
+            return None;
+        }
+        if params.is_empty() {
+            self.diags.push(
+                Diagnostic::warning(format!(
+                    "method `{}` has no params and would delete every row; skipped",
+                    m.name.value
+                ))
+                .at(at),
+            );
+            return None;
+        }
+        Some(())
     }
 
     /// How a method's results are cached, when it asks to be and its entity is cached.
     fn method_cache(
         &mut self,
         m: &AdditionalMethod,
-        returns: Returns,
         params: &[MethodParam],
         fields: &[Field],
         cache: Option<&CacheModel>,
@@ -536,7 +533,7 @@ impl EntityLowering<'_, '_> {
         let only_key = params
             .iter()
             .all(|p| c.key_fields.iter().any(|(_, ident)| *ident == p.ident));
-        Some(if returns == Returns::Single && spelled && only_key {
+        Some(if m.returns == Returns::Single && spelled && only_key {
             MethodCache::Entity
         } else {
             MethodCache::Query

@@ -24,6 +24,8 @@ pub mod types;
 
 use serde::Serialize;
 
+pub use crate::annotate::Returns;
+
 pub use lower::lower;
 pub use types::{Storage, StructField, TypeDef};
 
@@ -201,22 +203,11 @@ pub struct Method {
     pub name: String,
     /// `cache: true` on the method of a cached entity: how its results are cached.
     pub cached: Option<MethodCache>,
+    /// Templates see it as `single`, `multiple`, `count`, `exists` or `void`.
+    #[serde(serialize_with = "serialize_returns")]
     pub returns: Returns,
     /// (ident, Rust type, column, field ident) of each parameter.
     pub params: Vec<MethodParam>,
-}
-
-/// What an additional repository method returns; templates see it as `single`, `multiple`, ….
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Returns {
-    /// At most one row.
-    Single,
-    Multiple,
-    Count,
-    Exists,
-    /// Deletes the matching rows.
-    Void,
 }
 
 /// How a cached entity caches a method's results; templates see it as `entity` or `query`.
@@ -227,6 +218,16 @@ pub enum MethodCache {
     Entity,
     /// Anything else: a query result under the entity's stamp, forgotten on every write.
     Query,
+}
+
+fn serialize_returns<S: serde::Serializer>(returns: &Returns, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match returns {
+        Returns::Single => "single",
+        Returns::Multiple => "multiple",
+        Returns::Count => "count",
+        Returns::Exists => "exists",
+        Returns::Void => "void",
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]

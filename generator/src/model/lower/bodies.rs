@@ -4,10 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use openapiv3::{OpenAPI, ReferenceOr, Response};
+use openapiv3::{OpenAPI, Response};
 
-use super::Lowering;
 use super::names::SpecOperation;
+use super::{Lowering, resolve};
 use crate::model::body::{CrudBody, crud_body};
 use crate::model::media::{Format, RAW_TYPE, choose};
 use crate::model::rules::Rule;
@@ -25,15 +25,10 @@ pub(super) struct RequestBody {
 
 impl RequestBody {
     pub fn of(op: &openapiv3::Operation, spec: &OpenAPI) -> Self {
-        let body = op.request_body.as_ref().and_then(|rb| match rb {
-            ReferenceOr::Item(b) => Some(b),
-            ReferenceOr::Reference { reference } => {
-                let name = reference.strip_prefix("#/components/requestBodies/")?;
-                match spec.components.as_ref()?.request_bodies.get(name)? {
-                    ReferenceOr::Item(b) => Some(b),
-                    _ => None,
-                }
-            }
+        let body = op.request_body.as_ref().and_then(|b| {
+            resolve(b, spec, "#/components/requestBodies/", |c| {
+                &c.request_bodies
+            })
         });
         Self {
             required: body.is_some_and(|b| b.required),

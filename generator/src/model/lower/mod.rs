@@ -13,7 +13,7 @@ mod names;
 mod operations;
 
 use indexmap::IndexMap;
-use openapiv3::{OpenAPI, ReferenceOr};
+use openapiv3::{Components, OpenAPI, ReferenceOr};
 
 use super::relations::order_tables;
 use super::schema::{S, SKind, from_ref, from_schema};
@@ -137,6 +137,26 @@ fn from_ref_schema(r: &ReferenceOr<openapiv3::Schema>) -> S {
             kind: SKind::AllOf(vec![from_ref(r)]),
             ..S::default()
         },
+    }
+}
+
+/// What `r` is or names in one section of the spec's components (`#/components/<section>/…`);
+/// `None` when the name is not there, or is only another reference.
+fn resolve<'s, T>(
+    r: &'s ReferenceOr<T>,
+    spec: &'s OpenAPI,
+    prefix: &str,
+    section: fn(&Components) -> &IndexMap<String, ReferenceOr<T>>,
+) -> Option<&'s T> {
+    match r {
+        ReferenceOr::Item(item) => Some(item),
+        ReferenceOr::Reference { reference } => {
+            let name = reference.strip_prefix(prefix)?;
+            match section(spec.components.as_ref()?).get(name)? {
+                ReferenceOr::Item(item) => Some(item),
+                ReferenceOr::Reference { .. } => None,
+            }
+        }
     }
 }
 

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use indexmap::IndexMap;
 use openapiv3::{PathItem, ReferenceOr, StatusCode};
 
-use super::Lowering;
+use super::{Lowering, resolve};
 use crate::annotate::{OperationAnnotations, SchemaType};
 use crate::load::push_pointer;
-use crate::model::classify::{Shape, classify, resolve_response};
+use crate::model::classify::{Shape, classify};
 use crate::model::names::{domain_derived, domain_module, entity_derived, pascal, plural, snake};
 
 /// The domain of whatever names none.
@@ -145,15 +145,16 @@ impl<'a> Lowering<'a> {
         let mut served_by = IndexMap::new();
         for o in ops {
             // The first 2xx response that resolves.
-            let success = o
-                .op
-                .responses
-                .responses
-                .iter()
-                .find_map(|(code, r)| match code {
-                    StatusCode::Code(c) if (200..300).contains(c) => resolve_response(r, self.spec),
-                    _ => None,
-                });
+            let success =
+                o.op.responses
+                    .responses
+                    .iter()
+                    .find_map(|(code, r)| match code {
+                        StatusCode::Code(c) if (200..300).contains(c) => {
+                            resolve(r, self.spec, "#/components/responses/", |c| &c.responses)
+                        }
+                        _ => None,
+                    });
             if let (_, Some(entity)) = classify(&o.shape(), success, &plurals) {
                 served_by.entry(entity).or_insert_with(|| o.domain.clone());
             }

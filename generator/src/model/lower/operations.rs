@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, Response, StatusCode};
+use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, Response, StatusCode};
 
-use super::Lowering;
 use super::bodies::RequestBody;
 use super::entities::{Entities, ListParams};
 use super::names::{Domains, SpecOperation};
+use super::{Lowering, resolve};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::model::classify::{classify, resolve_response};
+use crate::model::classify::classify;
 use crate::model::list_params::{
     next_cursor_allowed, page_limits, sort_fields, sort_is_free_text, sort_is_object_array,
 };
@@ -286,7 +286,8 @@ impl<'s> Responses<'s> {
         });
         Self {
             success: success.map(|(c, _)| c),
-            success_body: success.and_then(|(_, r)| resolve_response(r, spec)),
+            success_body: success
+                .and_then(|(_, r)| resolve(r, spec, "#/components/responses/", |c| &c.responses)),
             declared: responses
                 .keys()
                 .filter_map(|c| match c {
@@ -365,26 +366,10 @@ fn parameters<'s>(o: &SpecOperation<'s>, spec: &'s OpenAPI) -> Vec<&'s Parameter
     };
     let mut params: Vec<&Parameter> = Vec::new();
     for p in o.item.parameters.iter().chain(o.op.parameters.iter()) {
-        if let Some(param) = resolve_parameter(p, spec) {
+        if let Some(param) = resolve(p, spec, "#/components/parameters/", |c| &c.parameters) {
             params.retain(|q| key(q) != key(param));
             params.push(param);
         }
     }
     params
-}
-
-fn resolve_parameter<'a>(
-    p: &'a ReferenceOr<Parameter>,
-    spec: &'a OpenAPI,
-) -> Option<&'a Parameter> {
-    match p {
-        ReferenceOr::Item(p) => Some(p),
-        ReferenceOr::Reference { reference } => {
-            let name = reference.strip_prefix("#/components/parameters/")?;
-            match spec.components.as_ref()?.parameters.get(name)? {
-                ReferenceOr::Item(p) => Some(p),
-                _ => None,
-            }
-        }
-    }
 }
