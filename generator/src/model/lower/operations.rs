@@ -18,7 +18,7 @@ use crate::model::list_params::{
 use crate::model::media::Format;
 use crate::model::names::{Namespace, field_ident, pascal, path_template_params, snake, variant};
 use crate::model::schema::from_ref;
-use crate::model::{NamedRule, Operation, OperationKind, Param, security};
+use crate::model::{Entity, NamedRule, Operation, OperationKind, Param, security};
 
 /// The operations of every domain, and what they need of the domains' modules.
 #[derive(Default)]
@@ -80,12 +80,7 @@ impl Lowering<'_> {
         let (kind, component) = classify(&o.shape(), responses.success_body, &entities.plurals);
         // The default success status follows the shape, even when served as custom below.
         let statuses = Statuses::of(&responses, kind);
-        // CRUD defaults use their domain's repositories: an operation on another domain's
-        // entity is served as a custom operation instead.
-        let entity = component
-            .as_deref()
-            .filter(|c| domains.of_entity.get(*c) == Some(&o.domain))
-            .and_then(|c| entities.of(c, &self.types));
+        let entity = self.served_entity(component.as_deref(), o, domains, entities);
         let kind = if entity.is_some() {
             kind
         } else {
@@ -101,9 +96,6 @@ impl Lowering<'_> {
             self.list_params(&spec_params, o, component, &mut out.list_params);
         }
         let body = RequestBody::of(o.op, self.spec);
-        let next_cursor = responses.success.is_none_or(|c| {
-            next_cursor_allowed(&self.loaded.doc, &format!("{}/responses/{c}", o.pointer))
-        });
         let mut operation = Operation {
             id,
             fn_name,
@@ -126,12 +118,11 @@ impl Lowering<'_> {
             input: None,
             assign: Vec::new(),
             caller_organization: None,
-            next_cursor,
+            next_cursor: responses.next_cursor_allowed(&self.loaded.doc, &o.pointer),
             security: self.security(o),
         };
         if operation.security.is_some() && !responses.may_answer(401) {
-            let name = format!("{} {}", o.method.to_uppercase(), o.path);
-            out.undeclared_401.push(name);
+            (out.undeclared_401).push(format!("{} {}", o.method.to_uppercase(), o.path));
         }
         match (kind, entity) {
             (OperationKind::Create | OperationKind::Update, Some(e)) => {
@@ -154,6 +145,20 @@ impl Lowering<'_> {
             _ => {}
         }
         operation
+    }
+
+    /// The entity a CRUD operation serves. CRUD defaults use their domain's repositories: an
+    /// operation on another domain's entity is served as a custom operation instead.
+    fn served_entity<'e>(
+        &self,
+        component: Option<&str>,
+        o: &SpecOperation<'_>,
+        domains: &Domains,
+        entities: &'e Entities,
+    ) -> Option<&'e Entity> {
+        component
+            .filter(|c| domains.of_entity.get(*c) == Some(&o.domain))
+            .and_then(|c| entities.of(c, &self.types))
     }
 
     /// The operation's id, made unique and Rust-cased; one the spec leaves out is made up.
@@ -297,6 +302,12 @@ impl<'s> Responses<'s> {
                 .collect(),
             covers_any: op.responses.default.is_some(),
         }
+    }
+
+    /// Whether the success response's schema lets `meta.nextCursor` appear (a list's).
+    fn next_cursor_allowed(&self, doc: &serde_json::Value, op_pointer: &str) -> bool {
+        (self.success)
+            .is_none_or(|c| next_cursor_allowed(doc, &format!("{op_pointer}/responses/{c}")))
     }
 
     fn may_answer(&self, status: u16) -> bool {
