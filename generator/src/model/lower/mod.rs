@@ -34,6 +34,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let security_schemes = security::schemes(&spec, &loaded.sources, &mut cx.diags);
     let operations = cx.operations(&spec_ops, &domains, &entities);
     cx.component_types(&domains);
+    // A spec with errors gets all of them at once, and no model.
     let (mut types, mut diags) = cx.checked()?;
 
     operations.warn_undeclared_401(&mut diags);
