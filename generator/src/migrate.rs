@@ -101,7 +101,7 @@ pub fn schema_of(model: &Model) -> Schema {
                     postgres: f.pg_type.clone(),
                     sqlite: f.sqlite_type.clone(),
                     nullable: f.nullable,
-                    primary: f.server_set == Some("id"),
+                    primary: f.server_set == Some(crate::model::ServerSet::Id),
                     default: f.sql_default.clone(),
                     values: f.enum_values.clone(),
                 })

@@ -13,7 +13,11 @@ pub fn stubs(model: &Model, generated_mod: &str) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let mut mods = Vec::new();
     for domain in &model.domains {
-        for op in domain.operations.iter().filter(|o| o.kind == "custom") {
+        for op in domain
+            .operations
+            .iter()
+            .filter(|o| o.kind == crate::model::OperationKind::Custom)
+        {
             mods.push(op.fn_name.clone());
             out.push((
                 PathBuf::from(format!("{}.rs", op.fn_name)),
@@ -78,7 +82,11 @@ pub fn app(model: &Model) -> String {
                 d.name, d.pascal, d.base
             ));
         }
-        for op in d.operations.iter().filter(|o| o.kind == "custom") {
+        for op in d
+            .operations
+            .iter()
+            .filter(|o| o.kind == crate::model::OperationKind::Custom)
+        {
             s.push_str(&format!(
                 "\n    async fn {0}(&self, cx: &rt::Context, input: {1}) -> Result<{2}, rt::ApiError> {{\n        crate::custom::{0}::handle(self, cx, input).await\n    }}\n",
                 op.fn_name,

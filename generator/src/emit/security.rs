@@ -1,5 +1,7 @@
 //! What operations require of callers, as the Rust `rt::auth::authorized` takes.
 
+use crate::model::security::{KeyLocation, SchemeKind};
+
 type Alternatives = Vec<Vec<(String, Vec<String>)>>;
 
 /// `&[&[("bearerAuth", &[]), …], …]`: any one alternative, every scheme in it.
@@ -43,4 +45,34 @@ pub fn serialize_permissions<S: serde::Serializer>(
         Some(set) => serializer.serialize_some(&permissions(set)),
         None => serializer.serialize_none(),
     }
+}
+
+/// `rt::auth::SchemeKind::ApiKey { … }`: the runtime's value for a scheme.
+fn scheme_kind(kind: &SchemeKind) -> String {
+    let variant = match kind {
+        SchemeKind::Bearer => "Bearer",
+        SchemeKind::Basic => "Basic",
+        SchemeKind::OAuth2 => "OAuth2",
+        SchemeKind::OpenIdConnect => "OpenIdConnect",
+        SchemeKind::Unsupported => "Unsupported",
+        SchemeKind::ApiKey { location, name } => {
+            let location = match location {
+                KeyLocation::Header => "Header",
+                KeyLocation::Query => "Query",
+                KeyLocation::Cookie => "Cookie",
+            };
+            return format!(
+                "rt::auth::SchemeKind::ApiKey {{ location: rt::auth::Location::{location}, name: {name:?} }}"
+            );
+        }
+    };
+    format!("rt::auth::SchemeKind::{variant}")
+}
+
+/// For `serialize_with`: a scheme's `rt::auth::SchemeKind` expression.
+pub fn serialize_scheme_kind<S: serde::Serializer>(
+    kind: &SchemeKind,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&scheme_kind(kind))
 }

@@ -5,14 +5,14 @@ use std::collections::BTreeSet;
 
 use super::schema::{ObjectS, S, SKind, SRef};
 use super::types::{TypeDef, Types};
-use super::{Assign, Entity, Fill};
+use super::{Assign, Entity, Fill, OperationKind, ServerSet};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// The body of a create or update: the entity's settable fields the request schema lists, typed
 /// as the entity types them so the default service can move them across without conversion.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn crud_body(
-    kind: &str,
+    kind: OperationKind,
     entity: &Entity,
     component: Option<&str>,
     schema: Option<&SRef>,
@@ -29,7 +29,8 @@ pub(super) fn crud_body(
         .and_then(|c| types.flatten(&SRef::Ref(c.to_string())))
         .map(|o| o.properties)
         .unwrap_or_default();
-    let create = kind == "create";
+    let create = kind == OperationKind::Create;
+    let kind = if create { "create" } else { "update" };
     let settable = |f: &super::Field| if create { f.creatable } else { f.updatable };
     let mut rule_obj = ObjectS {
         additional: declared.additional.clone(),
@@ -46,7 +47,7 @@ pub(super) fn crud_body(
         if f.hidden {
             continue;
         }
-        if f.server_set == Some("tenant") {
+        if f.server_set == Some(ServerSet::Tenant) {
             forbidden.push((
                 f.name.clone(),
                 "is the caller's organization and is set by the server".to_string(),

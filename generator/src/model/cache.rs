@@ -1,7 +1,7 @@
 //! `x-codegen.cache`: which reads are cached under which keys, and which writes forget them.
 
 use super::names::loose_eq;
-use super::{CacheModel, Field};
+use super::{CacheModel, Field, ServerSet};
 use crate::annotate::Cache;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::SourceMap;
@@ -73,7 +73,7 @@ pub(super) fn lower_cache(
     let fixed = |f: &str| {
         fields
             .iter()
-            .any(|x| x.name == f && matches!(x.server_set, Some("id" | "tenant")))
+            .any(|x| x.name == f && matches!(x.server_set, Some(ServerSet::Id | ServerSet::Tenant)))
     };
     let by_id = key_fields.iter().all(|(name, _)| fixed(name));
     let (mut on_update, mut on_delete) = (true, true);

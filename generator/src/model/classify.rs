@@ -1,8 +1,9 @@
 //! CRUD or custom? ArchesAI's conventions decide: the method, whether the path ends in a
 //! parameter, and which entity the `data` of the success response holds.
 
-use openapiv3::{ReferenceOr, Response};
+use openapiv3::Response;
 
+use super::OperationKind::{self, Create, Custom, Delete, Get, List, Update};
 use super::schema::{SKind, SRef, from_ref};
 
 pub struct Shape<'a> {
@@ -11,21 +12,21 @@ pub struct Shape<'a> {
     pub custom: bool,
 }
 
-/// (kind, entity component) for an operation; kind is list/create/get/update/delete/custom.
+/// (kind, entity component) for an operation; the component is `None` for a custom one.
 pub fn classify(
     shape: &Shape<'_>,
     success: Option<&Response>,
     entities: &[(String, String)],
-) -> (&'static str, Option<String>) {
+) -> (OperationKind, Option<String>) {
     if shape.custom {
-        return ("custom", None);
+        return (Custom, None);
     }
     let segments: Vec<&str> = shape.path.split('/').filter(|s| !s.is_empty()).collect();
     let params = segments.iter().filter(|s| s.starts_with('{')).count();
     let item = segments.last().is_some_and(|s| s.starts_with('{'));
     // Nested resources (`/orgs/{org}/members/{id}`) need scoping rules that plain CRUD lacks.
     if params > usize::from(item) {
-        return ("custom", None);
+        return (Custom, None);
     }
     let data = success.and_then(data_entity);
     let by_path = || {
@@ -47,19 +48,19 @@ pub fn classify(
         }
     };
     let result = match (shape.method, item) {
-        ("get", false) => entity_of(&data, true).map(|e| ("list", e)),
-        ("post", false) => entity_of(&data, false).map(|e| ("create", e)),
-        ("get", true) => entity_of(&data, false).map(|e| ("get", e)),
-        ("patch" | "put", true) => entity_of(&data, false).map(|e| ("update", e)),
+        ("get", false) => entity_of(&data, true).map(|e| (List, e)),
+        ("post", false) => entity_of(&data, false).map(|e| (Create, e)),
+        ("get", true) => entity_of(&data, false).map(|e| (Get, e)),
+        ("patch" | "put", true) => entity_of(&data, false).map(|e| (Update, e)),
         ("delete", true) => match &data {
-            None => by_path().map(|e| ("delete", e)),
-            d => entity_of(d, false).map(|e| ("delete", e)),
+            None => by_path().map(|e| (Delete, e)),
+            d => entity_of(d, false).map(|e| (Delete, e)),
         },
         _ => None,
     };
     match result {
         Some((kind, entity)) => (kind, Some(entity)),
-        None => ("custom", None),
+        None => (Custom, None),
     }
 }
 
@@ -84,21 +85,5 @@ fn data_entity(response: &Response) -> Option<(String, bool)> {
             },
             _ => None,
         },
-    }
-}
-
-pub fn resolve_response<'a>(
-    r: &'a ReferenceOr<Response>,
-    spec: &'a openapiv3::OpenAPI,
-) -> Option<&'a Response> {
-    match r {
-        ReferenceOr::Item(resp) => Some(resp),
-        ReferenceOr::Reference { reference } => {
-            let name = reference.strip_prefix("#/components/responses/")?;
-            match spec.components.as_ref()?.responses.get(name)? {
-                ReferenceOr::Item(resp) => Some(resp),
-                ReferenceOr::Reference { .. } => None,
-            }
-        }
     }
 }

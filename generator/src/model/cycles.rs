@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::types::TypeDef;
+use super::types::{TypeDef, TypeKind};
 
 /// Boxes every field whose type is a struct in the same strongly connected component as the
 /// struct holding it (Tarjan's algorithm, iterative so that deep specs cannot overflow the stack).
@@ -12,7 +12,7 @@ pub fn box_cycles(defs: &mut [TypeDef]) {
     let index: HashMap<&str, usize> = defs
         .iter()
         .enumerate()
-        .filter(|(_, d)| d.kind != "enum")
+        .filter(|(_, d)| d.kind != TypeKind::Enum)
         .map(|(i, d)| (d.name.as_str(), i))
         .collect();
     let edges: Vec<Vec<(usize, usize)>> = defs

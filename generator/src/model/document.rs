@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Domain;
+use super::{Domain, OperationKind};
 
 pub fn served(doc: &Value, domains: &[Domain]) -> String {
     let mut doc = doc.clone();
@@ -30,7 +30,11 @@ pub fn served(doc: &Value, domains: &[Domain]) -> String {
         if op.security.as_ref().is_some_and(|a| a.can_forbid()) {
             implied.push(("403", "The caller lacks a permission this operation needs."));
         }
-        let by_id = op.entity.is_some() && ["get", "update", "delete"].contains(&op.kind);
+        let by_id = op.entity.is_some()
+            && matches!(
+                op.kind,
+                OperationKind::Get | OperationKind::Update | OperationKind::Delete
+            );
         if by_id || (!op.path_params.is_empty() && op.path_invalid_status == 404) {
             implied.push(("404", "No such resource."));
         }
@@ -38,7 +42,7 @@ pub fn served(doc: &Value, domains: &[Domain]) -> String {
             || !op.header_params.is_empty()
             || !op.cookie_params.is_empty()
             || op.body.is_some()
-            || op.kind == "list";
+            || op.kind == OperationKind::List;
         let validates_path = !op.path_params.is_empty() && op.path_invalid_status != 404;
         if validates_input || validates_path {
             implied.push((

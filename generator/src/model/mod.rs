@@ -24,6 +24,8 @@ pub mod types;
 
 use serde::Serialize;
 
+pub use crate::annotate::Returns;
+
 pub use lower::lower;
 pub use types::{Storage, StructField, TypeDef};
 
@@ -108,8 +110,8 @@ pub struct Field {
     pub nullable: bool,
     pub storage: Storage,
     pub enum_values: Vec<String>,
-    /// `id`, `created_at`, `updated_at`, `version` or `tenant` when the server sets it.
-    pub server_set: Option<&'static str>,
+    /// What the server sets the field to, if it does.
+    pub server_set: Option<ServerSet>,
     /// A column the schema does not declare (`timestamps`, `optimisticLocking`): in the Rust type
     /// and the table, never in JSON.
     pub hidden: bool,
@@ -123,6 +125,19 @@ pub struct Field {
     pub doc: Option<String>,
     pub pg_type: String,
     pub sqlite_type: String,
+}
+
+/// Values the server gives a field itself; templates see them as `id`, `created_at`, ….
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerSet {
+    Id,
+    CreatedAt,
+    UpdatedAt,
+    /// The counter of `optimisticLocking`.
+    Version,
+    /// The caller's organization.
+    Tenant,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,12 +201,33 @@ pub struct CacheModel {
 #[derive(Debug, Clone, Serialize)]
 pub struct Method {
     pub name: String,
-    /// `cache: true` on the method of a cached entity: entity-keyed when its params fill the
-    /// key, else a query result under the entity's stamp.
-    pub cached: Option<&'static str>,
-    pub returns: &'static str,
+    /// `cache: true` on the method of a cached entity: how its results are cached.
+    pub cached: Option<MethodCache>,
+    /// Templates see it as `single`, `multiple`, `count`, `exists` or `void`.
+    #[serde(serialize_with = "serialize_returns")]
+    pub returns: Returns,
     /// (ident, Rust type, column, field ident) of each parameter.
     pub params: Vec<MethodParam>,
+}
+
+/// How a cached entity caches a method's results; templates see it as `entity` or `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MethodCache {
+    /// A single row whose key the params spell: cached like get-by-id.
+    Entity,
+    /// Anything else: a query result under the entity's stamp, forgotten on every write.
+    Query,
+}
+
+fn serialize_returns<S: serde::Serializer>(returns: &Returns, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match returns {
+        Returns::Single => "single",
+        Returns::Multiple => "multiple",
+        Returns::Count => "count",
+        Returns::Exists => "exists",
+        Returns::Void => "void",
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -209,8 +245,7 @@ pub struct Operation {
     pub method: String,
     /// axum route syntax (`/artifacts/{id}`).
     pub path: String,
-    /// list, create, get, update, delete or custom.
-    pub kind: &'static str,
+    pub kind: OperationKind,
     pub summary: Option<String>,
     pub entity: Option<String>,
     pub entity_plural: Option<String>,
@@ -237,6 +272,20 @@ pub struct Operation {
     pub next_cursor: bool,
     /// What the caller must present; `None` for an open operation.
     pub security: Option<security::Access>,
+}
+
+/// What an operation does, by ArchesAI's conventions (see `classify`); templates see it as
+/// `list`, `get`, `create`, `update`, `delete` or `custom`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OperationKind {
+    List,
+    Get,
+    Create,
+    Update,
+    Delete,
+    /// Served by a handler the user writes.
+    Custom,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -14,17 +14,42 @@ use crate::load::SourceMap;
 #[derive(Debug, Clone, Serialize)]
 pub struct Scheme {
     pub name: String,
-    /// An `rt::auth::SchemeKind` expression.
-    pub kind: String,
+    /// Templates receive the `rt::auth::SchemeKind` expression, written by `emit::security`.
+    #[serde(serialize_with = "crate::emit::security::serialize_scheme_kind")]
+    pub kind: SchemeKind,
+}
+
+/// How a scheme's credentials arrive, as `rt::auth::SchemeKind` tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemeKind {
+    Bearer,
+    Basic,
+    ApiKey {
+        location: KeyLocation,
+        name: String,
+    },
+    OAuth2,
+    OpenIdConnect,
+    /// A scheme archgen cannot verify: no request satisfies it.
+    Unsupported,
+}
+
+/// Where an API key arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLocation {
+    Header,
+    Query,
+    Cookie,
 }
 
 impl Scheme {
     /// Whether credentials arrive as bearer tokens (bearer, OAuth2, OpenID Connect), which the
     /// service verifies as JWTs (`rt::auth::SchemeKind::is_bearer`).
     pub fn takes_bearer(&self) -> bool {
-        ["Bearer", "OAuth2", "OpenIdConnect"]
-            .iter()
-            .any(|kind| self.kind.strip_prefix("rt::auth::SchemeKind::") == Some(kind))
+        matches!(
+            self.kind,
+            SchemeKind::Bearer | SchemeKind::OAuth2 | SchemeKind::OpenIdConnect
+        )
     }
 }
 
@@ -63,12 +88,12 @@ pub fn schemes(spec: &OpenAPI, sources: &SourceMap, diags: &mut Diagnostics) -> 
                 let bearer = ["bearer", "jwt"].iter().any(|w| lower.contains(w));
                 let (kind, effect) = if bearer {
                     (
-                        "rt::auth::SchemeKind::Bearer",
+                        SchemeKind::Bearer,
                         "treated as `type: http, scheme: bearer` because of its name",
                     )
                 } else {
                     (
-                        "rt::auth::SchemeKind::Unsupported",
+                        SchemeKind::Unsupported,
                         "no request can satisfy it, so operations needing only it answer 401",
                     )
                 };
@@ -85,7 +110,7 @@ pub fn schemes(spec: &OpenAPI, sources: &SourceMap, diags: &mut Diagnostics) -> 
                 );
                 out.push(Scheme {
                     name: name.clone(),
-                    kind: kind.to_string(),
+                    kind,
                 });
             }
         }
@@ -111,10 +136,10 @@ fn declared(spec: &OpenAPI, sources: &SourceMap, diags: &mut Diagnostics) -> Vec
         };
         let kind = match scheme {
             SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => {
-                "rt::auth::SchemeKind::Bearer".to_string()
+                SchemeKind::Bearer
             }
             SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => {
-                "rt::auth::SchemeKind::Basic".to_string()
+                SchemeKind::Basic
             }
             SecurityScheme::HTTP { scheme, .. } => {
                 diags.push(
@@ -125,22 +150,18 @@ fn declared(spec: &OpenAPI, sources: &SourceMap, diags: &mut Diagnostics) -> Vec
                     .pointer(pointer.clone())
                     .hint("use `scheme: bearer` or `basic`, or verify it in a layer of your own that sets an `rt::Principal`"),
                 );
-                "rt::auth::SchemeKind::Unsupported".to_string()
+                SchemeKind::Unsupported
             }
-            SecurityScheme::APIKey { location, name, .. } => {
-                let location = match location {
-                    APIKeyLocation::Header => "Header",
-                    APIKeyLocation::Query => "Query",
-                    APIKeyLocation::Cookie => "Cookie",
-                };
-                format!(
-                    "rt::auth::SchemeKind::ApiKey {{ location: rt::auth::Location::{location}, name: {name:?} }}"
-                )
-            }
-            SecurityScheme::OAuth2 { .. } => "rt::auth::SchemeKind::OAuth2".to_string(),
-            SecurityScheme::OpenIDConnect { .. } => {
-                "rt::auth::SchemeKind::OpenIdConnect".to_string()
-            }
+            SecurityScheme::APIKey { location, name, .. } => SchemeKind::ApiKey {
+                location: match location {
+                    APIKeyLocation::Header => KeyLocation::Header,
+                    APIKeyLocation::Query => KeyLocation::Query,
+                    APIKeyLocation::Cookie => KeyLocation::Cookie,
+                },
+                name: name.clone(),
+            },
+            SecurityScheme::OAuth2 { .. } => SchemeKind::OAuth2,
+            SecurityScheme::OpenIDConnect { .. } => SchemeKind::OpenIdConnect,
         };
         out.push(Scheme {
             name: name.clone(),

@@ -34,12 +34,22 @@ pub struct Ty {
     pub enum_values: Vec<String>,
 }
 
+/// What Rust item a type becomes; templates see it as `struct`, `enum` or `union`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TypeKind {
+    Struct,
+    /// Of strings.
+    Enum,
+    /// `oneOf`/`anyOf`.
+    Union,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TypeDef {
     pub name: String,
     pub doc: Option<String>,
-    /// "struct", "enum" (of strings) or "union" (oneOf/anyOf).
-    pub kind: &'static str,
+    pub kind: TypeKind,
     pub fields: Vec<StructField>,
     pub variants: Vec<Variant>,
     /// Union alternatives, in the spec's order (untagged unions try them in that order).
@@ -62,7 +72,7 @@ impl TypeDef {
         TypeDef {
             name: name.to_string(),
             doc,
-            kind: "struct",
+            kind: TypeKind::Struct,
             fields,
             variants: Vec::new(),
             members: Vec::new(),
@@ -456,7 +466,7 @@ impl<'a> Types<'a> {
         TypeDef {
             name: name.to_string(),
             doc: s.description.clone(),
-            kind: "union",
+            kind: TypeKind::Union,
             fields: Vec::new(),
             variants: Vec::new(),
             members,
@@ -753,7 +763,7 @@ fn enum_def(name: &str, doc: Option<String>, values: &[String], owner: Option<&s
     TypeDef {
         name: name.to_string(),
         doc,
-        kind: "enum",
+        kind: TypeKind::Enum,
         fields: Vec::new(),
         variants,
         members: Vec::new(),

@@ -1,0 +1,185 @@
+//! Request bodies and outputs: a CRUD operation's body is typed as its entity's fields, a
+//! custom operation's body and output as the spec's schemas, with an input struct gathering
+//! what its handler receives.
+
+use std::collections::BTreeSet;
+
+use openapiv3::{OpenAPI, Response};
+
+use super::names::SpecOperation;
+use super::{Lowering, resolve};
+use crate::model::body::{CrudBody, crud_body};
+use crate::model::media::{Format, RAW_TYPE, choose};
+use crate::model::rules::Rule;
+use crate::model::schema::SRef;
+use crate::model::types::TypeDef;
+use crate::model::{Body, Entity, NamedRule, Operation, StructField};
+
+/// An operation's request body.
+pub(super) struct RequestBody {
+    /// OpenAPI's default: a request body is optional unless it says `required`.
+    required: bool,
+    /// Its format, schema and media types (see `media::choose`); `None` without content.
+    media: Option<(Format, Option<SRef>, Vec<String>)>,
+}
+
+impl RequestBody {
+    pub fn of(op: &openapiv3::Operation, spec: &OpenAPI) -> Self {
+        let body = op.request_body.as_ref().and_then(|b| {
+            resolve(b, spec, "#/components/requestBodies/", |c| {
+                &c.request_bodies
+            })
+        });
+        Self {
+            required: body.is_some_and(|b| b.required),
+            media: body.and_then(|b| choose(&b.content)),
+        }
+    }
+
+    fn json_schema(&self) -> Option<&SRef> {
+        match &self.media {
+            Some((Format::Json, schema, _)) => schema.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+impl Lowering<'_> {
+    /// A create or update body, typed as the entity types its fields; returns its rule.
+    pub(super) fn crud_body(
+        &mut self,
+        operation: &mut Operation,
+        entity: &Entity,
+        component: Option<&str>,
+        body: &RequestBody,
+        needed: &mut BTreeSet<String>,
+        o: &SpecOperation<'_>,
+    ) -> NamedRule {
+        let name = self.types.namespace.claim(&format!("{}Body", operation.id));
+        let CrudBody {
+            def,
+            rule,
+            assign,
+            caller_organization,
+        } = crud_body(
+            operation.kind,
+            entity,
+            component,
+            body.json_schema(),
+            &name,
+            &self.types,
+            needed,
+            &mut self.diags,
+            &self.loaded.sources,
+            &o.pointer,
+        );
+        let rule_name = format!(
+            "RULE_{}",
+            heck::ToShoutySnakeCase::to_shouty_snake_case(name.as_str())
+        );
+        operation.body = Some(Body {
+            ty: name,
+            rule: Some(Rule::Static(rule_name.clone())),
+            format: Format::Json,
+            media: Vec::new(),
+            required: body.required,
+        });
+        operation.assign = assign;
+        operation.caller_organization = caller_organization;
+        self.types.defs.push(TypeDef {
+            owner: Some(o.domain.clone()),
+            ..def
+        });
+        NamedRule {
+            name: rule_name,
+            rule,
+        }
+    }
+
+    /// A custom operation's body and output, typed from the spec's schemas, and its input.
+    pub(super) fn custom_io(
+        &mut self,
+        operation: &mut Operation,
+        body: RequestBody,
+        success: Option<&Response>,
+        needed: &mut BTreeSet<String>,
+        domain: &str,
+    ) {
+        let id = operation.id.clone();
+        if let Some((format, schema, media)) = body.media {
+            // A body without a schema takes any JSON.
+            let schema = schema.unwrap_or_else(|| SRef::Inline(Box::default()));
+            let (ty, rule) = match format {
+                Format::Json | Format::Form => (
+                    self.types
+                        .ty(&schema, &format!("{id}Body"), Some(domain))
+                        .rust,
+                    Some(self.types.rule(&schema, needed)),
+                ),
+                Format::Text => ("String".into(), None),
+                Format::Raw => (RAW_TYPE.into(), None),
+            };
+            operation.body = Some(Body {
+                ty,
+                rule,
+                format,
+                media,
+                required: body.required,
+            });
+        }
+        if let Some((format, schema, _)) = success.and_then(|r| choose(&r.content)) {
+            operation.output_format = format;
+            operation.output = Some(match (format, schema) {
+                (Format::Json | Format::Form, Some(schema)) => {
+                    let hint = format!("{id}Response");
+                    self.types.ty(&schema, &hint, Some(domain)).rust
+                }
+                (Format::Json | Format::Form, None) => "rt::deps::serde_json::Value".into(),
+                (Format::Text, _) => "String".into(),
+                (Format::Raw, _) => RAW_TYPE.into(),
+            });
+        }
+        operation.input = Some(self.custom_input(operation, domain));
+    }
+
+    /// `<Id>Input`, what a custom handler receives: path, query, header and cookie parameters,
+    /// then the body, each optional unless required.
+    fn custom_input(&mut self, operation: &Operation, domain: &str) -> String {
+        let id = &operation.id;
+        let input = self.types.namespace.claim(&format!("{id}Input"));
+        let mut fields: Vec<StructField> = operation
+            .path_params
+            .iter()
+            .chain(&operation.query_params)
+            .chain(&operation.header_params)
+            .chain(&operation.cookie_params)
+            .map(|p| input_field(&p.ident, &p.name, &p.ty, p.required))
+            .collect();
+        if let Some(b) = &operation.body {
+            fields.push(input_field("body", "body", &b.ty, b.required));
+        }
+        let doc = Some(format!("Input of `{id}`."));
+        let def = TypeDef::record(&input, doc, fields, Some(domain));
+        self.types.defs.push(def);
+        input
+    }
+}
+
+fn input_field(ident: &str, json: &str, ty: &str, required: bool) -> StructField {
+    StructField {
+        ident: ident.to_string(),
+        json: json.to_string(),
+        ty: if required {
+            ty.to_string()
+        } else {
+            format!("Option<{ty}>")
+        },
+        doc: None,
+        optional: !required,
+        // Path, query and body can share a name; the idents are unique.
+        rename: false,
+        sensitive: false,
+        patch: false,
+        default: None,
+    }
+}
