@@ -19,7 +19,7 @@ pub fn box_cycles(defs: &mut [TypeDef]) {
     let edges: Vec<Vec<(usize, usize)>> = defs
         .iter()
         .map(|d| {
-            held_types(d)
+            d.held()
                 .enumerate()
                 .filter_map(|(f, ty)| index.get(&held_inline(ty)?).map(|&target| (f, target)))
                 .collect()
@@ -29,27 +29,12 @@ pub fn box_cycles(defs: &mut [TypeDef]) {
     for (from, out) in edges.iter().enumerate() {
         for &(field, to) in out {
             if component[from] == component[to]
-                && let Some(ty) = held_types_mut(&mut defs[from]).nth(field)
+                && let Some(ty) = defs[from].held_mut().nth(field)
             {
                 box_held(ty);
             }
         }
     }
-}
-
-/// The types a struct's fields or a union's members hold, in a fixed order.
-fn held_types(d: &TypeDef) -> impl Iterator<Item = &TypeRef> {
-    d.fields
-        .iter()
-        .map(|f| &f.ty)
-        .chain(d.members.iter().map(|m| &m.ty))
-}
-
-fn held_types_mut(d: &mut TypeDef) -> impl Iterator<Item = &mut TypeRef> {
-    d.fields
-        .iter_mut()
-        .map(|f| &mut f.ty)
-        .chain(d.members.iter_mut().map(|m| &mut m.ty))
 }
 
 /// The defined type a field holds inline: `Option<T>`, `rt::Patch<T>` and `T` hold a `T`;

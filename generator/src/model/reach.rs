@@ -2,7 +2,8 @@
 //! its operations touch: GitHub's declares 4,500 webhook payload types that no path refers to,
 //! three fifths of what archgen would otherwise emit and rustc compile. Roots are what the
 //! generated code names (entities, and each operation's body, parameters, input and output);
-//! a type is kept when a root reaches it through fields, union members or defaults.
+//! a type is kept when a root reaches it, by id, through the fields and union members of the
+//! types it reaches.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -24,7 +25,8 @@ pub fn keep_used<'a>(
             continue;
         }
         if let Some(def) = by_id.get(&id) {
-            pending.extend(held(def).flat_map(TypeRef::mentioned));
+            // A field's default names only the field's own type, so it reaches nothing more.
+            pending.extend(def.held().flat_map(TypeRef::mentioned));
         }
     }
     types.defs.retain(|d| kept.contains(&d.id));
@@ -57,13 +59,4 @@ fn roots<'a>(
         roots.extend(held.flat_map(TypeRef::mentioned));
     }
     roots
-}
-
-/// What a struct's fields and a union's members hold. A field's default names only the
-/// field's own type, so it reaches nothing more.
-fn held(def: &TypeDef) -> impl Iterator<Item = &TypeRef> {
-    def.fields
-        .iter()
-        .map(|f| &f.ty)
-        .chain(def.members.iter().map(|m| &m.ty))
 }

@@ -84,6 +84,16 @@ impl TypeDef {
             owner: owner.map(str::to_string),
         }
     }
+
+    /// The types its fields or members hold, in a fixed order.
+    pub fn held(&self) -> impl Iterator<Item = &TypeRef> {
+        (self.fields.iter().map(|f| &f.ty)).chain(self.members.iter().map(|m| &m.ty))
+    }
+
+    pub fn held_mut(&mut self) -> impl Iterator<Item = &mut TypeRef> {
+        (self.fields.iter_mut().map(|f| &mut f.ty))
+            .chain(self.members.iter_mut().map(|m| &mut m.ty))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
