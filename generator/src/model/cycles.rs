@@ -107,3 +107,50 @@ fn strongly_connected(edges: &[Vec<(usize, usize)>]) -> Vec<usize> {
     }
     component
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::type_ref::{TypeIds, TypeName};
+    use crate::model::types::StructField;
+
+    fn field(ident: &str, ty: TypeRef) -> StructField {
+        StructField {
+            ident: ident.into(),
+            json: ident.into(),
+            ty,
+            doc: None,
+            optional: false,
+            rename: false,
+            sensitive: false,
+            patch: false,
+            default: None,
+        }
+    }
+
+    fn rust_of(def: &TypeDef) -> Vec<String> {
+        def.held().map(crate::emit::types::rust).collect()
+    }
+
+    #[test]
+    fn boxes_fields_that_close_a_cycle_inside_their_option() {
+        let mut ids = TypeIds::default();
+        let (a, b): (TypeName, TypeName) = (ids.declare("A"), ids.declare("B"));
+        let named = |n: &TypeName| TypeRef::Named(n.clone());
+        let mut defs = [
+            TypeDef::record(&a, None, vec![field("b", named(&b).optional())], None),
+            TypeDef::record(
+                &b,
+                None,
+                vec![
+                    field("a", named(&a)),
+                    field("all", TypeRef::Vec(Box::new(named(&a)))),
+                ],
+                None,
+            ),
+        ];
+        box_cycles(&mut defs);
+        assert_eq!(rust_of(&defs[0]), ["Option<Box<B>>"]);
+        assert_eq!(rust_of(&defs[1]), ["Box<A>", "Vec<A>"]);
+    }
+}

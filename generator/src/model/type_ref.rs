@@ -123,3 +123,19 @@ impl From<Builtin> for TypeRef {
         TypeRef::Builtin(b)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_type_mentions_the_named_types_inside_it() {
+        let mut ids = TypeIds::default();
+        let (a, b) = (ids.declare("A"), ids.declare("B"));
+        assert_eq!(ids.declare("A").id, a.id, "a name keeps its id");
+        let map = TypeRef::Map(Box::new(TypeRef::Named(b.clone())));
+        let ty = TypeRef::Vec(Box::new(map)).optional();
+        assert_eq!(ty.mentioned(), [b.id]);
+        assert_eq!(TypeRef::Builtin(Builtin::Json).mentioned(), []);
+    }
+}
