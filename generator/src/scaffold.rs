@@ -37,7 +37,7 @@ pub fn stubs(model: &Model, generated_mod: &str) -> Vec<(PathBuf, String)> {
 }
 
 fn stub(op: &Operation, generated_mod: &str) -> String {
-    let output = op.output.clone().unwrap_or_else(|| "()".into());
+    let output = crate::emit::types::rust_or_unit(op.output.as_ref());
     format!(
         r#"//! `{method} {path}`{summary}.
 //! Fill in `handle`; archgen never overwrites this file. Until then the operation answers 501.
@@ -60,7 +60,11 @@ pub async fn handle(app: &App, cx: &rt::Context, input: {input}) -> Result<{outp
             .as_ref()
             .map(|s| format!(": {}", crate::emit::helpers::one_line(s)))
             .unwrap_or_default(),
-        input = op.input.clone().unwrap_or_default(),
+        input = op
+            .input
+            .as_ref()
+            .map(crate::emit::types::rust)
+            .unwrap_or_default(),
         id = op.id,
     )
 }
@@ -90,8 +94,8 @@ pub fn app(model: &Model) -> String {
             s.push_str(&format!(
                 "\n    async fn {0}(&self, cx: &rt::Context, input: {1}) -> Result<{2}, rt::ApiError> {{\n        crate::custom::{0}::handle(self, cx, input).await\n    }}\n",
                 op.fn_name,
-                op.input.clone().unwrap_or_default(),
-                op.output.clone().unwrap_or_else(|| "()".into())
+                op.input.as_ref().map(crate::emit::types::rust).unwrap_or_default(),
+                crate::emit::types::rust_or_unit(op.output.as_ref())
             ));
         }
         s.push_str("}\n");

@@ -6,6 +6,7 @@ pub(crate) mod rules;
 pub(crate) mod security;
 pub(crate) mod serde_names;
 pub mod templates;
+pub(crate) mod types;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::schema::{ObjectS, S, SKind, SRef};
-use super::types::{TypeDef, Types};
+use super::type_ref::{Builtin, TypeName};
+use super::types::{TypeDef, TypeSpace};
 use super::{Assign, Entity, Fill, OperationKind, ServerSet};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
@@ -16,8 +17,8 @@ pub(super) fn crud_body(
     entity: &Entity,
     component: Option<&str>,
     schema: Option<&SRef>,
-    name: &str,
-    types: &Types<'_>,
+    name: &TypeName,
+    types: &TypeSpace<'_>,
     needed: &mut BTreeSet<String>,
     diags: &mut Diagnostics,
     sources: &crate::load::SourceMap,
@@ -108,7 +109,7 @@ pub(super) fn crud_body(
             && listed.is_none()
             && schema.is_some()
             && !f.nullable
-            && f.base == "Uuid"
+            && f.base == Builtin::Uuid.into()
             && super::names::loose_eq(&f.name, "organizationId")
         {
             caller_organization = Some(f.ident.clone());
@@ -136,10 +137,10 @@ pub(super) fn crud_body(
             if required && !f.nullable {
                 f.base.clone()
             } else {
-                format!("Option<{}>", f.base)
+                f.base.clone().optional()
             }
         } else {
-            format!("rt::Patch<{}>", f.base)
+            f.base.clone().patch()
         };
         fields.push(super::StructField {
             ident: f.ident.clone(),
@@ -168,7 +169,7 @@ pub(super) fn crud_body(
             })
             .collect()
     };
-    let doc = Some(format!("Request body `{name}` for {}.", entity.name));
+    let doc = Some(format!("Request body `{}` for {}.", name.name, entity.name));
     CrudBody {
         def: TypeDef::record(name, doc, fields, None),
         rule,
@@ -197,7 +198,7 @@ fn create_assignments(entity: &Entity, body: &[super::StructField]) -> Vec<Assig
             let default = f.default_expr.clone();
             let from = match (in_body, f.nullable, default) {
                 (Some(_), true, _) => Fill::Body,
-                (Some(b), false, _) if !b.ty.starts_with("Option<") => Fill::Body,
+                (Some(b), false, _) if !b.ty.is_option() => Fill::Body,
                 (Some(_), false, default) => Fill::BodyOr(default),
                 (None, nullable, default) => Fill::Default { default, nullable },
             };
@@ -212,7 +213,7 @@ fn create_assignments(entity: &Entity, body: &[super::StructField]) -> Vec<Assig
 /// A body property with the constraints its entity property adds: a value the server stores must
 /// be one its responses may show, so a body looser than the entity (no `pattern`, no `maxLength`)
 /// is held to the entity's rules too.
-fn tighten(types: &Types<'_>, body: &SRef, entity: &SRef) -> SRef {
+fn tighten(types: &TypeSpace<'_>, body: &SRef, entity: &SRef) -> SRef {
     let (Some(b), Some(e)) = (types.resolve(body), types.resolve(entity)) else {
         return body.clone();
     };

@@ -4,70 +4,59 @@
 
 use std::collections::HashMap;
 
+use super::type_ref::{Builtin, TypeId, TypeRef};
 use super::types::{TypeDef, TypeKind};
 
 /// Boxes every field whose type is a struct in the same strongly connected component as the
 /// struct holding it (Tarjan's algorithm, iterative so that deep specs cannot overflow the stack).
 pub fn box_cycles(defs: &mut [TypeDef]) {
-    let index: HashMap<&str, usize> = defs
+    let index: HashMap<TypeId, usize> = defs
         .iter()
         .enumerate()
         .filter(|(_, d)| d.kind != TypeKind::Enum)
-        .map(|(i, d)| (d.name.as_str(), i))
+        .map(|(i, d)| (d.id, i))
         .collect();
     let edges: Vec<Vec<(usize, usize)>> = defs
         .iter()
         .map(|d| {
-            held_types(d)
+            d.held()
                 .enumerate()
-                .filter_map(|(f, ty)| index.get(direct_type(ty)).map(|&target| (f, target)))
+                .filter_map(|(f, ty)| index.get(&held_inline(ty)?).map(|&target| (f, target)))
                 .collect()
         })
         .collect();
     let component = strongly_connected(&edges);
     for (from, out) in edges.iter().enumerate() {
         for &(field, to) in out {
-            if component[from] == component[to] {
-                let Some(ty) = held_types_mut(&mut defs[from]).nth(field) else {
-                    continue;
-                };
-                *ty = match wrapper(ty) {
-                    Some((outer, inner)) => format!("{outer}Box<{inner}>>"),
-                    None => format!("Box<{ty}>"),
-                };
+            if component[from] == component[to]
+                && let Some(ty) = defs[from].held_mut().nth(field)
+            {
+                box_held(ty);
             }
         }
     }
 }
 
-/// The types a struct's fields or a union's members hold, in a fixed order.
-fn held_types(d: &TypeDef) -> impl Iterator<Item = &String> {
-    d.fields
-        .iter()
-        .map(|f| &f.ty)
-        .chain(d.members.iter().map(|m| &m.ty))
+/// The defined type a field holds inline: `Option<T>`, `rt::Patch<T>` and `T` hold a `T`;
+/// anything else (`Vec<T>`, maps, `Box<T>`) holds it behind a pointer.
+fn held_inline(ty: &TypeRef) -> Option<TypeId> {
+    let inner = match ty {
+        TypeRef::Option(inner) | TypeRef::Patch(inner) => inner,
+        _ => ty,
+    };
+    inner.named().map(|n| n.id)
 }
 
-fn held_types_mut(d: &mut TypeDef) -> impl Iterator<Item = &mut String> {
-    d.fields
-        .iter_mut()
-        .map(|f| &mut f.ty)
-        .chain(d.members.iter_mut().map(|m| &mut m.ty))
-}
-
-/// The type a field holds inline: `Option<T>`, `rt::Patch<T>` and `T` hold a `T`; anything else (`Vec<T>`,
-/// maps, `Box<T>`) holds it behind a pointer.
-fn direct_type(ty: &str) -> &str {
-    let inner = wrapper(ty).map_or(ty, |(_, inner)| inner);
-    if inner.contains('<') { "" } else { inner }
-}
-
-/// `Option<T>` or `rt::Patch<T>` split into the wrapper's opening and `T`.
-fn wrapper(ty: &str) -> Option<(&'static str, &str)> {
-    ["Option<", "rt::Patch<"].into_iter().find_map(|outer| {
-        let inner = ty.strip_prefix(outer)?.strip_suffix('>')?;
-        Some((outer, inner))
-    })
+/// Box what `ty` holds inline, inside its `Option` or `Patch` (`Option<Box<T>>`), so that
+/// absence stays cheap to test.
+fn box_held(ty: &mut TypeRef) {
+    let held = match ty {
+        TypeRef::Option(inner) | TypeRef::Patch(inner) => &mut **inner,
+        _ => ty,
+    };
+    // A stand-in only while the held type moves into its box.
+    let inner = std::mem::replace(held, TypeRef::Builtin(Builtin::Json));
+    *held = TypeRef::Boxed(Box::new(inner));
 }
 
 /// The component number of every node.
@@ -117,4 +106,51 @@ fn strongly_connected(edges: &[Vec<(usize, usize)>]) -> Vec<usize> {
         }
     }
     component
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::type_ref::{TypeIds, TypeName};
+    use crate::model::types::StructField;
+
+    fn field(ident: &str, ty: TypeRef) -> StructField {
+        StructField {
+            ident: ident.into(),
+            json: ident.into(),
+            ty,
+            doc: None,
+            optional: false,
+            rename: false,
+            sensitive: false,
+            patch: false,
+            default: None,
+        }
+    }
+
+    fn rust_of(def: &TypeDef) -> Vec<String> {
+        def.held().map(crate::emit::types::rust).collect()
+    }
+
+    #[test]
+    fn boxes_fields_that_close_a_cycle_inside_their_option() {
+        let mut ids = TypeIds::default();
+        let (a, b): (TypeName, TypeName) = (ids.declare("A"), ids.declare("B"));
+        let named = |n: &TypeName| TypeRef::Named(n.clone());
+        let mut defs = [
+            TypeDef::record(&a, None, vec![field("b", named(&b).optional())], None),
+            TypeDef::record(
+                &b,
+                None,
+                vec![
+                    field("a", named(&a)),
+                    field("all", TypeRef::Vec(Box::new(named(&a)))),
+                ],
+                None,
+            ),
+        ];
+        box_cycles(&mut defs);
+        assert_eq!(rust_of(&defs[0]), ["Option<Box<B>>"]);
+        assert_eq!(rust_of(&defs[1]), ["Box<A>", "Vec<A>"]);
+    }
 }

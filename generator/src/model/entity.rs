@@ -3,7 +3,8 @@
 
 use super::names::{Namespace, field_ident, loose_eq, plain_snake, plural, snake};
 use super::schema::{S, SRef};
-use super::types::{Storage, Types};
+use super::type_ref::{Builtin, TypeRef};
+use super::types::{Storage, TypeSpace};
 use super::{
     CacheModel, Entity, Field, ForeignKey, Index, Method, MethodCache, MethodParam, Returns,
     ServerSet,
@@ -23,7 +24,7 @@ pub struct EntityInput<'a> {
 
 pub fn lower_entity(
     input: &EntityInput<'_>,
-    types: &mut Types<'_>,
+    types: &mut TypeSpace<'_>,
     annotator: &mut Annotator<'_>,
     sources: &SourceMap,
     diags: &mut Diagnostics,
@@ -95,7 +96,7 @@ impl EntityLowering<'_, '_> {
     /// for; `None` when the schema is no object.
     fn declared_fields(
         &mut self,
-        types: &mut Types<'_>,
+        types: &mut TypeSpace<'_>,
         annotator: &mut Annotator<'_>,
         idents: &mut Namespace,
     ) -> Option<(Vec<Field>, Vec<Index>)> {
@@ -134,7 +135,7 @@ impl EntityLowering<'_, '_> {
         json: &str,
         prop: &SRef,
         required: bool,
-        types: &mut Types<'_>,
+        types: &mut TypeSpace<'_>,
         annotator: &mut Annotator<'_>,
         idents: &mut Namespace,
     ) -> (Field, FieldAnnotations) {
@@ -156,9 +157,9 @@ impl EntityLowering<'_, '_> {
             name: json.to_string(),
             ident: idents.claim(&field_ident(json)),
             column: plain_snake(json),
-            default_expr: default_expr(&resolved, &ty.rust, ty.storage),
+            default_expr: default_expr(&resolved, &ty.ty, ty.storage),
             sql_default: sql_default(&resolved, ty.storage),
-            base: ty.rust,
+            base: ty.ty,
             nullable: server_set.is_none() && (types.nullable(prop) || !required),
             storage: ty.storage,
             enum_values: ty.enum_values,
@@ -232,7 +233,7 @@ impl EntityLowering<'_, '_> {
             Some(f) if matches!(f.storage, Storage::Int32 | Storage::Int64) => {
                 f.server_set = Some(ServerSet::Version);
                 f.nullable = false;
-                f.base = "i64".into();
+                f.base = Builtin::I64.into();
                 f.storage = Storage::Int64;
                 (f.pg_type, f.sqlite_type) = ("BIGINT".into(), "INTEGER".into());
                 f.updatable = false;
@@ -384,7 +385,16 @@ impl EntityLowering<'_, '_> {
     fn methods(&mut self, fields: &[Field], cache: Option<&CacheModel>) -> Vec<Method> {
         let mut names = Namespace::default();
         // The repository trait's own methods.
-        let own = ["create", "get", "update", "delete", "list", "emit", "in_tx", "with_cache"];
+        let own = [
+            "create",
+            "get",
+            "update",
+            "delete",
+            "list",
+            "emit",
+            "in_tx",
+            "with_cache",
+        ];
         for reserved in own {
             names.reserve(reserved);
         }
@@ -580,7 +590,7 @@ fn hidden_field(name: &str, storage: Storage, set: ServerSet, idents: &mut Names
         name: name.into(),
         ident: idents.claim(&field_ident(name)),
         column: plain_snake(name),
-        base: if int { "i64" } else { "DateTime<Utc>" }.into(),
+        base: if int { Builtin::I64 } else { Builtin::DateTime }.into(),
         // Existing rows get a value when the column arrives in a later migration.
         sql_default: Some(
             if int {
@@ -698,14 +708,14 @@ fn sql_default(s: &S, storage: Storage) -> Option<String> {
     })
 }
 
-fn default_expr(s: &S, rust: &str, storage: Storage) -> Option<String> {
+fn default_expr(s: &S, ty: &TypeRef, storage: Storage) -> Option<String> {
     let v = s.default.as_ref()?;
     Some(match storage {
         Storage::Text => format!("{:?}.to_string()", v.as_str()?),
         Storage::Int32 | Storage::Int64 => format!("{}", v.as_i64()?),
         Storage::Float => format!("{:?}", v.as_f64()?),
         Storage::Bool => format!("{}", v.as_bool()?),
-        Storage::Enum => format!("{rust}::from_wire({:?}).unwrap_or_default()", v.as_str()?),
+        Storage::Enum => format!("{ty}::from_wire({:?}).unwrap_or_default()", v.as_str()?),
         _ => return None,
     })
 }

@@ -3,10 +3,10 @@
 use openapiv3::{Parameter, ParameterSchemaOrContent};
 
 use super::schema::{SKind, from_ref};
-use super::types::Types;
+use super::types::TypeSpace;
 
 /// `limit`'s default and maximum, from a `page` object parameter (ArchesAI) or a plain `limit`.
-pub(super) fn page_limits(params: &[&Parameter], types: &Types<'_>) -> Option<(u32, u32)> {
+pub(super) fn page_limits(params: &[&Parameter], types: &TypeSpace<'_>) -> Option<(u32, u32)> {
     let schema_of = |name: &str| {
         params
             .iter()
@@ -39,7 +39,7 @@ pub(super) fn page_limits(params: &[&Parameter], types: &Types<'_>) -> Option<(u
 /// The sortable fields a `sort` parameter names: the `field` enum of ArchesAI's array of
 /// `{field, order}`, or an array of strings (`sort=-createdAt,name`) whose enum lists each field
 /// with or without its `-`.
-pub(super) fn sort_fields(params: &[&Parameter], types: &Types<'_>) -> Option<Vec<String>> {
+pub(super) fn sort_fields(params: &[&Parameter], types: &TypeSpace<'_>) -> Option<Vec<String>> {
     let sref = sort_schema(params)?;
     let SKind::Array {
         items: Some(items), ..
@@ -112,7 +112,7 @@ fn sort_schema(params: &[&Parameter]) -> Option<super::schema::SRef> {
 
 /// Whether `sort` is ArchesAI's array of `{field, order}` objects, which OpenAPI gives no query
 /// serialisation: clients and tools cannot know to send `sort=-createdAt,name`.
-pub(super) fn sort_is_object_array(params: &[&Parameter], types: &Types<'_>) -> bool {
+pub(super) fn sort_is_object_array(params: &[&Parameter], types: &TypeSpace<'_>) -> bool {
     let Some(sref) = sort_schema(params) else {
         return false;
     };
@@ -128,7 +128,7 @@ pub(super) fn sort_is_object_array(params: &[&Parameter], types: &Types<'_>) -> 
 
 /// Whether `sort` is declared as any text at all: clients and tools then believe any string
 /// sorts, while the service accepts only its sortable fields.
-pub(super) fn sort_is_free_text(params: &[&Parameter], types: &Types<'_>) -> bool {
+pub(super) fn sort_is_free_text(params: &[&Parameter], types: &TypeSpace<'_>) -> bool {
     let Some(sref) = sort_schema(params) else {
         return false;
     };

@@ -17,8 +17,6 @@ pub enum Format {
     Raw,
 }
 
-pub const RAW_TYPE: &str = "rt::http::RawBody";
-
 /// The format to use for `content`, its schema (JSON and forms), and the media types that
 /// format accepts (for text and raw bodies, to answer 415 to anything else).
 pub fn choose(

@@ -20,6 +20,7 @@ pub mod routes;
 pub mod rules;
 pub mod schema;
 pub mod security;
+pub mod type_ref;
 pub mod types;
 
 use serde::Serialize;
@@ -27,6 +28,7 @@ use serde::Serialize;
 pub use crate::annotate::Returns;
 
 pub use lower::lower;
+pub use type_ref::TypeRef;
 pub use types::{Storage, StructField, TypeDef};
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,8 +107,8 @@ pub struct Field {
     pub name: String,
     pub ident: String,
     pub column: String,
-    /// Base Rust type, without `Option`.
-    pub base: String,
+    /// Base type, without `Option`.
+    pub base: TypeRef,
     pub nullable: bool,
     pub storage: Storage,
     pub enum_values: Vec<String>,
@@ -233,7 +235,7 @@ fn serialize_returns<S: serde::Serializer>(returns: &Returns, s: S) -> Result<S:
 #[derive(Debug, Clone, Serialize)]
 pub struct MethodParam {
     pub ident: String,
-    pub ty: String,
+    pub ty: TypeRef,
     pub column: String,
     pub storage: Storage,
 }
@@ -258,12 +260,12 @@ pub struct Operation {
     pub header_params: Vec<Param>,
     pub cookie_params: Vec<Param>,
     pub body: Option<Body>,
-    /// Rust type of the success response body; `None` when it has no content.
-    pub output: Option<String>,
+    /// Type of the success response body; `None` when it has no content.
+    pub output: Option<TypeRef>,
     /// How the success response is written.
     pub output_format: media::Format,
-    /// Name of the input struct of a custom operation.
-    pub input: Option<String>,
+    /// The input struct of a custom operation.
+    pub input: Option<TypeRef>,
     /// For create and update: how each field of the repository record is filled from the body.
     pub assign: Vec<Assign>,
     /// For create: the organization field the body leaves out, filled from the caller.
@@ -295,7 +297,7 @@ pub struct Param {
     /// parameters by position, so that paths differing only in parameter names share a route.
     pub position: usize,
     pub ident: String,
-    pub ty: String,
+    pub ty: TypeRef,
     pub required: bool,
     /// Custom operations only: CRUD operations parse their parameters in the runtime.
     pub rule: Option<rules::Rule>,
@@ -346,7 +348,7 @@ pub struct NamedRule {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Body {
-    pub ty: String,
+    pub ty: TypeRef,
     /// JSON and form bodies only.
     pub rule: Option<rules::Rule>,
     pub format: media::Format,

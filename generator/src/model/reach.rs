@@ -2,28 +2,47 @@
 //! its operations touch: GitHub's declares 4,500 webhook payload types that no path refers to,
 //! three fifths of what archgen would otherwise emit and rustc compile. Roots are what the
 //! generated code names (entities, and each operation's body, parameters, input and output);
-//! a type is kept when a root reaches it through fields, union members or defaults.
+//! a type is kept when a root reaches it, by id, through the fields and union members of the
+//! types it reaches.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
+use super::type_ref::{TypeId, TypeRef};
+use super::types::TypeSpace;
 use super::{Entity, Operation, TypeDef};
 
-/// Drop every definition of `defs` that no entity or operation reaches.
+/// Drop every definition of the type space that no entity or operation reaches.
 pub fn keep_used<'a>(
-    defs: &mut Vec<TypeDef>,
+    types: &mut TypeSpace<'_>,
     entities: &[Entity],
     operations: impl IntoIterator<Item = &'a Operation>,
 ) {
-    let by_name: BTreeMap<&str, &TypeDef> = defs
-        .iter()
-        .map(|d| (d.name.trim_start_matches("r#"), d))
-        .collect();
-    let mut pending: Vec<&str> = Vec::new();
-    for e in entities {
-        mention(&by_name, &e.name, &mut pending);
-        for f in &e.fields {
-            mention(&by_name, &f.base, &mut pending);
+    let mut pending = roots(types, entities, operations);
+    let by_id: HashMap<TypeId, &TypeDef> = types.defs.iter().map(|d| (d.id, d)).collect();
+    let mut kept: BTreeSet<TypeId> = BTreeSet::new();
+    while let Some(id) = pending.pop() {
+        if !kept.insert(id) {
+            continue;
         }
+        if let Some(def) = by_id.get(&id) {
+            // A field's default names only the field's own type, so it reaches nothing more.
+            pending.extend(def.held().flat_map(TypeRef::mentioned));
+        }
+    }
+    types.defs.retain(|d| kept.contains(&d.id));
+}
+
+/// The types generated code names outside type definitions: entities, and what each
+/// operation's parameters, body, input and output hold.
+fn roots<'a>(
+    types: &TypeSpace<'_>,
+    entities: &[Entity],
+    operations: impl IntoIterator<Item = &'a Operation>,
+) -> Vec<TypeId> {
+    let mut roots: Vec<TypeId> = Vec::new();
+    for e in entities {
+        roots.extend(types.lookup(&e.name));
+        roots.extend(e.fields.iter().flat_map(|f| f.base.mentioned()));
     }
     for op in operations {
         let params = op
@@ -32,57 +51,12 @@ pub fn keep_used<'a>(
             .chain(&op.query_params)
             .chain(&op.header_params)
             .chain(&op.cookie_params);
-        for text in params
-            .map(|p| p.ty.as_str())
-            .chain(op.body.as_ref().map(|b| b.ty.as_str()))
-            .chain(op.output.as_deref())
-            .chain(op.input.as_deref())
-            .chain(op.assign.iter().filter_map(|a| a.from.default()))
-        {
-            mention(&by_name, text, &mut pending);
-        }
+        let held = params
+            .map(|p| &p.ty)
+            .chain(op.body.as_ref().map(|b| &b.ty))
+            .chain(&op.output)
+            .chain(&op.input);
+        roots.extend(held.flat_map(TypeRef::mentioned));
     }
-    let mut kept: BTreeSet<&str> = BTreeSet::new();
-    while let Some(name) = pending.pop() {
-        if !kept.insert(name) {
-            continue;
-        }
-        let Some(def) = by_name.get(name) else {
-            continue;
-        };
-        for f in &def.fields {
-            mention(&by_name, &f.ty, &mut pending);
-            if let Some(default) = &f.default {
-                mention(&by_name, default, &mut pending);
-            }
-        }
-        for m in &def.members {
-            mention(&by_name, &m.ty, &mut pending);
-        }
-    }
-    let kept: BTreeSet<String> = kept.into_iter().map(str::to_string).collect();
-    defs.retain(|d| kept.contains(d.name.trim_start_matches("r#")));
-}
-
-/// Queue the defined types that `text` names.
-fn mention<'d>(by_name: &BTreeMap<&'d str, &'d TypeDef>, text: &str, pending: &mut Vec<&'d str>) {
-    pending.extend(idents(text).filter_map(|i| by_name.get_key_value(i).map(|(k, _)| *k)));
-}
-
-/// The identifiers in a Rust type or expression: type names are identifiers the names pass made
-/// unique, so a type is mentioned exactly when its name appears as one.
-fn idents(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|s| !s.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::idents;
-
-    #[test]
-    fn identifiers_of_a_type() {
-        let found: Vec<&str> = idents("Option<Vec<Box<r#Match>>>").collect();
-        assert_eq!(found, ["Option", "Vec", "Box", "r", "Match"]);
-    }
+    roots
 }

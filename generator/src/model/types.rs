@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::names::{Namespace, field_ident, pascal};
 use super::rules::{FieldRule, Format, NumberRule, ObjectRule, Rule, StringRule};
 use super::schema::{NumberS, ObjectS, S, SKind, SRef, StringS};
+use super::type_ref::{Builtin, TypeId, TypeIds, TypeName, TypeRef};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// How a value is stored in a database column.
@@ -29,7 +30,7 @@ pub enum Storage {
 #[derive(Debug, Clone)]
 pub struct Ty {
     /// Without the `Option` for nullability.
-    pub rust: String,
+    pub ty: TypeRef,
     pub storage: Storage,
     pub enum_values: Vec<String>,
 }
@@ -48,6 +49,8 @@ pub enum TypeKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct TypeDef {
     pub name: String,
+    #[serde(skip)]
+    pub id: TypeId,
     pub doc: Option<String>,
     pub kind: TypeKind,
     pub fields: Vec<StructField>,
@@ -64,13 +67,14 @@ pub struct TypeDef {
 impl TypeDef {
     /// A struct type.
     pub fn record(
-        name: &str,
+        name: &TypeName,
         doc: Option<String>,
         fields: Vec<StructField>,
         owner: Option<&str>,
     ) -> Self {
         TypeDef {
-            name: name.to_string(),
+            name: name.name.clone(),
+            id: name.id,
             doc,
             kind: TypeKind::Struct,
             fields,
@@ -80,12 +84,22 @@ impl TypeDef {
             owner: owner.map(str::to_string),
         }
     }
+
+    /// The types its fields or members hold, in a fixed order.
+    pub fn held(&self) -> impl Iterator<Item = &TypeRef> {
+        (self.fields.iter().map(|f| &f.ty)).chain(self.members.iter().map(|m| &m.ty))
+    }
+
+    pub fn held_mut(&mut self) -> impl Iterator<Item = &mut TypeRef> {
+        (self.fields.iter_mut().map(|f| &mut f.ty))
+            .chain(self.members.iter_mut().map(|m| &mut m.ty))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UnionMember {
     pub ident: String,
-    pub ty: String,
+    pub ty: TypeRef,
     /// Discriminator values that select this member.
     pub tags: Vec<String>,
 }
@@ -94,8 +108,8 @@ pub struct UnionMember {
 pub struct StructField {
     pub ident: String,
     pub json: String,
-    /// Full Rust type, including `Option`/`Patch`.
-    pub ty: String,
+    /// Full type, including `Option`/`Patch`.
+    pub ty: TypeRef,
     pub doc: Option<String>,
     /// Not required: `#[serde(default)]` and omitted when empty.
     pub optional: bool,
@@ -113,10 +127,13 @@ pub struct Variant {
     pub value: String,
 }
 
-pub struct Types<'a> {
+/// The types a spec lowers to: every named type has an id, and what fields and members hold are
+/// [`TypeRef`]s to builtins and to those ids.
+pub struct TypeSpace<'a> {
     pub components: &'a IndexMap<String, S>,
     /// Component name → Rust type name, for components that become a named type.
     pub names: BTreeMap<String, String>,
+    ids: TypeIds,
     pub namespace: Namespace,
     pub defs: Vec<TypeDef>,
     pub diagnostics: Diagnostics,
@@ -129,11 +146,12 @@ pub struct Types<'a> {
 
 const MAX_DEPTH: usize = 64;
 
-impl<'a> Types<'a> {
+impl<'a> TypeSpace<'a> {
     pub fn new(components: &'a IndexMap<String, S>) -> Self {
         Self {
             components,
             names: BTreeMap::new(),
+            ids: TypeIds::default(),
             namespace: Namespace::default(),
             defs: Vec::new(),
             diagnostics: Diagnostics::default(),
@@ -188,6 +206,16 @@ impl<'a> Types<'a> {
             SRef::Ref(_) => true,
             SRef::Inline(s) => self.is_named(s, depth),
         }
+    }
+
+    /// The reference to the defined type `name`, giving it an id if it has none yet.
+    pub fn declare(&mut self, name: &str) -> TypeName {
+        self.ids.declare(name)
+    }
+
+    /// The id of the defined type `name`, if it was declared.
+    pub fn lookup(&self, name: &str) -> Option<TypeId> {
+        self.ids.lookup(name)
     }
 
     /// The Rust name of a component: the one it was given, or its PascalCase form.
@@ -279,7 +307,7 @@ impl<'a> Types<'a> {
             return json_ty();
         }
         if let SRef::Ref(name) = r {
-            if let Some(rust) = self.names.get(name) {
+            if let Some(rust) = self.names.get(name).cloned() {
                 let storage = match self.components.get(name).map(|s| &s.kind) {
                     Some(SKind::String(_)) => Storage::Enum,
                     _ => Storage::Json,
@@ -289,7 +317,7 @@ impl<'a> Types<'a> {
                     _ => Vec::new(),
                 };
                 return Ty {
-                    rust: rust.clone(),
+                    ty: TypeRef::Named(self.declare(&rust)),
                     storage,
                     enum_values,
                 };
@@ -319,7 +347,8 @@ impl<'a> Types<'a> {
                 self.enums_by_values
                     .entry(st.enumeration.clone())
                     .or_insert_with(|| name.clone());
-                if self.inline_done.insert(name.clone()) {
+                let name = self.declare(&name);
+                if self.inline_done.insert(name.name.clone()) {
                     self.defs.push(enum_def(
                         &name,
                         s.description.clone(),
@@ -328,92 +357,56 @@ impl<'a> Types<'a> {
                     ));
                 }
                 Ty {
-                    rust: name,
+                    ty: TypeRef::Named(name),
                     storage: Storage::Enum,
                     enum_values: st.enumeration.clone(),
                 }
             }
             SKind::String(st) => string_ty(st),
-            SKind::Integer(n) => {
-                if n.format.as_deref() == Some("int32") {
-                    Ty {
-                        rust: "i32".into(),
-                        storage: Storage::Int32,
-                        enum_values: vec![],
-                    }
-                } else {
-                    Ty {
-                        rust: "i64".into(),
-                        storage: Storage::Int64,
-                        enum_values: vec![],
-                    }
-                }
+            SKind::Integer(n) if n.format.as_deref() == Some("int32") => {
+                plain_ty(Builtin::I32, Storage::Int32)
             }
-            SKind::Number(_) => Ty {
-                rust: "f64".into(),
-                storage: Storage::Float,
-                enum_values: vec![],
-            },
-            SKind::Boolean => Ty {
-                rust: "bool".into(),
-                storage: Storage::Bool,
-                enum_values: vec![],
-            },
+            SKind::Integer(_) => plain_ty(Builtin::I64, Storage::Int64),
+            SKind::Number(_) => plain_ty(Builtin::F64, Storage::Float),
+            SKind::Boolean => plain_ty(Builtin::Bool, Storage::Bool),
             SKind::Array { items, .. } => {
                 let inner = match items {
-                    Some(i) => self.ty_at(i, &format!("{hint}Item"), owner, depth + 1).rust,
-                    None => "rt::deps::serde_json::Value".into(),
+                    Some(i) => self.ty_at(i, &format!("{hint}Item"), owner, depth + 1).ty,
+                    None => TypeRef::Builtin(Builtin::Json),
                 };
-                Ty {
-                    rust: format!("Vec<{inner}>"),
-                    storage: Storage::Json,
-                    enum_values: vec![],
-                }
+                plain_ty(TypeRef::Vec(Box::new(inner)), Storage::Json)
             }
             SKind::Object(o) if o.properties.is_empty() => {
                 let inner = match &o.additional {
-                    Some(Some(v)) => {
-                        self.ty_at(v, &format!("{hint}Value"), owner, depth + 1)
-                            .rust
-                    }
-                    _ => "rt::deps::serde_json::Value".into(),
+                    Some(Some(v)) => self.ty_at(v, &format!("{hint}Value"), owner, depth + 1).ty,
+                    _ => TypeRef::Builtin(Builtin::Json),
                 };
-                Ty {
-                    rust: format!("std::collections::BTreeMap<String, {inner}>"),
-                    storage: Storage::Json,
-                    enum_values: vec![],
-                }
+                plain_ty(TypeRef::Map(Box::new(inner)), Storage::Json)
             }
             SKind::AllOf(members) if members.len() == 1 => {
                 self.ty_at(&members[0], hint, owner, depth + 1)
             }
             SKind::Object(_) | SKind::AllOf(_) => {
                 let name = self.inline_name(hint);
-                if self.inline_done.insert(name.clone()) {
+                let name = self.declare(&name);
+                if self.inline_done.insert(name.name.clone()) {
                     let def =
                         self.struct_def(&name, &SRef::Inline(Box::new(s.clone())), owner, depth);
                     self.defs.push(def);
                 }
-                Ty {
-                    rust: name,
-                    storage: Storage::Json,
-                    enum_values: vec![],
-                }
+                plain_ty(TypeRef::Named(name), Storage::Json)
             }
             SKind::OneOf(members) if members.len() == 1 => {
                 self.ty_at(&members[0], hint, owner, depth + 1)
             }
             SKind::OneOf(_) => {
                 let name = self.inline_name(hint);
-                if self.inline_done.insert(name.clone()) {
+                let name = self.declare(&name);
+                if self.inline_done.insert(name.name.clone()) {
                     let def = self.union_def(&name, s, owner, depth);
                     self.defs.push(def);
                 }
-                Ty {
-                    rust: name,
-                    storage: Storage::Json,
-                    enum_values: vec![],
-                }
+                plain_ty(TypeRef::Named(name), Storage::Json)
             }
             SKind::Any => json_ty(),
         }
@@ -421,16 +414,15 @@ impl<'a> Types<'a> {
 
     /// A Rust enum for `oneOf`/`anyOf`. With a discriminator that tags every member, the tag
     /// picks the member; otherwise serde tries members in the spec's order.
-    fn union_def(&mut self, name: &str, s: &S, owner: Option<&str>, depth: usize) -> TypeDef {
+    fn union_def(&mut self, name: &TypeName, s: &S, owner: Option<&str>, depth: usize) -> TypeDef {
         let SKind::OneOf(alternatives) = &s.kind else {
             return TypeDef::record(name, s.description.clone(), Vec::new(), owner);
         };
         let mut idents = Namespace::default();
         let mut members = Vec::new();
         for (i, alternative) in alternatives.iter().enumerate() {
-            let ty = self
-                .ty_at(alternative, &format!("{name}{}", i + 1), owner, depth + 1)
-                .rust;
+            let hint = format!("{}{}", name.name, i + 1);
+            let ty = self.ty_at(alternative, &hint, owner, depth + 1).ty;
             let (ident, tags) = match alternative {
                 SRef::Ref(component) => {
                     let mapped: Vec<String> = s
@@ -464,7 +456,8 @@ impl<'a> Types<'a> {
         }
         let tagged = s.discriminator.is_some() && members.iter().all(|m| !m.tags.is_empty());
         TypeDef {
-            name: name.to_string(),
+            name: name.name.clone(),
+            id: name.id,
             doc: s.description.clone(),
             kind: TypeKind::Union,
             fields: Vec::new(),
@@ -492,6 +485,7 @@ impl<'a> Types<'a> {
         let Some(name) = self.names.get(component).cloned() else {
             return;
         };
+        let name = self.declare(&name);
         let Some(s) = self.components.get(component).cloned() else {
             return;
         };
@@ -505,7 +499,7 @@ impl<'a> Types<'a> {
 
     pub fn struct_def(
         &mut self,
-        name: &str,
+        name: &TypeName,
         r: &SRef,
         owner: Option<&str>,
         depth: usize,
@@ -528,14 +522,8 @@ impl<'a> Types<'a> {
             );
             let nullable = self.nullable(prop);
             // Cycles (a struct containing itself) are boxed once all types are known.
-            let ty = self
-                .ty_at(
-                    prop,
-                    &format!("{name}{}", super::names::variant(json)),
-                    owner,
-                    depth + 1,
-                )
-                .rust;
+            let hint = format!("{}{}", name.name, super::names::variant(json));
+            let ty = self.ty_at(prop, &hint, owner, depth + 1).ty;
             let sensitive = write_only
                 || self.resolve(prop).is_some_and(|s| {
                     s.extensions.get("x-sensitive") == Some(&serde_json::Value::Bool(true))
@@ -551,11 +539,11 @@ impl<'a> Types<'a> {
                 ident,
                 json: json.clone(),
                 ty: if patch {
-                    format!("rt::Patch<{ty}>")
+                    ty.patch()
                 } else if default.is_some() || (required && !nullable) {
                     ty
                 } else {
-                    format!("Option<{ty}>")
+                    ty.optional()
                 },
                 doc: self.resolve(prop).and_then(|s| s.description.clone()),
                 optional: !required && default.is_none(),
@@ -680,43 +668,55 @@ impl<'a> Types<'a> {
 
 /// A spec default as a Rust expression of type `ty`, for the scalar types and string enums;
 /// `None` when the default does not fit the type (a spec error archgen does not guess around).
-fn default_expr(ty: &str, value: &serde_json::Value, string_enum: bool) -> Option<String> {
+fn default_expr(ty: &TypeRef, value: &serde_json::Value, string_enum: bool) -> Option<String> {
     use serde_json::Value;
-    match (ty, value) {
-        ("bool", Value::Bool(b)) => Some(b.to_string()),
-        ("i32", Value::Number(n)) => n
+    let builtin = match ty {
+        TypeRef::Builtin(b) => Some(*b),
+        _ => None,
+    };
+    match (builtin, value) {
+        (Some(Builtin::Bool), Value::Bool(b)) => Some(b.to_string()),
+        (Some(Builtin::I32), Value::Number(n)) => n
             .as_i64()
             .filter(|v| i32::try_from(*v).is_ok())
             .map(|v| v.to_string()),
-        ("i64", Value::Number(n)) => n.as_i64().map(|v| v.to_string()),
-        ("f64", Value::Number(n)) => n
+        (Some(Builtin::I64), Value::Number(n)) => n.as_i64().map(|v| v.to_string()),
+        (Some(Builtin::F64), Value::Number(n)) => n
             .as_f64()
             .filter(|v| v.is_finite())
             .map(|v| format!("{v:?}_f64")),
-        ("String", Value::String(text)) => Some(format!("String::from({text:?})")),
-        (t, Value::String(text)) if string_enum => {
-            Some(format!("{t}::from_wire({text:?}).unwrap_or_default()"))
+        (Some(Builtin::String), Value::String(text)) => Some(format!("String::from({text:?})")),
+        (_, Value::String(text)) if string_enum => {
+            Some(format!("{ty}::from_wire({text:?}).unwrap_or_default()"))
         }
         _ => None,
     }
 }
 
-/// A variant name for an inline union member, from its Rust type.
-fn variant_of_type(ty: &str, index: usize) -> String {
-    match ty {
-        "String" => "String".into(),
-        "i32" | "i64" => "Integer".into(),
-        "f64" => "Number".into(),
-        "bool" => "Boolean".into(),
-        "Uuid" => "Uuid".into(),
-        "DateTime<Utc>" => "DateTime".into(),
-        "NaiveDate" => "Date".into(),
-        "rt::deps::serde_json::Value" => "Any".into(),
-        t if t.starts_with("Vec<") => "Array".into(),
-        t if t.starts_with("std::collections::BTreeMap<") => "Map".into(),
-        t if t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => t.to_string(),
-        _ => format!("Variant{}", index + 1),
-    }
+/// A variant name for an inline union member, from its type.
+fn variant_of_type(ty: &TypeRef, index: usize) -> String {
+    let fixed = match ty {
+        TypeRef::Builtin(Builtin::String) => "String",
+        TypeRef::Builtin(Builtin::I32 | Builtin::I64) => "Integer",
+        TypeRef::Builtin(Builtin::F64) => "Number",
+        TypeRef::Builtin(Builtin::Bool) => "Boolean",
+        TypeRef::Builtin(Builtin::Uuid) => "Uuid",
+        TypeRef::Builtin(Builtin::DateTime) => "DateTime",
+        TypeRef::Builtin(Builtin::Date) => "Date",
+        TypeRef::Builtin(Builtin::Json) => "Any",
+        TypeRef::Vec(_) => "Array",
+        TypeRef::Map(_) => "Map",
+        // A raw name (`r#Match`) is no variant name.
+        TypeRef::Named(n)
+            if n.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            &n.name
+        }
+        _ => return format!("Variant{}", index + 1),
+    };
+    fixed.to_string()
 }
 
 pub fn rule_static(component: &str) -> String {
@@ -727,28 +727,34 @@ pub fn rule_static(component: &str) -> String {
 }
 
 fn json_ty() -> Ty {
-    Ty {
-        rust: "rt::deps::serde_json::Value".into(),
-        storage: Storage::Json,
-        enum_values: vec![],
-    }
+    plain_ty(Builtin::Json, Storage::Json)
 }
 
-fn string_ty(st: &StringS) -> Ty {
-    let (rust, storage) = match st.format.as_deref() {
-        Some("uuid") => ("Uuid", Storage::Uuid),
-        Some("date-time") => ("DateTime<Utc>", Storage::DateTime),
-        Some("date") => ("NaiveDate", Storage::Date),
-        _ => ("String", Storage::Text),
-    };
+/// A type that is no string enum.
+fn plain_ty(ty: impl Into<TypeRef>, storage: Storage) -> Ty {
     Ty {
-        rust: rust.into(),
+        ty: ty.into(),
         storage,
         enum_values: vec![],
     }
 }
 
-fn enum_def(name: &str, doc: Option<String>, values: &[String], owner: Option<&str>) -> TypeDef {
+fn string_ty(st: &StringS) -> Ty {
+    let (builtin, storage) = match st.format.as_deref() {
+        Some("uuid") => (Builtin::Uuid, Storage::Uuid),
+        Some("date-time") => (Builtin::DateTime, Storage::DateTime),
+        Some("date") => (Builtin::Date, Storage::Date),
+        _ => (Builtin::String, Storage::Text),
+    };
+    plain_ty(builtin, storage)
+}
+
+fn enum_def(
+    name: &TypeName,
+    doc: Option<String>,
+    values: &[String],
+    owner: Option<&str>,
+) -> TypeDef {
     let mut ns = Namespace::default();
     // Specs repeat values (Stripe's API versions, say); one variant each.
     let mut seen = BTreeSet::new();
@@ -761,7 +767,8 @@ fn enum_def(name: &str, doc: Option<String>, values: &[String], owner: Option<&s
         })
         .collect();
     TypeDef {
-        name: name.to_string(),
+        name: name.name.clone(),
+        id: name.id,
         doc,
         kind: TypeKind::Enum,
         fields: Vec::new(),

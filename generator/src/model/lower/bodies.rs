@@ -9,9 +9,10 @@ use openapiv3::{OpenAPI, Response};
 use super::names::SpecOperation;
 use super::{Lowering, resolve};
 use crate::model::body::{CrudBody, crud_body};
-use crate::model::media::{Format, RAW_TYPE, choose};
+use crate::model::media::{Format, choose};
 use crate::model::rules::Rule;
 use crate::model::schema::SRef;
+use crate::model::type_ref::{Builtin, TypeRef};
 use crate::model::types::TypeDef;
 use crate::model::{Body, Entity, NamedRule, Operation, StructField};
 
@@ -56,6 +57,7 @@ impl Lowering<'_> {
         o: &SpecOperation<'_>,
     ) -> NamedRule {
         let name = self.types.namespace.claim(&format!("{}Body", operation.id));
+        let name = self.types.declare(&name);
         let CrudBody {
             def,
             rule,
@@ -75,10 +77,10 @@ impl Lowering<'_> {
         );
         let rule_name = format!(
             "RULE_{}",
-            heck::ToShoutySnakeCase::to_shouty_snake_case(name.as_str())
+            heck::ToShoutySnakeCase::to_shouty_snake_case(name.name.as_str())
         );
         operation.body = Some(Body {
-            ty: name,
+            ty: TypeRef::Named(name),
             rule: Some(Rule::Static(rule_name.clone())),
             format: Format::Json,
             media: Vec::new(),
@@ -113,11 +115,11 @@ impl Lowering<'_> {
                 Format::Json | Format::Form => (
                     self.types
                         .ty(&schema, &format!("{id}Body"), Some(domain))
-                        .rust,
+                        .ty,
                     Some(self.types.rule(&schema, needed)),
                 ),
-                Format::Text => ("String".into(), None),
-                Format::Raw => (RAW_TYPE.into(), None),
+                Format::Text => (Builtin::String.into(), None),
+                Format::Raw => (Builtin::RawBody.into(), None),
             };
             operation.body = Some(Body {
                 ty,
@@ -132,11 +134,11 @@ impl Lowering<'_> {
             operation.output = Some(match (format, schema) {
                 (Format::Json | Format::Form, Some(schema)) => {
                     let hint = format!("{id}Response");
-                    self.types.ty(&schema, &hint, Some(domain)).rust
+                    self.types.ty(&schema, &hint, Some(domain)).ty
                 }
-                (Format::Json | Format::Form, None) => "rt::deps::serde_json::Value".into(),
-                (Format::Text, _) => "String".into(),
-                (Format::Raw, _) => RAW_TYPE.into(),
+                (Format::Json | Format::Form, None) => Builtin::Json.into(),
+                (Format::Text, _) => Builtin::String.into(),
+                (Format::Raw, _) => Builtin::RawBody.into(),
             });
         }
         operation.input = Some(self.custom_input(operation, domain));
@@ -144,9 +146,10 @@ impl Lowering<'_> {
 
     /// `<Id>Input`, what a custom handler receives: path, query, header and cookie parameters,
     /// then the body, each optional unless required.
-    fn custom_input(&mut self, operation: &Operation, domain: &str) -> String {
+    fn custom_input(&mut self, operation: &Operation, domain: &str) -> TypeRef {
         let id = &operation.id;
         let input = self.types.namespace.claim(&format!("{id}Input"));
+        let input = self.types.declare(&input);
         let mut fields: Vec<StructField> = operation
             .path_params
             .iter()
@@ -161,18 +164,18 @@ impl Lowering<'_> {
         let doc = Some(format!("Input of `{id}`."));
         let def = TypeDef::record(&input, doc, fields, Some(domain));
         self.types.defs.push(def);
-        input
+        TypeRef::Named(input)
     }
 }
 
-fn input_field(ident: &str, json: &str, ty: &str, required: bool) -> StructField {
+fn input_field(ident: &str, json: &str, ty: &TypeRef, required: bool) -> StructField {
     StructField {
         ident: ident.to_string(),
         json: json.to_string(),
         ty: if required {
-            ty.to_string()
+            ty.clone()
         } else {
-            format!("Option<{ty}>")
+            ty.clone().optional()
         },
         doc: None,
         optional: !required,

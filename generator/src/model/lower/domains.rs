@@ -7,7 +7,7 @@ use super::Lowering;
 use super::names::Domains;
 use super::operations::Operations;
 use crate::model::names::{pascal, plain_snake, snake};
-use crate::model::types::{TypeDef, Types, rule_static};
+use crate::model::types::{TypeDef, TypeSpace, rule_static};
 use crate::model::{Domain, Entity, NamedRule, Operation, security};
 
 /// Types by the domain that owns them; `None` for the common module.
@@ -36,7 +36,7 @@ pub(super) fn assemble(
     domains: &Domains,
     entities: &[Entity],
     mut operations: Operations,
-    types: &mut Types<'_>,
+    types: &mut TypeSpace<'_>,
 ) -> (Vec<Domain>, Vec<TypeDef>) {
     let mut types_by_owner = place_types(types, entities, &operations.by_domain, &domains.names);
     let mut out = Vec::new();
@@ -66,12 +66,12 @@ pub(super) fn assemble(
 
 /// The types the service uses, cycles boxed, by the domain that owns them.
 fn place_types(
-    types: &mut Types<'_>,
+    types: &mut TypeSpace<'_>,
     entities: &[Entity],
     operations: &BTreeMap<String, Vec<Operation>>,
     domain_names: &BTreeSet<String>,
 ) -> TypesByOwner {
-    crate::model::reach::keep_used(&mut types.defs, entities, operations.values().flatten());
+    crate::model::reach::keep_used(types, entities, operations.values().flatten());
     crate::model::cycles::box_cycles(&mut types.defs);
     let mut out = TypesByOwner::new();
     for def in std::mem::take(&mut types.defs) {
@@ -85,7 +85,7 @@ fn domain_entities(
     name: &str,
     domains: &Domains,
     entities: &[Entity],
-    types: &Types<'_>,
+    types: &TypeSpace<'_>,
 ) -> Vec<Entity> {
     let rust_name = |c: &String| types.names.get(c).map_or(pascal(c), |n| n.clone());
     entities
@@ -98,7 +98,7 @@ fn domain_entities(
 /// A domain's rule statics, by name: those of its CRUD bodies, and those of the components its
 /// validators name, closed over the components that these name in turn.
 fn domain_rules(
-    types: &Types<'_>,
+    types: &TypeSpace<'_>,
     mut needed: BTreeSet<String>,
     mut rules: Vec<NamedRule>,
 ) -> Vec<NamedRule> {

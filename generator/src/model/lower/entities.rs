@@ -7,7 +7,7 @@ use super::names::Domains;
 use crate::model::Entity;
 use crate::model::entity::{EntityInput, lower_entity};
 use crate::model::relations::resolve_foreign_keys;
-use crate::model::types::Types;
+use crate::model::types::TypeSpace;
 
 /// The entities that lowered without error.
 pub(super) struct Entities {
@@ -18,7 +18,7 @@ pub(super) struct Entities {
 
 impl Entities {
     /// The entity lowered from `component`.
-    pub fn of(&self, component: &str, types: &Types<'_>) -> Option<&Entity> {
+    pub fn of(&self, component: &str, types: &TypeSpace<'_>) -> Option<&Entity> {
         let rust = types.rust_name(component);
         self.all.iter().find(|e| e.name == rust)
     }
@@ -67,7 +67,7 @@ pub(super) struct ListParams {
 }
 
 impl ListParams {
-    pub fn apply(&self, entities: &mut [Entity], types: &Types<'_>) {
+    pub fn apply(&self, entities: &mut [Entity], types: &TypeSpace<'_>) {
         for (component, (default, max)) in &self.page_limits {
             if let Some(e) = entity_mut(entities, component, types) {
                 e.default_limit = *default;
@@ -90,7 +90,7 @@ impl ListParams {
 fn entity_mut<'e>(
     entities: &'e mut [Entity],
     component: &str,
-    types: &Types<'_>,
+    types: &TypeSpace<'_>,
 ) -> Option<&'e mut Entity> {
     let rust = types.rust_name(component);
     entities.iter_mut().find(|e| e.name == rust)

@@ -17,7 +17,7 @@ use openapiv3::{Components, OpenAPI, ReferenceOr};
 
 use super::relations::order_tables;
 use super::schema::{S, SKind, from_ref, from_schema};
-use super::types::Types;
+use super::types::TypeSpace;
 use super::{Model, security};
 use crate::annotate::{Annotator, SchemaAnnotations};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -69,7 +69,7 @@ struct Lowering<'a> {
     annotator: Annotator<'a>,
     /// Each component schema's annotations, by component name.
     annotations: IndexMap<String, SchemaAnnotations>,
-    types: Types<'a>,
+    types: TypeSpace<'a>,
     diags: Diagnostics,
 }
 
@@ -89,14 +89,14 @@ impl<'a> Lowering<'a> {
             components,
             annotator,
             annotations,
-            types: Types::new(components),
+            types: TypeSpace::new(components),
             diags: Diagnostics::default(),
         }
     }
 
     /// Everything read, with the problems found on the way: the types and the warnings to go
     /// on with, or every error at once.
-    fn checked(mut self) -> Result<(Types<'a>, Diagnostics), Diagnostics> {
+    fn checked(mut self) -> Result<(TypeSpace<'a>, Diagnostics), Diagnostics> {
         self.diags
             .extend(std::mem::take(&mut self.types.diagnostics));
         self.diags.extend(self.annotator.finish());

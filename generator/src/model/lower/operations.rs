@@ -209,7 +209,7 @@ impl Lowering<'_> {
             };
             let sref = from_ref(schema);
             let hint = format!("{id}{}", variant(&data.name));
-            let ty = self.types.ty(&sref, &hint, Some(&o.domain)).rust;
+            let ty = self.types.ty(&sref, &hint, Some(&o.domain)).ty;
             let param = Param {
                 name: data.name.clone(),
                 position: template
