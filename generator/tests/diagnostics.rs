@@ -547,3 +547,46 @@ components:
     assert!(http.contains(r#".pattern("^[a-z]+$")"#), "{http}");
     assert!(http.contains(".max(8.0)"), "{http}");
 }
+
+/// The same inline shape in two places is one type (typify's structural deduplication): a
+/// second copy would only cost its users a conversion and the compiler its derives.
+#[test]
+fn inline_objects_of_the_same_shape_are_one_type() {
+    let shape = "{type: object, required: [total], properties: {total: {type: integer}, next: {type: string}}}";
+    let (_dir, path) = spec(&format!(
+        "openapi: 3.1.0
+info: {{title: t, version: '1'}}
+paths:
+  /a:
+    get:
+      operationId: countApples
+      responses:
+        '200': {{description: ok, content: {{application/json: {{schema: {shape}}}}}}}
+  /b:
+    get:
+      operationId: countPears
+      responses:
+        '200': {{description: ok, content: {{application/json: {{schema: {shape}}}}}}}
+  /c:
+    get:
+      operationId: countPlums
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {{type: object, required: [total], properties: {{total: {{type: integer}}}}}}
+"
+    ));
+    let generated = archgen::generate(&path, None).unwrap_or_else(|d| panic!("{d}"));
+    let all: String = generated.files.values().cloned().collect();
+    assert_eq!(all.matches("pub next: Option<String>").count(), 1, "{all}");
+    // Pears answer the apples' type.
+    assert_eq!(
+        all.matches("rt::Reply<CountApplesResponse>").count(),
+        2,
+        "{all}"
+    );
+    // Another shape stays its own type.
+    assert!(all.contains("rt::Reply<CountPlumsResponse>"), "{all}");
+}

@@ -139,9 +139,8 @@ pub struct TypeSpace<'a> {
     pub diagnostics: Diagnostics,
     /// Inline types already emitted, by name, so the same hint twice yields one type.
     inline_done: BTreeSet<String>,
-    /// Inline string enums by their values: specs repeat the same enum inline (GitHub's
-    /// `state: [open, closed]` in hundreds of places), and each becomes one type.
-    enums_by_values: BTreeMap<Vec<String>, String>,
+    /// Inline enums and objects by their shape (see `shared_name`).
+    shapes: BTreeMap<String, String>,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -156,7 +155,7 @@ impl<'a> TypeSpace<'a> {
             defs: Vec::new(),
             diagnostics: Diagnostics::default(),
             inline_done: BTreeSet::new(),
-            enums_by_values: BTreeMap::new(),
+            shapes: BTreeMap::new(),
         }
     }
 
@@ -339,14 +338,7 @@ impl<'a> TypeSpace<'a> {
     fn inline_ty(&mut self, s: &S, hint: &str, owner: Option<&str>, depth: usize) -> Ty {
         match &s.kind {
             SKind::String(st) if !st.enumeration.is_empty() => {
-                let same = self.enums_by_values.get(&st.enumeration).cloned();
-                let name = match same {
-                    Some(name) if !self.inline_done.contains(&pascal(hint)) => name,
-                    _ => self.inline_name(hint),
-                };
-                self.enums_by_values
-                    .entry(st.enumeration.clone())
-                    .or_insert_with(|| name.clone());
+                let name = self.shared_name(format!("enum {:?}", st.enumeration), hint);
                 let name = self.declare(&name);
                 if self.inline_done.insert(name.name.clone()) {
                     self.defs.push(enum_def(
@@ -387,7 +379,7 @@ impl<'a> TypeSpace<'a> {
                 self.ty_at(&members[0], hint, owner, depth + 1)
             }
             SKind::Object(_) | SKind::AllOf(_) => {
-                let name = self.inline_name(hint);
+                let name = self.shared_name(format!("object {s:?}"), hint);
                 let name = self.declare(&name);
                 if self.inline_done.insert(name.name.clone()) {
                     let def =
@@ -470,6 +462,18 @@ impl<'a> TypeSpace<'a> {
                 .map(|(p, _)| p.clone()),
             owner: owner.map(str::to_string),
         }
+    }
+
+    /// The name of an inline type with this `shape`: the type made for the same shape before,
+    /// else a new one from `hint`. Specs repeat shapes inline (GitHub's `state: [open, closed]`
+    /// enum in hundreds of places, the same small objects in many responses): each is one type.
+    fn shared_name(&mut self, shape: String, hint: &str) -> String {
+        let name = match self.shapes.get(&shape).cloned() {
+            Some(name) if !self.inline_done.contains(&pascal(hint)) => name,
+            _ => self.inline_name(hint),
+        };
+        self.shapes.entry(shape).or_insert_with(|| name.clone());
+        name
     }
 
     fn inline_name(&mut self, hint: &str) -> String {
