@@ -7,65 +7,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::format::{Stamp, read_stamp};
 use crate::model::Model;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Schema {
-    #[serde(default, rename = "table")]
-    pub tables: Vec<Table>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Table {
-    pub name: String,
-    #[serde(rename = "column")]
-    pub columns: Vec<Column>,
-    #[serde(default, rename = "index")]
-    pub indices: Vec<Index>,
-    #[serde(default, rename = "foreign_key")]
-    pub foreign_keys: Vec<ForeignKey>,
-    /// The organization column of a tenant-scoped table, which a row-level-security policy
-    /// checks on Postgres.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Column {
-    pub name: String,
-    pub postgres: String,
-    pub sqlite: String,
-    pub nullable: bool,
-    #[serde(default)]
-    pub primary: bool,
-    #[serde(default)]
-    pub default: Option<String>,
-    /// Allowed values of an enum column (a CHECK constraint).
-    #[serde(default)]
-    pub values: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Index {
-    pub name: String,
-    pub columns: Vec<String>,
-    pub unique: bool,
-    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
-    pub condition: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ForeignKey {
-    pub column: String,
-    pub table: String,
-    pub target_column: String,
-    pub on_delete: Option<String>,
-    pub on_update: Option<String>,
-}
+pub use archgen_sql::{Column, Dialect, ForeignKey, Index, Schema, Table};
+use archgen_sql::{
+    check_clause, column_def, create_all, create_index, create_table, drop_row_security,
+    foreign_key_clause, row_security,
+};
 
 /// One migration, in both dialects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -272,134 +223,6 @@ pub fn plan(current: &Schema, released: Released) -> Result<Vec<Migration>, Diag
         sqlite_no_tx: change.sqlite_no_tx,
     });
     Ok(migrations)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Dialect {
-    Postgres,
-    Sqlite,
-}
-
-fn column_def(c: &Column, d: Dialect) -> String {
-    let ty = if d == Dialect::Postgres {
-        &c.postgres
-    } else {
-        &c.sqlite
-    };
-    let mut s = format!("\"{}\" {ty}", c.name);
-    if c.primary {
-        s.push_str(" PRIMARY KEY");
-    } else if !c.nullable {
-        s.push_str(" NOT NULL");
-    }
-    if let Some(default) = &c.default {
-        s.push_str(&format!(" DEFAULT {default}"));
-    }
-    if let Some(check) = check_clause(c) {
-        s.push(' ');
-        s.push_str(&check);
-    }
-    s
-}
-
-/// `CHECK ("status" IN ('a', 'b'))` for an enum column.
-fn check_clause(c: &Column) -> Option<String> {
-    if c.values.is_empty() {
-        return None;
-    }
-    let values: Vec<String> = c
-        .values
-        .iter()
-        .map(|v| format!("'{}'", v.replace('\'', "''")))
-        .collect();
-    Some(format!("CHECK (\"{}\" IN ({}))", c.name, values.join(", ")))
-}
-
-/// `FOREIGN KEY ("a") REFERENCES "t" ("id") ON DELETE …`, shared by CREATE and ALTER.
-fn foreign_key_clause(fk: &ForeignKey) -> String {
-    let mut s = format!(
-        "FOREIGN KEY (\"{}\") REFERENCES \"{}\" (\"{}\")",
-        fk.column, fk.table, fk.target_column
-    );
-    if let Some(a) = &fk.on_delete {
-        s.push_str(&format!(" ON DELETE {a}"));
-    }
-    if let Some(a) = &fk.on_update {
-        s.push_str(&format!(" ON UPDATE {a}"));
-    }
-    s
-}
-
-fn create_table(t: &Table, name: &str, d: Dialect) -> String {
-    let mut lines: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| format!("    {}", column_def(c, d)))
-        .collect();
-    lines.extend(
-        t.foreign_keys
-            .iter()
-            .map(|fk| format!("    {}", foreign_key_clause(fk))),
-    );
-    format!(
-        "CREATE TABLE IF NOT EXISTS \"{name}\" (\n{}\n);\n",
-        lines.join(",\n")
-    )
-}
-
-fn create_index(t: &Table, i: &Index) -> String {
-    let cols: Vec<String> = i.columns.iter().map(|c| format!("\"{c}\"")).collect();
-    let unique = if i.unique { "UNIQUE " } else { "" };
-    let condition = i
-        .condition
-        .as_ref()
-        .map(|c| format!(" WHERE {c}"))
-        .unwrap_or_default();
-    format!(
-        "CREATE {unique}INDEX IF NOT EXISTS \"{}\" ON \"{}\" ({}){condition};\n",
-        i.name,
-        t.name,
-        cols.join(", ")
-    )
-}
-
-/// The policy that limits a tenant-scoped table to the organization the repository set for the
-/// transaction: a second wall behind the repository's own `WHERE`. `FORCE` subjects the table's
-/// owner too, which is usually the role the service connects as. Migrations that must see every
-/// row set `archgen.tenant_bypass` for their own transaction.
-fn row_security(t: &Table) -> String {
-    let Some(column) = &t.tenant else {
-        return String::new();
-    };
-    let check = format!(
-        "(\"{column}\" = NULLIF(current_setting('archgen.organization_id', true), '')::uuid OR current_setting('archgen.tenant_bypass', true) = 'on')"
-    );
-    format!(
-        "ALTER TABLE \"{0}\" ENABLE ROW LEVEL SECURITY;\nALTER TABLE \"{0}\" FORCE ROW LEVEL SECURITY;\nDROP POLICY IF EXISTS \"{0}_tenant\" ON \"{0}\";\nCREATE POLICY \"{0}_tenant\" ON \"{0}\" USING {check} WITH CHECK {check};\n",
-        t.name
-    )
-}
-
-fn drop_row_security(t: &Table) -> String {
-    format!(
-        "DROP POLICY IF EXISTS \"{0}_tenant\" ON \"{0}\";\nALTER TABLE \"{0}\" NO FORCE ROW LEVEL SECURITY;\nALTER TABLE \"{0}\" DISABLE ROW LEVEL SECURITY;\n",
-        t.name
-    )
-}
-
-fn create_all(schema: &Schema, d: Dialect) -> String {
-    let mut out = String::new();
-    for t in &schema.tables {
-        out.push_str(&create_table(t, &t.name, d));
-        for i in &t.indices {
-            out.push_str(&create_index(t, i));
-        }
-        if d == Dialect::Postgres {
-            out.push_str(&row_security(t));
-        }
-        out.push('\n');
-    }
-    out.trim_end().to_string() + "\n"
 }
 
 struct Change {

@@ -6,6 +6,8 @@
 use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
+use archgen_sql::{Column, Dialect, Index, Table, create_index, create_table};
+
 use super::{Db, MigrationFile};
 
 /// Where the runtime's migrations are recorded.
@@ -22,102 +24,114 @@ pub enum Owned {
 }
 
 impl Owned {
-    /// The migrations of this table, per dialect. Versions are the runtime's own: a new
-    /// migration of either table takes the next free number.
-    fn migrations(self) -> (&'static [MigrationFile], &'static [MigrationFile]) {
+    /// The migrations of this table, in order. Versions are the runtime's own: a new migration
+    /// of either table takes the next free number.
+    fn migrations(self) -> Vec<(i64, &'static str, Table)> {
         match self {
-            Owned::Outbox => (OUTBOX_POSTGRES, OUTBOX_SQLITE),
-            Owned::Credentials => (CREDENTIALS_POSTGRES, CREDENTIALS_SQLITE),
+            Owned::Outbox => vec![(1, "create_archgen_outbox", outbox())],
+            Owned::Credentials => vec![(2, "create_archgen_credentials", credentials())],
         }
     }
 }
 
-// `IF NOT EXISTS`: services generated before the runtime owned the outbox created it among
-// their own migrations.
-const OUTBOX_POSTGRES: &[MigrationFile] = &[MigrationFile {
-    version: 1,
-    name: "create_archgen_outbox",
-    sql: "SELECT set_config('archgen.tenant_bypass', 'on', true);
-CREATE TABLE IF NOT EXISTS archgen_outbox (
-    id UUID PRIMARY KEY,
-    subject TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    published_at TIMESTAMPTZ
-);
-CREATE INDEX IF NOT EXISTS idx_archgen_outbox_pending ON archgen_outbox (created_at) WHERE published_at IS NULL;
-",
-    no_tx: false,
-}];
+fn column(name: &str, postgres: &str, sqlite: &str, nullable: bool) -> Column {
+    Column {
+        name: name.into(),
+        postgres: postgres.into(),
+        sqlite: sqlite.into(),
+        nullable,
+        primary: false,
+        default: None,
+        values: Vec::new(),
+    }
+}
 
-const OUTBOX_SQLITE: &[MigrationFile] = &[MigrationFile {
-    version: 1,
-    name: "create_archgen_outbox",
-    sql: "CREATE TABLE IF NOT EXISTS archgen_outbox (
-    id TEXT PRIMARY KEY NOT NULL,
-    subject TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    published_at TEXT
-);
-CREATE INDEX IF NOT EXISTS idx_archgen_outbox_pending ON archgen_outbox (created_at) WHERE published_at IS NULL;
-",
-    no_tx: false,
-}];
+/// Events wait here for the relay, written in the transaction of their change, published in
+/// order, then marked.
+fn outbox() -> Table {
+    Table {
+        name: crate::events::OUTBOX_TABLE.into(),
+        columns: vec![
+            Column {
+                primary: true,
+                ..column("id", "UUID", "TEXT", false)
+            },
+            column("subject", "TEXT", "TEXT", false),
+            column("payload", "TEXT", "TEXT", false),
+            column("created_at", "TIMESTAMPTZ", "TEXT", false),
+            column("published_at", "TIMESTAMPTZ", "TEXT", true),
+        ],
+        indices: vec![Index {
+            name: "idx_archgen_outbox_pending".into(),
+            columns: vec!["created_at".into()],
+            unique: false,
+            condition: Some("\"published_at\" IS NULL".into()),
+        }],
+        foreign_keys: Vec::new(),
+        tenant: None,
+    }
+}
 
-// `IF NOT EXISTS`: the credential store created its table itself before.
-const CREDENTIALS_POSTGRES: &[MigrationFile] = &[MigrationFile {
-    version: 2,
-    name: "create_archgen_credentials",
-    sql: "CREATE TABLE IF NOT EXISTS archgen_credentials (
-    hash TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('api_key', 'session')),
-    scheme TEXT,
-    subject TEXT NOT NULL,
-    organization UUID,
-    roles TEXT NOT NULL DEFAULT '[]',
-    created_at TIMESTAMPTZ NOT NULL,
-    expires_at TIMESTAMPTZ,
-    revoked_at TIMESTAMPTZ
-);
-",
-    no_tx: false,
-}];
+/// SHA-256 hashes of API keys and session tokens, with whom each stands for.
+fn credentials() -> Table {
+    let kind = Column {
+        values: vec!["api_key".into(), "session".into()],
+        ..column("kind", "TEXT", "TEXT", false)
+    };
+    Table {
+        name: crate::auth::CREDENTIALS_TABLE.into(),
+        columns: vec![
+            Column {
+                primary: true,
+                ..column("hash", "TEXT", "TEXT", false)
+            },
+            kind,
+            column("scheme", "TEXT", "TEXT", true),
+            column("subject", "TEXT", "TEXT", false),
+            column("organization", "UUID", "TEXT", true),
+            Column {
+                default: Some("'[]'".into()),
+                ..column("roles", "TEXT", "TEXT", false)
+            },
+            column("created_at", "TIMESTAMPTZ", "TEXT", false),
+            column("expires_at", "TIMESTAMPTZ", "TEXT", true),
+            column("revoked_at", "TIMESTAMPTZ", "TEXT", true),
+        ],
+        indices: Vec::new(),
+        foreign_keys: Vec::new(),
+        tenant: None,
+    }
+}
 
-const CREDENTIALS_SQLITE: &[MigrationFile] = &[MigrationFile {
-    version: 2,
-    name: "create_archgen_credentials",
-    sql: "CREATE TABLE IF NOT EXISTS archgen_credentials (
-    hash TEXT PRIMARY KEY NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('api_key', 'session')),
-    scheme TEXT,
-    subject TEXT NOT NULL,
-    organization TEXT,
-    roles TEXT NOT NULL DEFAULT '[]',
-    created_at TEXT NOT NULL,
-    expires_at TEXT,
-    revoked_at TEXT
-);
-",
-    no_tx: false,
-}];
+/// A table's DDL, as the generator renders a spec's (`IF NOT EXISTS`: services generated before
+/// the runtime owned these tables created them themselves).
+fn ddl(table: &Table, dialect: Dialect) -> String {
+    let mut sql = create_table(table, &table.name, dialect);
+    for index in &table.indices {
+        sql.push_str(&create_index(table, index));
+    }
+    sql
+}
 
 impl Db {
     /// Apply the migrations of `tables` that have not run yet.
     pub async fn migrate_owned(&self, tables: &[Owned]) -> Result<(), MigrateError> {
-        let mut files: Vec<&MigrationFile> = tables
+        let dialect = match self {
+            Db::Postgres(_) => Dialect::Postgres,
+            Db::Sqlite(_) => Dialect::Sqlite,
+        };
+        let mut steps: Vec<(i64, &str, Table)> =
+            tables.iter().flat_map(|t| t.migrations()).collect();
+        steps.sort_by_key(|(version, ..)| *version);
+        steps.dedup_by_key(|(version, ..)| *version);
+        let migrations = steps
             .iter()
-            .flat_map(|t| {
-                let (postgres, sqlite) = t.migrations();
-                match self {
-                    Db::Postgres(_) => postgres,
-                    Db::Sqlite(_) => sqlite,
-                }
+            .map(|(version, name, table)| {
+                let sql = AssertSqlSafe(ddl(table, dialect)).into_sql_str();
+                Migration::new(*version, (*name).into(), MigrationType::Simple, sql, false)
             })
             .collect();
-        files.sort_by_key(|f| f.version);
-        files.dedup_by_key(|f| f.version);
-        let mut migrator = Migrator::with_migrations(files.into_iter().map(migration).collect());
+        let mut migrator = Migrator::with_migrations(migrations);
         migrator.dangerous_set_table_name(HISTORY_TABLE);
         // A service migrates only the tables it uses; another service on the same database may
         // have migrated others.
