@@ -15,7 +15,7 @@ mod shape;
 mod version;
 mod yaml;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
@@ -87,7 +87,9 @@ pub fn load_str(name: &Path, text: &str) -> Result<Loaded, Diagnostics> {
         return Err(fail(problems, &files));
     }
 
-    let mut locs = HashMap::new();
+    // Every node has a location: a pointer map, hashed fast (the pointers are ours, not an
+    // adversary's).
+    let mut locs = FxHashMap::default();
     let doc = node::into_json(root, &mut String::new(), &mut locs);
     Ok(Loaded {
         doc,
@@ -104,7 +106,7 @@ pub fn load_str(name: &Path, text: &str) -> Result<Loaded, Diagnostics> {
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     files: Vec<PathBuf>,
-    locs: HashMap<String, Loc>,
+    locs: FxHashMap<String, Loc>,
 }
 
 impl SourceMap {

@@ -2,7 +2,9 @@
 //! positions travel with nodes through bundling and normalization instead of being patched up by
 //! pointer after every move. It becomes a `serde_json::Value` and a `SourceMap` only at the end.
 
-use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use rustc_hash::FxHashMap;
 
 use indexmap::IndexMap;
 
@@ -264,7 +266,7 @@ impl Problem {
 pub(crate) fn into_json(
     node: Node,
     pointer: &mut String,
-    locs: &mut HashMap<String, Loc>,
+    locs: &mut FxHashMap<String, Loc>,
 ) -> serde_json::Value {
     if node.loc.is_known() {
         locs.insert(pointer.clone(), node.loc);
@@ -278,8 +280,7 @@ pub(crate) fn into_json(
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.into_iter().enumerate() {
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&i.to_string());
+                let _ = write!(pointer, "/{i}");
                 out.push(into_json(item, pointer, locs));
                 pointer.truncate(len);
             }

@@ -358,14 +358,19 @@ impl<S> Call<S> {
         Ok(super::path_at(self.path(op)?, position))
     }
 
+    /// The id of the item a get, update or delete names.
+    fn item_id<T: std::str::FromStr>(&self, op: &Operation) -> Result<T, ApiError> {
+        let (name, position) = op.id;
+        path_id(self.path_at(op, position)?, name, op.path_status())
+    }
+
     /// The item id of a get or delete.
     pub fn id<T: std::str::FromStr>(
         mut self,
         op: &Operation,
     ) -> Result<(Arc<S>, Context, T), ApiError> {
         let (service, cx) = self.authorized(op)?;
-        let (name, position) = op.id;
-        let id = path_id(self.path_at(op, position)?, name, op.path_status())?;
+        let id = self.item_id(op)?;
         Ok((service, cx, id))
     }
 
@@ -396,9 +401,7 @@ impl<S> Call<S> {
         op: &Operation,
     ) -> Result<(Arc<S>, Context, T, B), ApiError> {
         let (service, cx) = self.authorized(op)?;
-        let (name, position) = op.id;
-        let raw = self.path_at(op, position)?.to_string();
-        let id = path_id(&raw, name, op.path_status())?;
+        let id = self.item_id(op)?;
         let body = self.object_body(op).await?;
         Ok((service, cx, id, body))
     }
