@@ -40,46 +40,30 @@ pub(super) fn crud_body(
     let mut fields = Vec::new();
     let mut forbidden = Vec::new();
     let mut caller_organization = None;
+    let warn = |diags: &mut Diagnostics, message: String, hint: Option<&str>| {
+        let warning = Diagnostic::warning(message).at(sources.locate(pointer));
+        diags.push(match hint {
+            Some(hint) => warning.hint(hint.to_string()),
+            None => warning,
+        });
+    };
     for f in &entity.fields {
         let listed = declared
             .properties
             .iter()
             .find(|(k, _)| super::names::loose_eq(k, &f.name));
-        if f.hidden {
-            continue;
-        }
-        if f.server_set == Some(ServerSet::Tenant) {
-            forbidden.push((
-                f.name.clone(),
-                "is the caller's organization and is set by the server".to_string(),
-            ));
-            if listed.is_some() {
-                diags.push(
-                    Diagnostic::warning(format!(
-                        "`{}` is in the {kind} body but is `{}`'s tenant field, set from the caller; requests that send it get 422",
-                        f.name, entity.name
-                    ))
-                    .at(sources.locate(pointer))
-                    .hint("remove it from the request body schema"),
-                );
+        match refusal(f, create, settable(f)) {
+            Refusal::Skip => continue,
+            Refusal::Forbid(why) => {
+                forbidden.push((f.name.clone(), why.to_string()));
+                if listed.is_some()
+                    && let Some((message, hint)) = refused_but_listed(f, kind, entity)
+                {
+                    warn(diags, message, hint);
+                }
+                continue;
             }
-            continue;
-        }
-        if f.server_set.is_some() {
-            forbidden.push((f.name.clone(), "is set by the server".to_string()));
-            continue;
-        }
-        if !settable(f) {
-            let why = if create {
-                "cannot be set on create"
-            } else {
-                "cannot be changed once set"
-            };
-            forbidden.push((f.name.clone(), why.to_string()));
-            if listed.is_some() {
-                diags.push(Diagnostic::warning(format!("`{}` is in the {kind} body but excluded from {kind} on `{}`; it will be rejected", f.name, entity.name)).at(sources.locate(pointer)));
-            }
-            continue;
+            Refusal::Accept => {}
         }
         // Without a declared body every settable field is accepted.
         if schema.is_some()
@@ -95,30 +79,28 @@ pub(super) fn crud_body(
         let declared_required = listed.is_some_and(|(k, _)| declared.required.contains(k));
         let required = create && (declared_required || (!f.nullable && f.default_expr.is_none()));
         if create && listed.is_some() && !declared_required && required {
-            diags.push(
-                Diagnostic::warning(format!(
+            warn(
+                diags,
+                format!(
                     "`{}` is optional in the create body but required by entity `{}` (no default, not nullable); requests without it get 422",
                     f.name, entity.name
-                ))
-                .at(sources.locate(pointer))
-                .hint("mark it required in the body, give the field a default, or make it nullable"),
+                ),
+                Some("mark it required in the body, give the field a default, or make it nullable"),
             );
         }
         // ArchesAI leaves the organization out of create bodies: it is the caller's.
-        if create
-            && listed.is_none()
-            && schema.is_some()
-            && !f.nullable
-            && f.base == Builtin::Uuid.into()
-            && super::names::loose_eq(&f.name, "organizationId")
-        {
+        if create && listed.is_none() && schema.is_some() && is_organization(f) {
             caller_organization = Some(f.ident.clone());
             continue;
         }
         if create && listed.is_none() && schema.is_some() {
-            diags.push(
-                Diagnostic::warning(format!("`{}` is required by entity `{}` but missing from the create body; accepting it in the body", f.name, entity.name))
-                    .at(sources.locate(pointer)),
+            warn(
+                diags,
+                format!(
+                    "`{}` is required by entity `{}` but missing from the create body; accepting it in the body",
+                    f.name, entity.name
+                ),
+                None,
             );
         }
         let prop = prop_rule_src.unwrap_or_else(|| entity_prop(f));
@@ -133,26 +115,7 @@ pub(super) fn crud_body(
         if required {
             rule_obj.required.push(f.name.clone());
         }
-        let ty = if create {
-            if required && !f.nullable {
-                f.base.clone()
-            } else {
-                f.base.clone().optional()
-            }
-        } else {
-            f.base.clone().patch()
-        };
-        fields.push(super::StructField {
-            ident: f.ident.clone(),
-            json: f.name.clone(),
-            ty,
-            doc: f.doc.clone(),
-            optional: !required,
-            rename: f.ident.trim_start_matches("r#") != f.name,
-            sensitive: false,
-            patch: !create,
-            default: None,
-        });
+        fields.push(body_field(f, create, required));
     }
     let rule = types.object_rule(&rule_obj, &forbidden, needed, 0);
     let assign = if create {
@@ -185,6 +148,81 @@ pub(super) struct CrudBody {
     pub assign: Vec<Assign>,
     /// The organization field a create body leaves out, filled from the caller.
     pub caller_organization: Option<String>,
+}
+
+/// Whether a body may carry an entity field, before what the request schema says about it.
+enum Refusal {
+    /// Never part of the API (hidden fields).
+    Skip,
+    /// Refused with this reason when sent.
+    Forbid(&'static str),
+    Accept,
+}
+
+fn refusal(f: &super::Field, create: bool, settable: bool) -> Refusal {
+    match f.server_set {
+        _ if f.hidden => Refusal::Skip,
+        Some(ServerSet::Tenant) => {
+            Refusal::Forbid("is the caller's organization and is set by the server")
+        }
+        Some(_) => Refusal::Forbid("is set by the server"),
+        None if settable => Refusal::Accept,
+        None if create => Refusal::Forbid("cannot be set on create"),
+        None => Refusal::Forbid("cannot be changed once set"),
+    }
+}
+
+/// The warning for a refused field the request schema lists anyway, with its hint.
+fn refused_but_listed(
+    f: &super::Field,
+    kind: &str,
+    entity: &Entity,
+) -> Option<(String, Option<&'static str>)> {
+    match f.server_set {
+        Some(ServerSet::Tenant) => Some((
+            format!(
+                "`{}` is in the {kind} body but is `{}`'s tenant field, set from the caller; requests that send it get 422",
+                f.name, entity.name
+            ),
+            Some("remove it from the request body schema"),
+        )),
+        Some(_) => None,
+        None => Some((
+            format!(
+                "`{}` is in the {kind} body but excluded from {kind} on `{}`; it will be rejected",
+                f.name, entity.name
+            ),
+            None,
+        )),
+    }
+}
+
+/// ArchesAI's organization field, which its create bodies leave out.
+fn is_organization(f: &super::Field) -> bool {
+    !f.nullable
+        && f.base == Builtin::Uuid.into()
+        && super::names::loose_eq(&f.name, "organizationId")
+}
+
+/// A body's field, typed as the entity types it: optional on create unless required, a `Patch`
+/// on update.
+fn body_field(f: &super::Field, create: bool, required: bool) -> super::StructField {
+    let ty = match (create, required && !f.nullable) {
+        (true, true) => f.base.clone(),
+        (true, false) => f.base.clone().optional(),
+        (false, _) => f.base.clone().patch(),
+    };
+    super::StructField {
+        ident: f.ident.clone(),
+        json: f.name.clone(),
+        ty,
+        doc: f.doc.clone(),
+        optional: !required,
+        rename: f.ident.trim_start_matches("r#") != f.name,
+        sensitive: false,
+        patch: !create,
+        default: None,
+    }
 }
 
 /// How each field of `New<Entity>` is filled from a create body.
