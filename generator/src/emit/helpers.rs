@@ -7,8 +7,6 @@ use serde_json::Value as Json;
 pub fn register(env: &mut Environment<'_>) {
     env.add_filter("lines", |s: String| doc_lines(&s));
     env.add_filter("oneline", |s: String| one_line(&s));
-    env.add_filter("static_rule", static_rule);
-    env.add_filter("status", status);
     env.add_filter("rstr", |s: String| format!("{s:?}"));
     env.add_filter("snake", |s: String| crate::model::names::plain_snake(&s));
     env.add_function("id_field", |e: Value| field_where(e, "id"));
@@ -76,18 +74,6 @@ fn doc_lines(s: &str) -> Vec<String> {
                 .to_string()
         })
         .collect()
-}
-
-/// A rule expression usable where a `&'static Schema` is needed inside a function. Rule
-/// expressions that borrow other statics are not promoted to `'static` there, so anything but a
-/// plain static is wrapped in a block-local static of its own.
-fn static_rule(expr: String) -> String {
-    match expr.strip_prefix('&') {
-        // A static or a constant (`&RULE_X`, `&rt::validate::Schema::STRING`) is promoted.
-        Some(path) if !path.contains(['(', ' ', '{']) => expr,
-        Some(inner) => format!("{{ static RULE: rt::validate::Schema = {inner}; &RULE }}"),
-        None => expr,
-    }
 }
 
 /// What fills each placeholder of the cache key in a read, as `rt::cache::Arg`s: the id and the
@@ -169,30 +155,5 @@ fn fill_expr(field: &str, fill: &crate::model::Fill) -> String {
             nullable: false,
         } => "Default::default()".into(),
         Fill::Absent => "rt::Patch::Absent".into(),
-    }
-}
-
-/// A status code as an `axum::http::StatusCode` expression: the constant where `http` names one,
-/// else a conversion that falls back on `fallback` (a spec may use any number from 100 to 999).
-fn status(code: u16, fallback: String) -> String {
-    const NAMED: &[(u16, &str)] = &[
-        (200, "OK"),
-        (201, "CREATED"),
-        (202, "ACCEPTED"),
-        (203, "NON_AUTHORITATIVE_INFORMATION"),
-        (204, "NO_CONTENT"),
-        (205, "RESET_CONTENT"),
-        (206, "PARTIAL_CONTENT"),
-        (207, "MULTI_STATUS"),
-        (208, "ALREADY_REPORTED"),
-        (226, "IM_USED"),
-        (400, "BAD_REQUEST"),
-        (404, "NOT_FOUND"),
-        (409, "CONFLICT"),
-        (422, "UNPROCESSABLE_ENTITY"),
-    ];
-    match NAMED.iter().find(|(c, _)| *c == code) {
-        Some((_, name)) => format!("StatusCode::{name}"),
-        None => format!("StatusCode::from_u16({code}).unwrap_or(StatusCode::{fallback})"),
     }
 }

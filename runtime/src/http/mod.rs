@@ -154,20 +154,6 @@ pub fn path_id<T: FromStr>(raw: &str, name: &str, status: StatusCode) -> Result<
     })
 }
 
-/// The path's parameters, or `status` when the path cannot be decoded (invalid percent-encoding).
-pub fn path_segments(
-    path: Result<
-        axum::extract::Path<Vec<(String, String)>>,
-        axum::extract::rejection::PathRejection,
-    >,
-    status: StatusCode,
-) -> Result<Vec<(String, String)>, ApiError> {
-    path.map(|p| p.0).map_err(|e| {
-        ApiError::validation(status, vec![FieldError::new("path", e.body_text())])
-            .as_missing_resource()
-    })
-}
-
 /// A path parameter, checked against its schema and parsed into its type. Arrays are
 /// comma-separated (OpenAPI's `simple` style).
 pub fn path_param<T: DeserializeOwned>(
