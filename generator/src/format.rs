@@ -175,7 +175,12 @@ fn inline_items(
                 };
                 let file = parse(files, &path)?;
                 let inner = inline_items(files, &child_dir, file.items)?;
-                m.attrs.extend(file.attrs);
+                // The file's inner attributes (`//!`, `#![allow]`) become the module's outer ones:
+                // beside the module's own outer docs, mixed styles are a clippy warning.
+                m.attrs.extend(file.attrs.into_iter().map(|mut a| {
+                    a.style = syn::AttrStyle::Outer;
+                    a
+                }));
                 m.content = Some((Default::default(), inner));
                 m.semi = None;
                 Ok(syn::Item::Mod(m))
