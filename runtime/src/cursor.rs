@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::field::FieldError;
 use crate::filter::{FilterNode, FilterValue};
-use crate::table::{Column, ColumnKind, SortKey, SortOrder, Table};
+use crate::table::{Column, SortKey, SortOrder, Table};
 
 /// Where the previous page ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,12 +37,7 @@ struct Document {
 const FIELD: &str = "cursor";
 
 /// Generated tables always have a UUID `id` column; tables written by hand may leave it out.
-static ID: Column = Column {
-    field: "id",
-    column: "id",
-    kind: ColumnKind::Uuid,
-    nullable: false,
-};
+static ID: Column = Column::uuid("id", "id");
 
 impl Cursor {
     /// Check `token` against the request's `sort` and type its values for `table`.
@@ -206,35 +201,16 @@ pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    static TABLE: Table = Table {
-        entity: "Label",
-        name: "labels",
-        columns: &[
-            Column {
-                field: "id",
-                column: "id",
-                kind: ColumnKind::Uuid,
-                nullable: false,
-            },
-            Column {
-                field: "createdAt",
-                column: "created_at",
-                kind: ColumnKind::DateTime,
-                nullable: false,
-            },
-            Column {
-                field: "credits",
-                column: "credits",
-                kind: ColumnKind::Integer,
-                nullable: true,
-            },
+    static TABLE: Table = Table::new(
+        "Label",
+        "labels",
+        &[
+            Column::uuid("id", "id"),
+            Column::date_time("createdAt", "created_at"),
+            Column::integer("credits", "credits").nullable(),
         ],
-        unique: &[],
-        sortable: &[],
-        soft_delete: false,
-        default_limit: 10,
-        max_limit: 100,
-    };
+    )
+    .limits(10, 100);
 
     fn keys() -> Vec<SortKey> {
         vec![

@@ -252,7 +252,7 @@ fn filterable(table: &Table) -> Vec<&'static str> {
     table
         .columns
         .iter()
-        .filter(|c| c.kind != ColumnKind::Json)
+        .filter(|c| c.kind != ColumnKind::Json && !c.hidden)
         .map(|c| c.field)
         .collect()
 }

@@ -12,6 +12,7 @@ pub mod cache;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod context;
+pub mod crud;
 pub mod cursor;
 #[cfg(feature = "docs")]
 pub mod docs;
@@ -41,11 +42,12 @@ mod wire;
 
 pub use async_trait::async_trait;
 pub use context::{Context, Principal};
+pub use crud::{Crud, TenantCrud, TenantVersionedCrud, VersionedCrud};
 pub use error::{ApiError, FieldError, Reply, found, unimplemented};
 pub use patch::Patch;
 pub use repo::{ListQuery, Page, RepoError, RepoResult};
 pub use store::{Change, Changes, Record, Store};
-pub use wire::Wire;
+pub use wire::{Wire, defaults};
 
 /// The version of the contract between generated code and this crate: the names, signatures
 /// and behaviour generated code relies on. Generated code asserts the version it was made for,
@@ -59,6 +61,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything generated code needs, in one import.
 pub mod prelude {
+    pub use crate::crud::{Crud, TenantCrud, TenantVersionedCrud, VersionedCrud};
     pub use crate::error::{ApiError, FieldError};
     pub use crate::patch::Patch;
     pub use crate::repo::{ListQuery, Page, RepoError, RepoResult};

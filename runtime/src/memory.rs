@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::filter::{FilterNode, FilterValue, Op};
 use crate::memory_relations::broken_key;
 pub use crate::memory_relations::{ForeignKey, MemoryDb, OnDelete, Relational};
-pub use crate::memory_repository::MemoryRepository;
+pub use crate::memory_repository::{MemoryRepository, record};
 use crate::repo::{ListQuery, Page, RepoError, RepoResult, SortOrder};
 use crate::sql::MemoryTx;
 
@@ -505,6 +505,7 @@ mod tests {
             column: "uses",
             kind: ColumnKind::Integer,
             nullable: true,
+            hidden: false,
         }],
         unique: &[],
         sortable: &[],
@@ -568,24 +569,28 @@ mod tests {
                 column: "id",
                 kind: ColumnKind::Text,
                 nullable: false,
+                hidden: false,
             },
             Column {
                 field: "group",
                 column: "group",
                 kind: ColumnKind::Text,
                 nullable: false,
+                hidden: false,
             },
             Column {
                 field: "score",
                 column: "score",
                 kind: ColumnKind::Integer,
                 nullable: true,
+                hidden: false,
             },
             Column {
                 field: "at",
                 column: "at",
                 kind: ColumnKind::DateTime,
                 nullable: false,
+                hidden: false,
             },
         ],
         unique: &[],

@@ -36,6 +36,32 @@ pub struct ForeignKey<T> {
     pub clear: Option<fn(&mut T)>,
 }
 
+impl<T> ForeignKey<T> {
+    /// `field` refers to `target` of `table`.
+    pub fn new(
+        field: &'static str,
+        table: &'static str,
+        target: &'static str,
+        on_delete: OnDelete,
+    ) -> Self {
+        Self {
+            field,
+            table,
+            target,
+            on_delete,
+            clear: None,
+        }
+    }
+
+    /// How to empty the field, for a nullable one.
+    pub fn clear(self, clear: fn(&mut T)) -> Self {
+        Self {
+            clear: Some(clear),
+            ..self
+        }
+    }
+}
+
 /// The mock tables of one service, by table name. Tables hold it; it holds them weakly.
 #[derive(Clone, Default)]
 pub struct MemoryDb {

@@ -12,6 +12,14 @@ use crate::repo::{ListQuery, Page, RepoError, RepoResult};
 use crate::sql::{MemoryTx, Tx, Value, journal};
 use crate::store::{Change, Changes, Record, Store};
 
+/// Every field of `row` by API name, hidden ones included, as serde writes each value: what the
+/// memory store compares and a cache keeps.
+pub fn record<E: Record>(row: &E) -> serde_json::Value {
+    let columns = E::mapping().table.columns.iter();
+    let fields = columns.zip(row.clone().values()).map(|(c, v)| (c.field.to_string(), v.to_json()));
+    serde_json::Value::Object(fields.collect())
+}
+
 /// Rows of `E` in memory.
 pub struct MemoryRepository<E> {
     table: Arc<MemoryTable<E>>,
@@ -32,15 +40,11 @@ impl<E> Clone for MemoryRepository<E> {
 
 impl<E: Record> MemoryRepository<E> {
     /// A table of `db`, whose foreign `keys` are kept against the other tables of `db`. Rows
-    /// compare by `fields` (every field by API name, sensitive ones included), for unique keys
-    /// and for the keys of other tables.
-    pub fn new(
-        db: &MemoryDb,
-        fields: fn(&E) -> serde_json::Value,
-        keys: Vec<ForeignKey<E>>,
-    ) -> Self {
+    /// compare by their [`record`] (every field by API name, hidden ones included), for unique
+    /// keys and for the keys of other tables.
+    pub fn new(db: &MemoryDb, keys: Vec<ForeignKey<E>>) -> Self {
         let table = E::mapping().table;
-        let rows = MemoryTable::new(table.entity, table.unique, fields)
+        let rows = MemoryTable::new(table.entity, table.unique, record::<E>)
             .soft_deleting(table.soft_delete)
             .related(table.name, db, keys);
         Self {
@@ -94,9 +98,8 @@ impl<E: Record> MemoryRepository<E> {
             .columns
             .iter()
             .map(|c| {
-                m.columns
-                    .iter()
-                    .position(|col| col == c)
+                m.columns()
+                    .position(|col| col == *c)
                     .unwrap_or(usize::MAX)
             })
             .collect();

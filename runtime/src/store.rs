@@ -17,8 +17,16 @@ use crate::sql::{Mapping, Row, Tx, Value};
 
 /// An entity as repositories store it.
 pub trait Record: Clone + serde::Serialize + Send + Sync + Sized + 'static {
+    /// What a create takes: every field but those the repository sets.
+    type New: Send + 'static;
     /// The change an update makes: fields to set, absent ones kept.
     type Patch: Changes<Self>;
+    /// Which of the CRUD traits of [`crate::crud`] its repository extends.
+    type Access: crate::crud::Access;
+
+    /// A new row: `new` with the fields the repository sets (id, times, version, the
+    /// organization `org` of a tenant-scoped entity).
+    fn from_new(new: Self::New, id: Uuid, now: DateTime<Utc>, org: Option<Uuid>) -> Self;
 
     fn mapping() -> &'static Mapping;
     fn id(&self) -> Uuid;

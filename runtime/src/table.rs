@@ -25,6 +25,9 @@ pub struct Column {
     pub column: &'static str,
     pub kind: ColumnKind,
     pub nullable: bool,
+    /// Stored but never filtered, sorted on or answered: a sensitive or hidden field, which
+    /// either would leak bit by bit.
+    pub hidden: bool,
 }
 
 /// Constructors, so that a generated table lists one column per line.
@@ -35,6 +38,7 @@ impl Column {
             column,
             kind,
             nullable: false,
+            hidden: false,
         }
     }
 
@@ -85,18 +89,27 @@ impl Column {
             ..self
         }
     }
+
+    pub const fn hidden(self) -> Self {
+        Self {
+            hidden: true,
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
     pub entity: &'static str,
     pub name: &'static str,
+    /// Every stored column, hidden ones included, in the order of `Record::values` and of every
+    /// `SELECT`.
     pub columns: &'static [Column],
     /// Unique indices: (index name, API field names), to name the fields of a conflict the same
     /// way on every database.
     pub unique: &'static [(&'static str, &'static [&'static str])],
     /// The fields a list may sort on, as the spec's `sort` parameter declares them; empty means
-    /// every column that is not JSON.
+    /// every column that is neither JSON nor hidden.
     pub sortable: &'static [&'static str],
     /// Rows with a `deleted_at` are deleted: lists skip them.
     pub soft_delete: bool,
@@ -104,13 +117,59 @@ pub struct Table {
     pub max_limit: u32,
 }
 
+/// A table is declared as `Table::new(…)` and the options that differ from the defaults.
 impl Table {
-    pub fn column(&self, field: &str) -> Option<&'static Column> {
-        self.columns.iter().find(|c| c.field == field)
+    pub const fn new(
+        entity: &'static str,
+        name: &'static str,
+        columns: &'static [Column],
+    ) -> Self {
+        Self {
+            entity,
+            name,
+            columns,
+            unique: &[],
+            sortable: &[],
+            soft_delete: false,
+            default_limit: 20,
+            max_limit: 100,
+        }
     }
 
+    pub const fn unique(self, unique: &'static [(&'static str, &'static [&'static str])]) -> Self {
+        Self { unique, ..self }
+    }
+
+    pub const fn sortable(self, sortable: &'static [&'static str]) -> Self {
+        Self { sortable, ..self }
+    }
+
+    pub const fn soft_delete(self) -> Self {
+        Self {
+            soft_delete: true,
+            ..self
+        }
+    }
+
+    /// The page size of a list that names none, and the largest it may ask for.
+    pub const fn limits(self, default_limit: u32, max_limit: u32) -> Self {
+        Self {
+            default_limit,
+            max_limit,
+            ..self
+        }
+    }
+}
+
+impl Table {
+    /// The column `field`, if filters and sorting may name it.
+    pub fn column(&self, field: &str) -> Option<&'static Column> {
+        self.columns.iter().find(|c| c.field == field && !c.hidden)
+    }
+
+    /// The fields filters and sorting may name.
     pub fn field_names(&self) -> Vec<&'static str> {
-        self.columns.iter().map(|c| c.field).collect()
+        self.columns.iter().filter(|c| !c.hidden).map(|c| c.field).collect()
     }
 
     /// The column `field` if a list may sort on it.

@@ -23,6 +23,43 @@ pub trait Wire: Sized + Copy + PartialEq + for<'de> Deserialize<'de> + 'static {
     }
 }
 
+/// Declares a generated enum's wire values, in the order of its variants: implements [`Wire`]
+/// and `Display` (the wire value). `rt::wire!(Colour => "red", "dark-blue");`
+#[macro_export]
+macro_rules! wire {
+    ($ty:ty => $($value:literal),* $(,)?) => {
+        impl $crate::Wire for $ty {
+            const ALL: &'static [&'static str] = &[$($value),*];
+            fn index(self) -> usize {
+                self as usize
+            }
+        }
+
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str($crate::Wire::as_str(self))
+            }
+        }
+    };
+}
+
+/// Spec defaults that serde fills in (`#[serde(default = "rt::defaults::int32::<5>")]`), so that
+/// a type needs no function of its own per default. `false`, `0` and the first variant of an
+/// enum are the types' own `Default`.
+pub mod defaults {
+    pub fn yes() -> bool {
+        true
+    }
+
+    pub fn int32<const N: i32>() -> i32 {
+        N
+    }
+
+    pub fn int64<const N: i64>() -> i64 {
+        N
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Wire;
@@ -34,12 +71,7 @@ mod tests {
         DarkBlue,
     }
 
-    impl Wire for Colour {
-        const ALL: &'static [&'static str] = &["red", "dark-blue"];
-        fn index(self) -> usize {
-            self as usize
-        }
-    }
+    crate::wire!(Colour => "red", "dark-blue");
 
     #[test]
     fn values_and_variants_correspond() {
@@ -47,5 +79,22 @@ mod tests {
         assert_eq!(Colour::from_wire("red"), Some(Colour::Red));
         assert_eq!(Colour::from_wire("dark-blue"), Some(Colour::DarkBlue));
         assert_eq!(Colour::from_wire("Red"), None);
+        assert_eq!(Colour::DarkBlue.to_string(), "dark-blue");
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Defaults {
+        #[serde(default = "super::defaults::yes")]
+        on: bool,
+        #[serde(default = "super::defaults::int32::<{ -5 }>")]
+        offset: i32,
+        #[serde(default = "super::defaults::int64::<60>")]
+        limit: i64,
+    }
+
+    #[test]
+    fn defaults_fill_absent_fields() {
+        let d: Defaults = serde_json::from_str("{}").unwrap();
+        assert_eq!(d, Defaults { on: true, offset: -5, limit: 60 });
     }
 }

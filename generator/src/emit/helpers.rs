@@ -131,21 +131,24 @@ impl serde::Serialize for crate::model::Assign {
 
 /// The expression over `body` that fills `field`.
 fn fill_expr(field: &str, fill: &crate::model::Fill) -> String {
+    use super::literal;
     use crate::model::Fill;
     match fill {
         Fill::Body => format!("body.{field}"),
         // Literals need no closure (clippy: unnecessary_lazy_evaluations); calls do.
-        Fill::BodyOr(Some(d)) if !d.contains('(') => format!("body.{field}.unwrap_or({d})"),
-        Fill::BodyOr(Some(d)) => format!("body.{field}.unwrap_or_else(|| {d})"),
+        Fill::BodyOr(Some(d)) if literal::is_constant(d) => {
+            format!("body.{field}.unwrap_or({})", literal::rust(d))
+        }
+        Fill::BodyOr(Some(d)) => format!("body.{field}.unwrap_or_else(|| {})", literal::rust(d)),
         Fill::BodyOr(None) => format!("body.{field}.unwrap_or_default()"),
         Fill::Default {
             default: Some(d),
             nullable: true,
-        } => format!("Some({d})"),
+        } => format!("Some({})", literal::rust(d)),
         Fill::Default {
             default: Some(d),
             nullable: false,
-        } => d.clone(),
+        } => literal::rust(d),
         Fill::Default {
             default: None,
             nullable: true,

@@ -2,6 +2,7 @@
 //! The map is ordered, so output is deterministic whatever order things were computed in.
 
 pub(crate) mod helpers;
+pub(crate) mod literal;
 pub(crate) mod rules;
 pub(crate) mod security;
 pub(crate) mod serde_names;

@@ -68,7 +68,7 @@ pub(super) fn crud_body(
         // Without a declared body every settable field is accepted.
         if schema.is_some()
             && listed.is_none()
-            && (!create || f.nullable || f.default_expr.is_some())
+            && (!create || f.nullable || f.default.is_some())
         {
             continue;
         }
@@ -77,7 +77,7 @@ pub(super) fn crud_body(
             None => s.clone(),
         });
         let declared_required = listed.is_some_and(|(k, _)| declared.required.contains(k));
-        let required = create && (declared_required || (!f.nullable && f.default_expr.is_none()));
+        let required = create && (declared_required || (!f.nullable && f.default.is_none()));
         if create && listed.is_some() && !declared_required && required {
             warn(
                 diags,
@@ -233,7 +233,7 @@ fn create_assignments(entity: &Entity, body: &[super::StructField]) -> Vec<Assig
         .filter(|f| f.server_set.is_none())
         .map(|f| {
             let in_body = body.iter().find(|b| b.ident == f.ident);
-            let default = f.default_expr.clone();
+            let default = f.default.clone();
             let from = match (in_body, f.nullable, default) {
                 (Some(_), true, _) => Fill::Body,
                 (Some(b), false, _) if !b.ty.is_option() => Fill::Body,

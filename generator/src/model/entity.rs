@@ -3,7 +3,8 @@
 
 use super::names::{Namespace, field_ident, loose_eq, plain_snake, plural, snake};
 use super::schema::{S, SRef};
-use super::type_ref::{Builtin, TypeRef};
+use super::type_ref::Builtin;
+use super::literal::Literal;
 use super::types::{Storage, TypeSpace};
 use super::{
     CacheModel, Entity, Field, ForeignKey, Index, Method, MethodCache, MethodParam, Returns,
@@ -157,7 +158,10 @@ impl EntityLowering<'_, '_> {
             name: json.to_string(),
             ident: idents.claim(&field_ident(json)),
             column: plain_snake(json),
-            default_expr: default_expr(&resolved, &ty.ty, ty.storage),
+            default: resolved
+                .default
+                .as_ref()
+                .and_then(|v| Literal::of(v, &ty.ty, ty.storage == Storage::Enum)),
             sql_default: sql_default(&resolved, ty.storage),
             base: ty.ty,
             nullable: server_set.is_none() && (types.nullable(prop) || !required),
@@ -608,7 +612,7 @@ fn hidden_field(name: &str, storage: Storage, set: ServerSet, idents: &mut Names
         sensitive: true,
         updatable: false,
         creatable: false,
-        default_expr: None,
+        default: None,
         doc: None,
         pg_type: pg_type.into(),
         sqlite_type: sqlite_type.into(),
@@ -708,14 +712,3 @@ fn sql_default(s: &S, storage: Storage) -> Option<String> {
     })
 }
 
-fn default_expr(s: &S, ty: &TypeRef, storage: Storage) -> Option<String> {
-    let v = s.default.as_ref()?;
-    Some(match storage {
-        Storage::Text => format!("{:?}.to_string()", v.as_str()?),
-        Storage::Int32 | Storage::Int64 => format!("{}", v.as_i64()?),
-        Storage::Float => format!("{:?}", v.as_f64()?),
-        Storage::Bool => format!("{}", v.as_bool()?),
-        Storage::Enum => format!("{ty}::from_wire({:?}).unwrap_or_default()", v.as_str()?),
-        _ => return None,
-    })
-}

@@ -9,6 +9,7 @@ mod document;
 mod entity;
 pub mod features;
 mod list_params;
+pub mod literal;
 mod lower;
 mod media;
 pub mod names;
@@ -121,7 +122,7 @@ pub struct Field {
     pub updatable: bool,
     pub creatable: bool,
     /// Rust expression for the value when a create request leaves the field out.
-    pub default_expr: Option<String>,
+    pub default: Option<literal::Literal>,
     /// The same default as an SQL literal, for migrations.
     pub sql_default: Option<String>,
     pub doc: Option<String>,
@@ -318,10 +319,10 @@ pub enum Fill {
     Body,
     /// The body's optional field, else the spec's default (a Rust expression; `None`: the
     /// type's `Default`).
-    BodyOr(Option<String>),
+    BodyOr(Option<literal::Literal>),
     /// Not in the body: the spec's default, else nothing (`None` or the type's `Default`).
     Default {
-        default: Option<String>,
+        default: Option<literal::Literal>,
         nullable: bool,
     },
     /// A patch leaves the field alone.
@@ -330,9 +331,9 @@ pub enum Fill {
 
 impl Fill {
     /// The spec's default it falls back on, if any.
-    pub fn default(&self) -> Option<&str> {
+    pub fn default(&self) -> Option<&literal::Literal> {
         match self {
-            Fill::BodyOr(d) | Fill::Default { default: d, .. } => d.as_deref(),
+            Fill::BodyOr(d) | Fill::Default { default: d, .. } => d.as_ref(),
             Fill::Body | Fill::Absent => None,
         }
     }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use super::literal::Literal;
 use super::names::{Namespace, field_ident, pascal};
 use super::rules::{FieldRule, Format, NumberRule, ObjectRule, Rule, StringRule};
 use super::schema::{NumberS, ObjectS, S, SKind, SRef, StringS};
@@ -116,9 +117,9 @@ pub struct StructField {
     pub rename: bool,
     pub sensitive: bool,
     pub patch: bool,
-    /// The spec's default, as a Rust expression of the field's type: the field is then not an
-    /// `Option`, and serde fills it in when the value is absent.
-    pub default: Option<String>,
+    /// The spec's default: the field is then not an `Option`, and serde fills it in when the
+    /// value is absent.
+    pub default: Option<super::literal::Literal>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -537,7 +538,7 @@ impl<'a> TypeSpace<'a> {
             let patch = !required && nullable;
             let default = spec_default
                 .filter(|_| !required && !nullable)
-                .and_then(|value| default_expr(&ty, &value, string_enum));
+                .and_then(|value| Literal::of(&value, &ty, string_enum));
             fields.push(StructField {
                 rename: ident.trim_start_matches("r#") != json,
                 ident,
@@ -670,32 +671,6 @@ impl<'a> TypeSpace<'a> {
     }
 }
 
-/// A spec default as a Rust expression of type `ty`, for the scalar types and string enums;
-/// `None` when the default does not fit the type (a spec error archgen does not guess around).
-fn default_expr(ty: &TypeRef, value: &serde_json::Value, string_enum: bool) -> Option<String> {
-    use serde_json::Value;
-    let builtin = match ty {
-        TypeRef::Builtin(b) => Some(*b),
-        _ => None,
-    };
-    match (builtin, value) {
-        (Some(Builtin::Bool), Value::Bool(b)) => Some(b.to_string()),
-        (Some(Builtin::I32), Value::Number(n)) => n
-            .as_i64()
-            .filter(|v| i32::try_from(*v).is_ok())
-            .map(|v| v.to_string()),
-        (Some(Builtin::I64), Value::Number(n)) => n.as_i64().map(|v| v.to_string()),
-        (Some(Builtin::F64), Value::Number(n)) => n
-            .as_f64()
-            .filter(|v| v.is_finite())
-            .map(|v| format!("{v:?}_f64")),
-        (Some(Builtin::String), Value::String(text)) => Some(format!("String::from({text:?})")),
-        (_, Value::String(text)) if string_enum => {
-            Some(format!("{ty}::from_wire({text:?}).unwrap_or_default()"))
-        }
-        _ => None,
-    }
-}
 
 /// A variant name for an inline union member, from its type.
 fn variant_of_type(ty: &TypeRef, index: usize) -> String {

@@ -14,12 +14,13 @@ use super::{Cached, fill, wire};
 use crate::events::Envelope;
 use crate::repo::{ListQuery, Page, RepoResult};
 use crate::sql::{Later, Tx, Value};
+use crate::memory::record;
 use crate::store::{Record, Store};
 
 /// How an entity is cached: what generated code declares, once per cached entity.
 pub struct CachePolicy<E> {
     /// `artifact:{id}`: each placeholder the API name of a field. The key of a row is filled
-    /// from its [`CachePolicy::record`].
+    /// from its [`crate::memory::record`].
     pub key: &'static str,
     pub ttl: Duration,
     /// `<domain>:<entity>`: where cached query results and their stamp live.
@@ -35,9 +36,8 @@ pub struct CachePolicy<E> {
     /// How each additional method (in the order of [`crate::sql::Mapping::methods`]) reads
     /// through the cache; a method past the end is not cached.
     pub methods: &'static [Read],
-    /// Every field by API name, hidden and sensitive ones included: what the cache keeps.
-    pub record: fn(&E) -> Json,
-    /// A row back from [`CachePolicy::record`]; `None` for anything else.
+    /// A row back from what the cache keeps, its [`crate::memory::record`]; `None` for anything
+    /// else.
     pub from_record: fn(Json) -> Option<E>,
 }
 
@@ -63,7 +63,7 @@ pub enum Read {
     Query,
 }
 
-impl<E> CachePolicy<E> {
+impl<E: Record> CachePolicy<E> {
     /// Whether some query result is cached: then every write replaces the stamp.
     fn caches_queries(&self) -> bool {
         self.methods.contains(&Read::Query)
@@ -93,7 +93,7 @@ impl<E> CachePolicy<E> {
 
     /// The key of `row`, from its own fields.
     fn key_of_row(&self, row: &E) -> Option<String> {
-        let record = (self.record)(row);
+        let record = record(row);
         fill(self.key, |name| record.get(name).map(wire))
     }
 }
@@ -186,7 +186,7 @@ impl<S: Store<E>, E: Record> CachedStore<S, E> {
         }
         let found = load.await?;
         if let Some(row) = &found {
-            self.keep(key, &(self.policy.record)(row)).await;
+            self.keep(key, &record(row)).await;
         }
         Ok(found)
     }
@@ -342,9 +342,9 @@ impl<S: Store<E>, E: Record> Store<E> for CachedStore<S, E> {
                 .row(org, &key, self.inner.fetch_one(org, method, args))
                 .await;
         }
-        let (record, from_record) = (self.policy.record, self.policy.from_record);
+        let from_record = self.policy.from_record;
         let load = |args| self.inner.fetch_one(org, method, args);
-        let to = move |row: &Option<E>| row.as_ref().map_or(Json::Null, record);
+        let to = move |row: &Option<E>| row.as_ref().map_or(Json::Null, record::<E>);
         let from = move |hit: Json| match hit {
             Json::Null => Some(None),
             hit => from_record(hit).map(Some),
@@ -358,9 +358,9 @@ impl<S: Store<E>, E: Record> Store<E> for CachedStore<S, E> {
         method: usize,
         args: Vec<Value>,
     ) -> RepoResult<Vec<E>> {
-        let (record, from_record) = (self.policy.record, self.policy.from_record);
+        let from_record = self.policy.from_record;
         let load = |args| self.inner.fetch_all(org, method, args);
-        let to = move |rows: &Vec<E>| Json::Array(rows.iter().map(record).collect());
+        let to = move |rows: &Vec<E>| Json::Array(rows.iter().map(record::<E>).collect());
         let from = move |hit: Json| match hit {
             Json::Array(rows) => rows.into_iter().map(from_record).collect(),
             _ => None,
@@ -438,7 +438,7 @@ mod tests {
     use super::*;
     use crate::cache::{Cache, CacheError, MemoryCache};
     use crate::memory::{MemoryDb, MemoryRepository};
-    use crate::sql::{Events, Mapping, Method, Rendered, Returns, Row};
+    use crate::sql::{Mapping, Method, Returns, Row};
     use crate::store::Changes;
     use crate::table::{Column, Table};
 
@@ -456,48 +456,26 @@ mod tests {
         body: Option<String>,
     }
 
-    static TABLE: Table = Table {
-        entity: "Note",
-        name: "notes",
-        columns: &[Column::uuid("id", "id"), Column::text("slug", "slug")],
-        unique: &[],
-        sortable: &[],
-        soft_delete: false,
-        default_limit: 10,
-        max_limit: 10,
-    };
-    static ORG_COLUMN: Column = Column::uuid("org", "org");
-    static MAPPING: Mapping = Mapping {
-        table: &TABLE,
-        columns: &["id", "org", "slug", "body"],
-        updatable: &["slug", "body"],
-        updated_at: None,
-        version: None,
-        tenant: Some(&ORG_COLUMN),
-        events: Events {
-            created: false,
-            updated: false,
-            deleted: false,
-        },
-        methods: &[
-            Method {
-                name: "by_slug",
-                columns: &["slug"],
-                returns: Returns::Single,
-            },
-            Method {
-                name: "count_by_slug",
-                columns: &["slug"],
-                returns: Returns::Count,
-            },
-            Method {
-                name: "delete_by_slug",
-                columns: &["slug"],
-                returns: Returns::Delete,
-            },
+    static TABLE: Table = Table::new(
+        "Note",
+        "notes",
+        &[
+            Column::uuid("id", "id"),
+            Column::uuid("org", "org"),
+            Column::text("slug", "slug"),
+            Column::text("body", "body"),
         ],
-        rendered: Rendered::new(),
-    };
+    )
+    .limits(10, 10);
+    static ORG_COLUMN: Column = Column::uuid("org", "org");
+    static MAPPING: Mapping = Mapping::new(&TABLE)
+        .updatable(&["slug", "body"])
+        .tenant(&ORG_COLUMN)
+        .methods(&[
+            Method::new("by_slug", &["slug"], Returns::Single),
+            Method::new("count_by_slug", &["slug"], Returns::Count),
+            Method::new("delete_by_slug", &["slug"], Returns::Delete),
+        ]);
     static POLICY: CachePolicy<Note> = CachePolicy {
         key: "note:{org}:{slug}",
         ttl: Duration::from_secs(60),
@@ -509,7 +487,6 @@ mod tests {
             Read::Row(&[("org", Arg::Org), ("slug", Arg::Param(0))]),
             Read::Query,
         ],
-        record: |n| serde_json::to_value(n).unwrap_or_default(),
         from_record: |v| {
             let text = |k: &str| v.get(k)?.as_str().map(str::to_string);
             Some(Note {
@@ -522,7 +499,16 @@ mod tests {
     };
 
     impl Record for Note {
+        type New = Note;
         type Patch = NotePatch;
+        type Access = crate::crud::Tenant;
+        fn from_new(new: Note, id: Uuid, _: chrono::DateTime<chrono::Utc>, org: Option<Uuid>) -> Self {
+            Note {
+                id,
+                org: org.unwrap_or_default(),
+                ..new
+            }
+        }
         fn mapping() -> &'static Mapping {
             &MAPPING
         }
@@ -584,7 +570,7 @@ mod tests {
         CachedStore<MemoryRepository<Note>, Note>,
         Cached,
     ) {
-        let plain = MemoryRepository::new(&MemoryDb::default(), POLICY.record, Vec::new());
+        let plain = MemoryRepository::new(&MemoryDb::default(), Vec::new());
         let cache = Cached::new(Arc::new(MemoryCache::new(100)));
         (
             plain.clone(),

@@ -1,21 +1,18 @@
 //! How an entity is stored, as generated code declares it ([`Mapping`]), and the statements the
-//! generic repository runs for it, rendered here for each dialect the first time they are needed.
+//! generic repository runs for it, rendered here for each dialect when a repository is made.
 //! This is the one place that writes repository SQL; identifiers come only from the declaration,
 //! values always go through binds.
-
-use std::sync::OnceLock;
 
 use super::Placeholders;
 use crate::repo::{Column, Table};
 
 /// An entity's table as its repository sees it. Generated code declares one per entity, as a
-/// static; the statements are rendered from it once per dialect.
-#[derive(Debug)]
+/// static: `Mapping::new(&TABLE)` and the options the entity has.
+#[derive(Debug, Clone, Copy)]
 pub struct Mapping {
-    /// The columns filters and sorting may name, unique keys, soft delete, page sizes.
+    /// The columns (their order is that of `Record::values` and of every `SELECT`), unique
+    /// keys, soft delete, page sizes.
     pub table: &'static Table,
-    /// Every stored column, in the order of `Record::values` and of every `SELECT`.
-    pub columns: &'static [&'static str],
     /// The columns an update may set, in the order of its `(set, value)` pairs.
     pub updatable: &'static [&'static str],
     /// Set to the time of every update.
@@ -28,8 +25,63 @@ pub struct Mapping {
     pub events: Events,
     /// The spec's additional repository methods.
     pub methods: &'static [Method],
-    /// The statements, rendered on first use.
-    pub rendered: Rendered,
+}
+
+impl Mapping {
+    pub const fn new(table: &'static Table) -> Self {
+        Self {
+            table,
+            updatable: &[],
+            updated_at: None,
+            version: None,
+            tenant: None,
+            events: Events::NONE,
+            methods: &[],
+        }
+    }
+
+    pub const fn updatable(self, updatable: &'static [&'static str]) -> Self {
+        Self { updatable, ..self }
+    }
+
+    pub const fn updated_at(self, column: &'static str) -> Self {
+        Self {
+            updated_at: Some(column),
+            ..self
+        }
+    }
+
+    pub const fn version(self, column: &'static str) -> Self {
+        Self {
+            version: Some(column),
+            ..self
+        }
+    }
+
+    pub const fn tenant(self, column: &'static Column) -> Self {
+        Self {
+            tenant: Some(column),
+            ..self
+        }
+    }
+
+    pub const fn events(self, events: Events) -> Self {
+        Self { events, ..self }
+    }
+
+    pub const fn methods(self, methods: &'static [Method]) -> Self {
+        Self { methods, ..self }
+    }
+
+    /// Every stored column, in the order of `Record::values`.
+    pub fn columns(&self) -> impl Iterator<Item = &'static str> {
+        self.table.columns.iter().map(|c| c.column)
+    }
+
+    /// Every statement a repository of this entity runs, in the dialect of `style`.
+    pub fn statements(&self, style: Placeholders) -> Statements {
+        Render { m: self, style }.statements()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,6 +91,19 @@ pub struct Events {
     pub deleted: bool,
 }
 
+impl Events {
+    pub const NONE: Self = Self::of(false, false, false);
+    pub const ALL: Self = Self::of(true, true, true);
+
+    pub const fn of(created: bool, updated: bool, deleted: bool) -> Self {
+        Self {
+            created,
+            updated,
+            deleted,
+        }
+    }
+}
+
 /// An additional repository method (`x-codegen.repository.additionalMethods`): rows whose
 /// `columns` equal the arguments, in that order.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +111,36 @@ pub struct Method {
     pub name: &'static str,
     pub columns: &'static [&'static str],
     pub returns: Returns,
+}
+
+impl Method {
+    pub const fn new(name: &'static str, columns: &'static [&'static str], returns: Returns) -> Self {
+        Self {
+            name,
+            columns,
+            returns,
+        }
+    }
+
+    pub const fn one(name: &'static str, columns: &'static [&'static str]) -> Self {
+        Self::new(name, columns, Returns::Single)
+    }
+
+    pub const fn many(name: &'static str, columns: &'static [&'static str]) -> Self {
+        Self::new(name, columns, Returns::Multiple)
+    }
+
+    pub const fn count(name: &'static str, columns: &'static [&'static str]) -> Self {
+        Self::new(name, columns, Returns::Count)
+    }
+
+    pub const fn exists(name: &'static str, columns: &'static [&'static str]) -> Self {
+        Self::new(name, columns, Returns::Exists)
+    }
+
+    pub const fn delete(name: &'static str, columns: &'static [&'static str]) -> Self {
+        Self::new(name, columns, Returns::Delete)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,23 +153,6 @@ pub enum Returns {
     Exists,
     /// Delete every matching row (soft, where the entity deletes softly).
     Delete,
-}
-
-/// The statements of one entity, per dialect, rendered on first use.
-#[derive(Debug)]
-pub struct Rendered {
-    postgres: OnceLock<Statements>,
-    sqlite: OnceLock<Statements>,
-}
-
-impl Rendered {
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        Self {
-            postgres: OnceLock::new(),
-            sqlite: OnceLock::new(),
-        }
-    }
 }
 
 /// Every statement a generic repository runs for an entity, in one dialect. Bind order:
@@ -97,16 +175,6 @@ pub struct Statements {
     pub method_rows: Vec<String>,
 }
 
-impl Mapping {
-    pub fn statements(&self, style: Placeholders) -> &Statements {
-        let cell = match style {
-            Placeholders::Dollar => &self.rendered.postgres,
-            Placeholders::Question => &self.rendered.sqlite,
-        };
-        cell.get_or_init(|| Render { m: self, style }.statements())
-    }
-}
-
 struct Render<'a> {
     m: &'a Mapping,
     style: Placeholders,
@@ -124,7 +192,7 @@ impl Render<'_> {
         let live = self.live();
         let insert = format!(
             "INSERT INTO \"{table}\" ({cols}) VALUES ({}) RETURNING {cols}",
-            (1..=m.columns.len())
+            (1..=m.table.columns.len())
                 .map(|n| self.ph(n))
                 .collect::<Vec<_>>()
                 .join(", ")
@@ -165,8 +233,7 @@ impl Render<'_> {
 
     fn columns(&self) -> String {
         self.m
-            .columns
-            .iter()
+            .columns()
             .map(|c| format!("\"{c}\""))
             .collect::<Vec<_>>()
             .join(", ")
@@ -324,35 +391,25 @@ mod tests {
     use crate::repo::{Column, Table};
 
     static TENANT: Column = Column::uuid("organizationID", "organization_id");
-    static TABLE: Table = Table {
-        entity: "Label",
-        name: "labels",
-        columns: &[],
-        unique: &[],
-        sortable: &[],
-        soft_delete: true,
-        default_limit: 20,
-        max_limit: 100,
-    };
-    static LABELS: Mapping = Mapping {
-        table: &TABLE,
-        columns: &["id", "updated_at", "name", "organization_id", "version"],
-        updatable: &["name"],
-        updated_at: Some("updated_at"),
-        version: Some("version"),
-        tenant: Some(&TENANT),
-        events: Events {
-            created: true,
-            updated: true,
-            deleted: true,
-        },
-        methods: &[Method {
-            name: "by_name",
-            columns: &["name"],
-            returns: Returns::Delete,
-        }],
-        rendered: Rendered::new(),
-    };
+    static TABLE: Table = Table::new(
+        "Label",
+        "labels",
+        &[
+            Column::uuid("id", "id"),
+            Column::date_time("updatedAt", "updated_at"),
+            Column::text("name", "name"),
+            Column::uuid("organizationID", "organization_id"),
+            Column::integer("version", "version"),
+        ],
+    )
+    .soft_delete();
+    static LABELS: Mapping = Mapping::new(&TABLE)
+        .updatable(&["name"])
+        .updated_at("updated_at")
+        .version("version")
+        .tenant(&TENANT)
+        .events(Events::ALL)
+        .methods(&[Method::new("by_name", &["name"], Returns::Delete)]);
 
     const COLUMNS: &str = r#""id", "updated_at", "name", "organization_id", "version""#;
 
@@ -401,13 +458,5 @@ mod tests {
                 r#"SELECT {COLUMNS} FROM "labels" WHERE "name" = ?1 AND "deleted_at" IS NULL AND "organization_id" = ?2"#
             )
         );
-    }
-
-    /// The rendered statements are kept: a second call returns the same text.
-    #[test]
-    fn statements_are_rendered_once_per_dialect() {
-        let first: *const Statements = LABELS.statements(Placeholders::Dollar);
-        let again: *const Statements = LABELS.statements(Placeholders::Dollar);
-        assert_eq!(first, again);
     }
 }

@@ -22,7 +22,7 @@ use crate::error::FieldError;
 use crate::repo::RepoError;
 
 pub use list::{ListSql, Placeholders, build_list};
-pub use mapping::{Events, Mapping, Method, Rendered, Returns, Statements};
+pub use mapping::{Events, Mapping, Method, Returns, Statements};
 pub use owned::{HISTORY_TABLE, Owned};
 pub use repository::SqlRepository;
 pub use tx::{Conn, Executor, Later, MemoryTx, PgExecutor, Scope, SqliteExecutor, Tx, journal};

@@ -7,7 +7,10 @@
 //! for every call inside a caller's transaction, so that a failed statement (a conflict the
 //! caller handles) rolls back only itself instead of aborting the caller's transaction.
 
+use std::any::TypeId;
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
+use std::sync::Mutex;
 
 use uuid::Uuid;
 
@@ -22,6 +25,8 @@ use crate::store::{Change, Changes, Record, Store};
 /// Rows of `E` on Postgres or SQLite, through the pool or inside a shared [`Tx`].
 pub struct SqlRepository<E> {
     ex: AnyExecutor,
+    /// Rendered from the entity's mapping, in the repository's dialect.
+    statements: &'static Statements,
     entity: PhantomData<fn() -> E>,
 }
 
@@ -35,6 +40,7 @@ impl<E> Clone for SqlRepository<E> {
     fn clone(&self) -> Self {
         Self {
             ex: self.ex.clone(),
+            statements: self.statements,
             entity: PhantomData,
         }
     }
@@ -49,30 +55,44 @@ impl<E> std::fmt::Debug for SqlRepository<E> {
     }
 }
 
+/// The statements of `E` in one dialect, rendered the first time a repository of `E` is made
+/// and kept for the life of the process (statements bind `&'static str`).
+fn rendered<E: Record>(style: Placeholders) -> &'static Statements {
+    type Rendered = BTreeMap<(TypeId, bool), &'static Statements>;
+    static RENDERED: Mutex<Rendered> = Mutex::new(BTreeMap::new());
+    let key = (TypeId::of::<E>(), style == Placeholders::Dollar);
+    let mut rendered = RENDERED.lock().unwrap_or_else(|e| e.into_inner());
+    rendered
+        .entry(key)
+        .or_insert_with(|| Box::leak(Box::new(E::mapping().statements(style))))
+}
+
+fn style(ex: &AnyExecutor) -> Placeholders {
+    match ex {
+        AnyExecutor::Postgres(_) => Placeholders::Dollar,
+        AnyExecutor::Sqlite(_) => Placeholders::Question,
+    }
+}
+
 impl<E: Record> SqlRepository<E> {
     pub fn new(db: &Db) -> Self {
-        Self::on(match db {
+        let ex = match db {
             Db::Postgres(pool) => AnyExecutor::Postgres(super::Executor::Pool(pool.clone())),
             Db::Sqlite(pool) => AnyExecutor::Sqlite(super::Executor::Pool(pool.clone())),
-        })
-    }
-
-    fn on(ex: AnyExecutor) -> Self {
+        };
         Self {
+            statements: rendered::<E>(style(&ex)),
             ex,
             entity: PhantomData,
         }
     }
 
     fn style(&self) -> Placeholders {
-        match self.ex {
-            AnyExecutor::Postgres(_) => Placeholders::Dollar,
-            AnyExecutor::Sqlite(_) => Placeholders::Question,
-        }
+        style(&self.ex)
     }
 
     fn statements(&self) -> &'static Statements {
-        E::mapping().statements(self.style())
+        self.statements
     }
 
     fn error(err: sqlx::Error) -> RepoError {
@@ -417,10 +437,15 @@ impl<E: Record> Store<E> for SqlRepository<E> {
     /// Record `event` in the outbox: inside this repository's transaction when it has one, so
     /// that it goes out exactly when the change it describes commits.
     fn join(&self, tx: &Tx) -> RepoResult<Self> {
-        Ok(Self::on(match &self.ex {
+        let ex = match &self.ex {
             AnyExecutor::Postgres(_) => AnyExecutor::Postgres(tx.postgres()?),
             AnyExecutor::Sqlite(_) => AnyExecutor::Sqlite(tx.sqlite()?),
-        }))
+        };
+        Ok(Self {
+            ex,
+            statements: self.statements,
+            entity: PhantomData,
+        })
     }
 
     type Uncached = Self;

@@ -34,6 +34,24 @@ impl Value {
         Value::Json(Some(serde_json::to_value(value).unwrap_or_default()))
     }
 
+    /// The value as serde writes the field it came from (NULL: `null`).
+    pub fn to_json(&self) -> serde_json::Value {
+        fn json<T: Serialize>(v: &Option<T>) -> serde_json::Value {
+            serde_json::to_value(v).unwrap_or_default()
+        }
+        match self {
+            Value::Text(v) => json(v),
+            Value::Uuid(v) => json(v),
+            Value::Int32(v) => json(v),
+            Value::Int64(v) => json(v),
+            Value::Float(v) => json(v),
+            Value::Bool(v) => json(v),
+            Value::DateTime(v) => json(v),
+            Value::Date(v) => json(v),
+            Value::Json(v) => v.clone().unwrap_or_default(),
+        }
+    }
+
     /// A nullable JSON column: `None` is SQL NULL, not JSON `null`.
     pub fn json_opt<T: Serialize>(value: Option<&T>) -> Self {
         match value {
