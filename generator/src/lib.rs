@@ -49,7 +49,8 @@ pub fn generate_in(
     let mut clock = Stopwatch::start();
     let loaded = load::load(spec)?;
     clock.lap("load");
-    let (model, warnings) = model::lower(&loaded)?;
+    let inputs = loaded.files.clone();
+    let (model, warnings) = model::lower(loaded)?;
     clock.lap("annotate and lower");
     let released = match out {
         Some(dir) => migrate::read_released(dir)?,
@@ -67,7 +68,7 @@ pub fn generate_in(
     clock.lap("format");
     Ok(Generated {
         files,
-        inputs: loaded.files,
+        inputs,
         warnings,
         model,
     })
@@ -79,7 +80,7 @@ pub fn validate(spec: &Path) -> Diagnostics {
         Ok(l) => l,
         Err(d) => return d,
     };
-    match model::lower(&loaded) {
+    match model::lower(loaded) {
         Ok((_, warnings)) => warnings,
         Err(d) => d,
     }
@@ -101,8 +102,15 @@ impl Stopwatch {
 
     fn lap(&mut self, stage: &str) {
         if let Some(last) = self.last {
+            // Resident memory now, from /proc where there is one: where a stage's memory goes.
+            let rss = std::fs::read_to_string("/proc/self/statm")
+                .ok()
+                .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .map_or(String::new(), |pages| {
+                    format!(", {} MB resident", (pages * 4096) >> 20)
+                });
             eprintln!(
-                "archgen: {stage}: {:.1} ms",
+                "archgen: {stage}: {:.1} ms{rss}",
                 last.elapsed().as_secs_f64() * 1e3
             );
             self.last = Some(std::time::Instant::now());

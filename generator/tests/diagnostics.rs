@@ -335,10 +335,7 @@ components:
         all.contains("pub allow: Option<Vec<String>>") && all.contains("pub again: Option<i64>"),
         "references into a property and into `paths` resolve to their schemas"
     );
-    assert!(
-        all.contains(r#" => "v1", "v2");"#),
-        "one variant per value"
-    );
+    assert!(all.contains(r#" => "v1", "v2");"#), "one variant per value");
     assert!(
         all.contains("Two lines and a bare return"),
         "summary on one line"

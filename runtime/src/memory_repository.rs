@@ -16,7 +16,9 @@ use crate::store::{Change, Changes, Record, Store};
 /// memory store compares and a cache keeps.
 pub fn record<E: Record>(row: &E) -> serde_json::Value {
     let columns = E::mapping().table.columns.iter();
-    let fields = columns.zip(row.clone().values()).map(|(c, v)| (c.field.to_string(), v.to_json()));
+    let fields = columns
+        .zip(row.clone().values())
+        .map(|(c, v)| (c.field.to_string(), v.to_json()));
     serde_json::Value::Object(fields.collect())
 }
 
@@ -97,11 +99,7 @@ impl<E: Record> MemoryRepository<E> {
         let positions: Vec<usize> = m.methods[method]
             .columns
             .iter()
-            .map(|c| {
-                m.columns()
-                    .position(|col| col == *c)
-                    .unwrap_or(usize::MAX)
-            })
+            .map(|c| m.columns().position(|col| col == *c).unwrap_or(usize::MAX))
             .collect();
         move |r| {
             let values = r.clone().values();

@@ -119,11 +119,7 @@ pub struct Table {
 
 /// A table is declared as `Table::new(…)` and the options that differ from the defaults.
 impl Table {
-    pub const fn new(
-        entity: &'static str,
-        name: &'static str,
-        columns: &'static [Column],
-    ) -> Self {
+    pub const fn new(entity: &'static str, name: &'static str, columns: &'static [Column]) -> Self {
         Self {
             entity,
             name,
@@ -169,7 +165,11 @@ impl Table {
 
     /// The fields filters and sorting may name.
     pub fn field_names(&self) -> Vec<&'static str> {
-        self.columns.iter().filter(|c| !c.hidden).map(|c| c.field).collect()
+        self.columns
+            .iter()
+            .filter(|c| !c.hidden)
+            .map(|c| c.field)
+            .collect()
     }
 
     /// The column `field` if a list may sort on it.

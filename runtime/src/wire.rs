@@ -95,6 +95,13 @@ mod tests {
     #[test]
     fn defaults_fill_absent_fields() {
         let d: Defaults = serde_json::from_str("{}").unwrap();
-        assert_eq!(d, Defaults { on: true, offset: -5, limit: 60 });
+        assert_eq!(
+            d,
+            Defaults {
+                on: true,
+                offset: -5,
+                limit: 60
+            }
+        );
     }
 }

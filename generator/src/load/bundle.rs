@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+use super::append_segment;
 use super::node::{Budget, Kind, Loc, Node, Problem, split_pointer, too_deep};
 use super::refs::{self, RefParts, parse_ref};
 use super::shape::{self, SECTIONS, Slot};
-use super::{append_segment, yaml};
 use crate::diagnostic::did_you_mean;
 
 /// Guards against specs spread over absurdly many files (or a generated web of them).
@@ -296,7 +296,7 @@ impl Bundler<'_> {
         let file = u32::try_from(self.files.len()).unwrap_or(u32::MAX);
         self.files.push(path.clone());
         let tree = match String::from_utf8(text) {
-            Ok(text) => yaml::parse(&text, file, self.budget)
+            Ok(text) => super::parse(&text, file, self.budget)
                 .map_err(|p| self.problems.push(p))
                 .ok(),
             Err(_) => {

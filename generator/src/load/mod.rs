@@ -8,6 +8,7 @@
 
 mod bundle;
 mod check;
+mod json;
 mod node;
 mod normalize;
 mod refs;
@@ -74,7 +75,7 @@ pub fn load_str(name: &Path, text: &str) -> Result<Loaded, Diagnostics> {
     };
     let fail = |problems: Vec<Problem>, files: &[PathBuf]| diagnostics(problems, files);
 
-    let mut root = yaml::parse(text, 0, &mut budget).map_err(|p| fail(vec![p], &files))?;
+    let mut root = parse(text, 0, &mut budget).map_err(|p| fail(vec![p], &files))?;
     let version = version::check_root(&root).map_err(|p| fail(vec![p], &files))?;
     normalize::drop_unused(&mut root);
 
@@ -99,6 +100,17 @@ pub fn load_str(name: &Path, text: &str) -> Result<Loaded, Diagnostics> {
             locs,
         },
         files,
+    })
+}
+
+/// A file's text as a tree: JSON by the fast reader where it can, everything else (YAML, and
+/// JSON with an error to report) by the YAML reader.
+fn parse(text: &str, file: u32, budget: &mut Budget) -> Result<node::Node, Problem> {
+    let before = budget.remaining;
+    json::parse(text, file, budget).unwrap_or_else(|| {
+        // What the fast reader counted before it gave up is counted again by the YAML reader.
+        budget.remaining = before;
+        yaml::parse(text, file, budget)
     })
 }
 

@@ -383,7 +383,7 @@ fn resolve(value: String, style: TScalarStyle, tag: Option<&Tag>) -> Kind {
     }
 }
 
-fn number(s: &str) -> Option<serde_json::Number> {
+pub(crate) fn number(s: &str) -> Option<serde_json::Number> {
     if let Some(hex) = s.strip_prefix("0x") {
         return radix_int(hex, 16);
     }

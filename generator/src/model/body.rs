@@ -66,10 +66,7 @@ pub(super) fn crud_body(
             Refusal::Accept => {}
         }
         // Without a declared body every settable field is accepted.
-        if schema.is_some()
-            && listed.is_none()
-            && (!create || f.nullable || f.default.is_some())
-        {
+        if schema.is_some() && listed.is_none() && (!create || f.nullable || f.default.is_some()) {
             continue;
         }
         let prop_rule_src = listed.map(|(_, s)| match entity_props.get(&f.name) {

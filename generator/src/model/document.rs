@@ -6,8 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Domain, OperationKind};
 
-pub fn served(doc: &Value, domains: &[Domain]) -> String {
-    let mut doc = doc.clone();
+pub fn served(mut doc: Value, domains: &[Domain]) -> String {
     mark_sensitive(&mut doc);
     for op in domains.iter().flat_map(|d| &d.operations) {
         let pointer = format!(

@@ -1,10 +1,10 @@
 //! Entities: component schemas marked `x-codegen-schema-type: entity`, with their table, fields,
 //! indices, foreign keys and additional repository methods.
 
+use super::literal::Literal;
 use super::names::{Namespace, field_ident, loose_eq, plain_snake, plural, snake};
 use super::schema::{S, SRef};
 use super::type_ref::Builtin;
-use super::literal::Literal;
 use super::types::{Storage, TypeSpace};
 use super::{
     CacheModel, Entity, Field, ForeignKey, Index, Method, MethodCache, MethodParam, Returns,
@@ -711,4 +711,3 @@ fn sql_default(s: &S, storage: Storage) -> Option<String> {
         _ => return None,
     })
 }
-

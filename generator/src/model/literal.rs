@@ -11,7 +11,10 @@ pub enum Literal {
     Float(f64),
     Text(String),
     /// A value of the string enum `ty`, by its wire name.
-    Variant { ty: TypeRef, wire: String },
+    Variant {
+        ty: TypeRef,
+        wire: String,
+    },
 }
 
 impl Literal {
@@ -25,9 +28,10 @@ impl Literal {
         };
         match (builtin, value) {
             (Some(Builtin::Bool), Value::Bool(b)) => Some(Self::Bool(*b)),
-            (Some(Builtin::I32), Value::Number(n)) => {
-                n.as_i64().and_then(|v| i32::try_from(v).ok()).map(Self::Int32)
-            }
+            (Some(Builtin::I32), Value::Number(n)) => n
+                .as_i64()
+                .and_then(|v| i32::try_from(v).ok())
+                .map(Self::Int32),
             (Some(Builtin::I64), Value::Number(n)) => n.as_i64().map(Self::Int64),
             (Some(Builtin::F64), Value::Number(n)) => {
                 n.as_f64().filter(|v| v.is_finite()).map(Self::Float)

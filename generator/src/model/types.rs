@@ -671,7 +671,6 @@ impl<'a> TypeSpace<'a> {
     }
 }
 
-
 /// A variant name for an inline union member, from its type.
 fn variant_of_type(ty: &TypeRef, index: usize) -> String {
     let fixed = match ty {

@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use super::{Cached, fill, wire};
 use crate::events::Envelope;
+use crate::memory::record;
 use crate::repo::{ListQuery, Page, RepoResult};
 use crate::sql::{Later, Tx, Value};
-use crate::memory::record;
 use crate::store::{Record, Store};
 
 /// How an entity is cached: what generated code declares, once per cached entity.
@@ -502,7 +502,12 @@ mod tests {
         type New = Note;
         type Patch = NotePatch;
         type Access = crate::crud::Tenant;
-        fn from_new(new: Note, id: Uuid, _: chrono::DateTime<chrono::Utc>, org: Option<Uuid>) -> Self {
+        fn from_new(
+            new: Note,
+            id: Uuid,
+            _: chrono::DateTime<chrono::Utc>,
+            org: Option<Uuid>,
+        ) -> Self {
             Note {
                 id,
                 org: org.unwrap_or_default(),

@@ -114,7 +114,11 @@ pub struct Method {
 }
 
 impl Method {
-    pub const fn new(name: &'static str, columns: &'static [&'static str], returns: Returns) -> Self {
+    pub const fn new(
+        name: &'static str,
+        columns: &'static [&'static str],
+        returns: Returns,
+    ) -> Self {
         Self {
             name,
             columns,

@@ -23,8 +23,19 @@ use crate::annotate::{Annotator, SchemaAnnotations};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::Loaded;
 
-/// Lower a loaded spec. Warnings come back with the model; errors instead of it.
-pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
+/// Lower a loaded spec. Warnings come back with the model; errors instead of it. The spec is
+/// taken, not borrowed: the document it was read from becomes the served one, and everything
+/// else of it is freed before the later stages run (a large spec's tree is most of the memory).
+pub fn lower(loaded: Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
+    let (mut model, diags) = lower_spec(&loaded)?;
+    let Loaded { doc, sources, .. } = loaded;
+    drop(sources);
+    model.document = super::document::served(doc, &model.domains);
+    Ok((model, diags))
+}
+
+/// Everything but the served document, which needs the domains.
+fn lower_spec(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
     let spec = parse(loaded)?;
     let components = component_schemas(&spec);
     let mut cx = Lowering::new(loaded, &spec, &components);
@@ -48,7 +59,7 @@ pub fn lower(loaded: &Loaded) -> Result<(Model, Diagnostics), Diagnostics> {
             service: service_name(&spec),
             title,
             routes: super::routes::plan(&domains, &mut diags),
-            document: super::document::served(&loaded.doc, &domains),
+            document: String::new(),
             runtime: super::features::RuntimeFeatures::of(&domains, &security_schemes),
             domains,
             common_types,
