@@ -3,6 +3,7 @@
 //! operation, cache hits and misses), `/openapi.json` (the service's own document) and `/docs`
 //! (that document rendered, with the `docs` feature: see `docs.rs`).
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
@@ -26,17 +27,17 @@ use crate::sql::Db;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     /// The route as the spec writes it (`/labels/{id}`), never the raw path: ids would make
     /// one series per row.
-    operation: String,
+    operation: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
-    operation: String,
+    method: &'static str,
+    operation: &'static str,
 }
 
 struct Metrics {
@@ -94,15 +95,15 @@ pub async fn track(request: Request, next: Next) -> Response {
     let operation = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = request.method().to_string();
+        .map_or("unmatched", |p| operation_label(p.as_str()));
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let metrics = &*METRICS;
     let labels = RequestLabels {
-        method: method.clone(),
-        operation: operation.clone(),
+        method,
+        operation,
         status,
     };
     metrics.requests.get_or_create(&labels).inc();
@@ -114,6 +115,41 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get_or_create(&RouteLabels { method, operation })
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// A method as a label, without allocating per request: the ones HTTP defines, else `OTHER`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
+/// A route template as a label, kept once for the life of the process: there are as many as
+/// the router has routes, so labels need not be allocated per request.
+fn operation_label(path: &str) -> &'static str {
+    static KNOWN: std::sync::RwLock<BTreeSet<&'static str>> = std::sync::RwLock::new(BTreeSet::new());
+    if let Some(known) = KNOWN.read().unwrap_or_else(|e| e.into_inner()).get(path) {
+        return known;
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    match known.get(path) {
+        Some(label) => label,
+        None => {
+            let label: &'static str = Box::leak(path.to_string().into_boxed_str());
+            known.insert(label);
+            label
+        }
+    }
 }
 
 async fn metrics() -> Response {
