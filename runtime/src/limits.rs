@@ -97,9 +97,7 @@ impl Limits {
 
     fn layers(&self, router: Router, auth: Option<crate::auth::Authenticator>) -> Router {
         let timeout = self.request_timeout;
-        let mut router = router
-            .layer(middleware::from_fn(as_problem))
-            .layer(DefaultBodyLimit::max(self.body_limit));
+        let mut router = router.layer(DefaultBodyLimit::max(self.body_limit));
         if let Some(per_minute) = self.rate_per_minute.and_then(NonZeroU32::new) {
             let limiter = Arc::new(
                 RateLimiter::keyed(Quota::per_minute(per_minute))
@@ -112,9 +110,10 @@ impl Limits {
         if let Some(auth) = auth {
             router = auth.layer(router);
         }
-        // The deadline covers everything a request costs, checking its credentials included.
+        // The deadline covers everything a request costs, checking its credentials included;
+        // the same layer answers errors raised below the handlers as problem+json.
         router = router.layer(middleware::from_fn(move |request: Request, next: Next| {
-            within(timeout, request, next)
+            guarded(timeout, request, next)
         }));
         if !self.cors_origins.is_empty() {
             let origins = if self.cors_origins.iter().any(|o| o == "*") {
@@ -226,9 +225,11 @@ fn rate_headers(response: &mut Response, limit: u32, remaining: u32, refill: Dur
 }
 
 /// Answer 503 when a request takes longer than `timeout`; its work is dropped.
-async fn within(timeout: Duration, request: Request, next: Next) -> Response {
+/// One layer for two jobs, so that a request pays for one: the request deadline, and
+/// problem+json for errors raised below the handlers.
+async fn guarded(timeout: Duration, request: Request, next: Next) -> Response {
     match tokio::time::timeout(timeout, next.run(request)).await {
-        Ok(response) => response,
+        Ok(response) => as_problem(response),
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the request took longer than {} s", timeout.as_secs_f64()),
@@ -239,8 +240,7 @@ async fn within(timeout: Duration, request: Request, next: Next) -> Response {
 
 /// Errors raised below the handlers (a body over the limit, a malformed request line) come back
 /// as plain text; answer them as problem+json like every other error.
-async fn as_problem(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+fn as_problem(response: Response) -> Response {
     let status = response.status();
     let is_problem = response
         .extensions()
