@@ -3,12 +3,13 @@
 //! three fifths of what archgen would otherwise emit and rustc compile. Roots are what the
 //! generated code names (entities, and each operation's body, parameters, input and output);
 //! a type is kept when a root reaches it, by id, through the fields and union members of the
-//! types it reaches.
+//! types it reaches. The same walk tells which ways the server moves each kept type through
+//! serde ([`mark_serde_use`]).
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::type_ref::{TypeId, TypeRef};
-use super::types::TypeSpace;
+use super::types::{SerdeUse, TypeSpace};
 use super::{Entity, Operation, TypeDef};
 
 /// Drop every definition of the type space that no entity or operation reaches.
@@ -17,7 +18,28 @@ pub fn keep_used<'a>(
     entities: &[Entity],
     operations: impl IntoIterator<Item = &'a Operation>,
 ) {
-    let mut pending = roots(types, entities, operations);
+    let (reads, writes) = roots(types, entities, operations);
+    let kept = reach(types, reads.iter().chain(&writes).copied().collect());
+    types.defs.retain(|d| kept.contains(&d.id));
+    mark_serde_use(types, reads, writes);
+}
+
+/// Mark each definition with the ways the server moves it: read when a request's parameters or
+/// body reach it, written when a response reaches it; an entity's types both (the cache and
+/// event subscribers read back what was written).
+fn mark_serde_use(types: &mut TypeSpace<'_>, reads: Vec<TypeId>, writes: Vec<TypeId>) {
+    let reads = reach(types, reads);
+    let writes = reach(types, writes);
+    for def in &mut types.defs {
+        def.serde = SerdeUse {
+            reads: reads.contains(&def.id),
+            writes: writes.contains(&def.id),
+        };
+    }
+}
+
+/// Every type `from` reaches through fields and union members, `from` included.
+fn reach(types: &TypeSpace<'_>, mut pending: Vec<TypeId>) -> BTreeSet<TypeId> {
     let by_id: HashMap<TypeId, &TypeDef> = types.defs.iter().map(|d| (d.id, d)).collect();
     let mut kept: BTreeSet<TypeId> = BTreeSet::new();
     while let Some(id) = pending.pop() {
@@ -29,21 +51,23 @@ pub fn keep_used<'a>(
             pending.extend(def.held().flat_map(TypeRef::mentioned));
         }
     }
-    types.defs.retain(|d| kept.contains(&d.id));
+    kept
 }
 
-/// The types generated code names outside type definitions: entities, and what each
-/// operation's parameters, body, input and output hold.
+/// The types generated code names outside type definitions, as (what the server reads, what
+/// it writes): entities (both), and what each operation's parameters, body and input hold (read)
+/// and its output (written).
 fn roots<'a>(
     types: &TypeSpace<'_>,
     entities: &[Entity],
     operations: impl IntoIterator<Item = &'a Operation>,
-) -> Vec<TypeId> {
-    let mut roots: Vec<TypeId> = Vec::new();
+) -> (Vec<TypeId>, Vec<TypeId>) {
+    let mut reads: Vec<TypeId> = Vec::new();
     for e in entities {
-        roots.extend(types.lookup(&e.name));
-        roots.extend(e.fields.iter().flat_map(|f| f.base.mentioned()));
+        reads.extend(types.lookup(&e.name));
+        reads.extend(e.fields.iter().flat_map(|f| f.base.mentioned()));
     }
+    let mut writes = reads.clone();
     for op in operations {
         let params = op
             .path_params
@@ -51,12 +75,12 @@ fn roots<'a>(
             .chain(&op.query_params)
             .chain(&op.header_params)
             .chain(&op.cookie_params);
-        let held = params
+        let read = params
             .map(|p| &p.ty)
             .chain(op.body.as_ref().map(|b| &b.ty))
-            .chain(&op.output)
             .chain(&op.input);
-        roots.extend(held.flat_map(TypeRef::mentioned));
+        reads.extend(read.flat_map(TypeRef::mentioned));
+        writes.extend(op.output.iter().flat_map(TypeRef::mentioned));
     }
-    roots
+    (reads, writes)
 }

@@ -63,6 +63,28 @@ pub struct TypeDef {
     /// Domain module that owns it; `None` for shared types.
     #[serde(skip)]
     pub owner: Option<String>,
+    /// Which ways the server moves it through serde (`reach::mark_serde_use`).
+    pub serde: SerdeUse,
+}
+
+/// Which ways the server moves a type through serde: read from requests, written in responses.
+/// A generated client moves it the other way, so what the server never does is derived only
+/// with the crate's `client` feature: most of a large spec's types are only ever answered, and
+/// their `Deserialize` impls are a large part of what rustc spends on the crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SerdeUse {
+    pub reads: bool,
+    pub writes: bool,
+}
+
+impl Default for SerdeUse {
+    /// Both ways, until the uses are known.
+    fn default() -> Self {
+        Self {
+            reads: true,
+            writes: true,
+        }
+    }
 }
 
 impl TypeDef {
@@ -83,6 +105,7 @@ impl TypeDef {
             members: Vec::new(),
             tag: None,
             owner: owner.map(str::to_string),
+            serde: SerdeUse::default(),
         }
     }
 
@@ -462,6 +485,7 @@ impl<'a> TypeSpace<'a> {
                 .filter(|_| tagged)
                 .map(|(p, _)| p.clone()),
             owner: owner.map(str::to_string),
+            serde: SerdeUse::default(),
         }
     }
 
@@ -754,6 +778,7 @@ fn enum_def(
         members: Vec::new(),
         tag: None,
         owner: owner.map(str::to_string),
+            serde: SerdeUse::default(),
     }
 }
 
