@@ -121,7 +121,7 @@ pub struct Field {
     pub sensitive: bool,
     pub updatable: bool,
     pub creatable: bool,
-    /// Rust expression for the value when a create request leaves the field out.
+    /// The spec's default, for a create request that leaves the field out.
     pub default: Option<literal::Literal>,
     /// The same default as an SQL literal, for migrations.
     pub sql_default: Option<String>,
