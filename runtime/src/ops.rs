@@ -137,7 +137,8 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 /// A route template as a label, kept once for the life of the process: there are as many as
 /// the router has routes, so labels need not be allocated per request.
 fn operation_label(path: &str) -> &'static str {
-    static KNOWN: std::sync::RwLock<BTreeSet<&'static str>> = std::sync::RwLock::new(BTreeSet::new());
+    static KNOWN: std::sync::RwLock<BTreeSet<&'static str>> =
+        std::sync::RwLock::new(BTreeSet::new());
     if let Some(known) = KNOWN.read().unwrap_or_else(|e| e.into_inner()).get(path) {
         return known;
     }

@@ -778,7 +778,7 @@ fn enum_def(
         members: Vec::new(),
         tag: None,
         owner: owner.map(str::to_string),
-            serde: SerdeUse::default(),
+        serde: SerdeUse::default(),
     }
 }
 

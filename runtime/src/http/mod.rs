@@ -344,8 +344,13 @@ mod tests {
         let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
         assert_eq!(distinct.len(), ids.len());
         let first = ids[0].get_timestamp().unwrap().to_unix().0;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-        assert!(now.as_secs().abs_diff(first) <= 1, "the id carries the time");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        assert!(
+            now.as_secs().abs_diff(first) <= 1,
+            "the id carries the time"
+        );
     }
 
     #[test]
