@@ -119,6 +119,7 @@ fn artifact_patch() -> UpdateArtifactBody {
 fn label(name: &str) -> CreateLabelBody {
     CreateLabelBody {
         name: name.into(),
+        description: None,
         color: None,
     }
 }
@@ -126,6 +127,7 @@ fn label(name: &str) -> CreateLabelBody {
 fn color(c: &str) -> UpdateLabelBody {
     UpdateLabelBody {
         name: rt::Patch::Absent,
+        description: rt::Patch::Absent,
         color: rt::Patch::Value(c.into()),
     }
 }
@@ -226,6 +228,7 @@ async fn validation_failures_are_422_with_every_field() {
     let (status, p) = problem(
         api.create_label(&CreateLabelBody {
             name: " padded ".into(),
+            description: None,
             color: Some("red".into()),
         })
         .await,
@@ -433,6 +436,7 @@ async fn labels_are_versioned_and_guarded_by_if_match() {
             id,
             &UpdateLabelBody {
                 name: rt::Patch::Value("renamed".into()),
+                description: rt::Patch::Absent,
                 color: rt::Patch::Absent,
             },
             None,

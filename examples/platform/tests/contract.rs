@@ -15,6 +15,7 @@ const OTHER: Uuid = Uuid::from_u128(0x2222_2222_2222_4222_8222_2222_2222_2222);
 fn label(name: &str) -> NewLabel {
     NewLabel {
         name: name.into(),
+        description: None,
         color: "#808080".into(),
     }
 }

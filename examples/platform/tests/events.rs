@@ -39,6 +39,7 @@ async fn changes(repos: &StorageRepositories) -> Vec<&'static str> {
             ORG,
             NewLabel {
                 name: "l".into(),
+                description: None,
                 color: "#000000".into(),
             },
         )

@@ -148,7 +148,42 @@ on_both!(
     if_match_guards_writes_with_412,
     cursor_pages_walk_every_row_once,
     operators_get_the_document_readiness_and_metrics,
+    an_absent_optional_field_is_left_out_not_null,
 );
+
+/// `description` is optional and not nullable: a label without one is answered without the
+/// key (a `null` would break the schema), on create, get, update and list alike.
+async fn an_absent_optional_field_is_left_out_not_null(api: Api) {
+    let plain = api.create_label("plain").await;
+    assert!(plain.get("description").is_none(), "{plain}");
+    let described = api
+        .call(
+            "POST",
+            "/labels",
+            Some(json!({"name": "described", "description": "for review"})),
+        )
+        .await;
+    assert_eq!(described.0, StatusCode::CREATED, "{}", described.2);
+    assert_eq!(described.2["data"]["description"], "for review");
+    let id = plain["id"].as_str().unwrap();
+    let (status, _, got) = api.call("GET", &format!("/labels/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert!(got["data"].get("description").is_none(), "{got}");
+    let (status, _, patched) = api
+        .call(
+            "PATCH",
+            &format!("/labels/{id}"),
+            Some(json!({"color": "#000000"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert!(patched["data"].get("description").is_none(), "{patched}");
+    let (_, _, list) = api.call("GET", "/labels?sort=name", None).await;
+    let rows = list["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{list}");
+    assert_eq!(rows[0]["description"], "for review");
+    assert!(rows[1].get("description").is_none(), "{list}");
+}
 
 async fn crud_round_trip(api: Api) {
     let created = api

@@ -111,6 +111,9 @@ pub struct Field {
     /// Base type, without `Option`.
     pub base: TypeRef,
     pub nullable: bool,
+    /// Optional in the spec but not nullable: a response leaves it out rather than send a
+    /// `null` the schema forbids (the column is NULL when it has no value).
+    pub absent_when_none: bool,
     pub storage: Storage,
     pub enum_values: Vec<String>,
     /// What the server sets the field to, if it does.
