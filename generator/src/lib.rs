@@ -86,8 +86,8 @@ pub fn validate(spec: &Path) -> Diagnostics {
     }
 }
 
-/// Per-stage timings on stderr when `ARCHGEN_TIMINGS` is set, to see where a large spec spends
-/// its time.
+/// Per-stage timings, and the resident memory after each stage, on stderr when
+/// `ARCHGEN_TIMINGS` is set, to see where a large spec spends its time and memory.
 struct Stopwatch {
     last: Option<std::time::Instant>,
 }
