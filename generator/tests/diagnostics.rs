@@ -587,3 +587,88 @@ paths:
     // Another shape stays its own type.
     assert!(all.contains("rt::Reply<CountPlumsResponse>"), "{all}");
 }
+
+/// A path that looks nested is generated only when each level has a field holding its
+/// parent's id; otherwise it is left to a custom handler, with a warning at the operation.
+#[test]
+fn a_nested_path_without_a_matching_field_is_custom_with_a_located_warning() {
+    let (_dir, path) = spec(
+        r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /shelves/{shelfID}/books:
+    get:
+      operationId: listShelfBooks
+      parameters:
+        - {name: shelfID, in: path, required: true, schema: {type: string, format: uuid}}
+      responses:
+        '200':
+          description: d
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  data: {type: array, items: {$ref: '#/components/schemas/Book'}}
+  /shelves/{shelf}/notes:
+    get:
+      operationId: listShelfNotes
+      parameters:
+        - {name: shelf, in: path, required: true, schema: {type: string, format: uuid}}
+      responses:
+        '200':
+          description: d
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  data: {type: array, items: {$ref: '#/components/schemas/Note'}}
+components:
+  schemas:
+    Book:
+      x-codegen-schema-type: entity
+      type: object
+      required: [id]
+      properties:
+        id: {type: string, format: uuid}
+    Note:
+      x-codegen-schema-type: entity
+      type: object
+      required: [id, shelfId]
+      properties:
+        id: {type: string, format: uuid}
+        shelfId: {type: string, format: uuid}
+"#,
+    );
+    let text = archgen::validate(&path).to_string();
+    let file = path.display().to_string();
+    assert!(
+        text.contains(&format!(
+            "{file}:5:5: warning: GET /shelves/{{shelfID}}/books looks nested, but `Book` has no UUID field for its parameter `{{shelfID}}`"
+        )),
+        "{text}"
+    );
+    // `{shelf}` names `shelfId`; `shelves` is no entity, so only the scope is checked.
+    assert!(
+        text.contains(
+            "the parent `{shelf}` is not checked to exist, since `shelves` names no entity"
+        ),
+        "{text}"
+    );
+    let generated = archgen::generate(&path, None).unwrap();
+    let service = generated
+        .files
+        .iter()
+        .find(|(p, _)| p.ends_with("service.rs"))
+        .map(|(_, text)| text.replace(['\n', ' '], ""))
+        .unwrap();
+    assert!(
+        service.contains(r#"rt::unimplemented("ListShelfBooks""#),
+        "{service}"
+    );
+    assert!(
+        service.contains(r#"query.within(&NOTE_TABLE,"shelfId",shelf)?"#),
+        "{service}"
+    );
+}

@@ -433,6 +433,151 @@ fn crud(port: u16) {
     assert_eq!(status, 501, "{body}");
 }
 
+/// The URL of a test database on the machine's Postgres.
+fn pg_url(db: &archgen_runtime::testing::PgTestDb) -> String {
+    let server = archgen_runtime::testing::postgres_url();
+    format!("{}/{}", server.rsplit_once('/').unwrap().0, db.name())
+}
+
+/// A user row, which ArchesAI's platform creates only through its custom `Register`.
+async fn seed_user(database_url: &str, id: &str) {
+    use sqlx::Connection;
+    if database_url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+        sqlx::query("INSERT INTO users (created_at, id, updated_at, name, email) VALUES ('2026-01-01T00:00:00Z', ?, '2026-01-01T00:00:00Z', 'Ann', 'ann@example.com')")
+            .bind(id)
+            .execute(&mut db)
+            .await
+            .unwrap();
+    } else {
+        let mut db = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::query("INSERT INTO users (created_at, id, updated_at, name, email) VALUES (now(), $1::uuid, now(), 'Ann', 'ann@example.com')")
+            .bind(id)
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+}
+
+/// ArchesAI's platform, scaffolded with no hand-written code: its members and invitations are
+/// nested under `/organizations/{organizationID}`, so every operation is scoped by the path's
+/// organization, which must exist, and no path reaches another organization's rows.
+fn nested_over_http(port: u16, database_url: &str) {
+    let call = |method: &str, path: &str, body: Option<&str>| {
+        let (status, body) = http(port, method, path, body);
+        (
+            status,
+            if body.is_empty() {
+                serde_json::Value::Null
+            } else {
+                json(&body)
+            },
+        )
+    };
+    let org = |name: &str| {
+        let body = format!(
+            r#"{{"organizationID":"33333333-3333-4333-8333-333333333333","name":"{name}","slug":"{name}","stripeCustomerIdentifier":"cus_1","billingEmail":"billing@example.com"}}"#
+        );
+        let (status, body) = call("POST", "/organizations", Some(&body));
+        assert_eq!(status, 201, "{body}");
+        body["data"]["id"].as_str().unwrap().to_string()
+    };
+    let (acme, other) = (org("acme"), org("other"));
+    let user = "44444444-4444-4444-8444-444444444444";
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(seed_user(database_url, user));
+    let members = format!("/organizations/{acme}/members");
+    let (status, member) = call(
+        "POST",
+        &members,
+        Some(&format!(r#"{{"role":"admin","userID":"{user}"}}"#)),
+    );
+    assert_eq!(status, 201, "{member}");
+    assert_eq!(
+        member["data"]["organizationID"],
+        acme.as_str(),
+        "from the path"
+    );
+    let id = member["data"]["id"].as_str().unwrap();
+    let mine = format!("{members}/{id}");
+    // The body may not move the member to another organization, on create or update.
+    let moving = format!(r#"{{"role":"admin","userID":"{user}","organizationID":"{other}"}}"#);
+    assert_eq!(call("POST", &members, Some(&moving)).0, 422);
+    let (status, page) = call("GET", &members, None);
+    assert_eq!(
+        (status, page["meta"]["total"].clone()),
+        (200, 1.into()),
+        "{page}"
+    );
+    assert_eq!(call("GET", &mine, None).1["data"], member["data"]);
+    let (status, updated) = call("PATCH", &mine, Some(r#"{"role":"owner"}"#));
+    assert_eq!(
+        (status, updated["data"]["role"].as_str()),
+        (200, Some("owner"))
+    );
+
+    // Through another organization's path, the member does not exist.
+    let (status, page) = call("GET", &format!("/organizations/{other}/members"), None);
+    assert_eq!(
+        (status, page["meta"]["total"].clone()),
+        (200, 0.into()),
+        "{page}"
+    );
+    let theirs = format!("/organizations/{other}/members/{id}");
+    assert_eq!(call("GET", &theirs, None).0, 404);
+    assert_eq!(call("PATCH", &theirs, Some(r#"{"role":"admin"}"#)).0, 404);
+    assert_eq!(call("DELETE", &theirs, None).0, 404);
+    assert_eq!(
+        call("GET", &mine, None).1["data"]["role"],
+        "owner",
+        "untouched"
+    );
+
+    // An organization that does not exist is a 404, never an empty page.
+    let nowhere = "/organizations/55555555-5555-4555-8555-555555555555/members";
+    assert_eq!(call("GET", nowhere, None).0, 404);
+    let body = format!(r#"{{"role":"admin","userID":"{user}"}}"#);
+    assert_eq!(call("POST", nowhere, Some(&body)).0, 404);
+    assert_eq!(
+        call("GET", "/organizations/not-a-uuid/members", None).0,
+        422
+    );
+
+    // Invitations are nested the same way, with their filters inside the scope.
+    let invitations = format!("/organizations/{acme}/invitations");
+    let invite = format!(
+        r#"{{"email":"bo@example.com","role":"admin","expiresAt":"2030-01-01T00:00:00Z","inviterID":"{user}"}}"#
+    );
+    let (status, invitation) = call("POST", &invitations, Some(&invite));
+    assert_eq!(status, 201, "{invitation}");
+    assert_eq!(invitation["data"]["status"], "pending");
+    let filtered =
+        format!("{invitations}?filter[type]=eq&filter[field]=organizationID&filter[value]={other}");
+    let (status, page) = call("GET", &filtered, None);
+    assert_eq!(
+        (status, page["meta"]["total"].clone()),
+        (200, 0.into()),
+        "{page}"
+    );
+    let invitation = invitation["data"]["id"].as_str().unwrap();
+    assert_eq!(
+        call(
+            "DELETE",
+            &format!("/organizations/{other}/invitations/{invitation}"),
+            None
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        call("DELETE", &format!("{invitations}/{invitation}"), None).0,
+        204
+    );
+    assert_eq!(call("DELETE", &mine, None).0, 204);
+    assert_eq!(call("GET", &mine, None).0, 404);
+}
+
 /// The library spec as a new user would drive it: conflicts, cascades, restrictions, nulls,
 /// pagination (offset and cursor), filters and bad filters.
 fn library_over_http(port: u16) {
@@ -588,6 +733,10 @@ fn scaffolds_build_serve_and_detect_drift() {
             fixtures().join("pipelines.openapi.bundled.yaml"),
         ),
         (
+            "arches-platform",
+            fixtures().join("platform.openapi.bundled.yaml"),
+        ),
+        (
             "arches-todo",
             fixtures().join("example-basic-todo.openapi.yaml"),
         ),
@@ -693,6 +842,8 @@ fn scaffolds_build_serve_and_detect_drift() {
             "-p",
             "arches-storage",
             "-p",
+            "arches-platform",
+            "-p",
             "constructs",
             "-p",
             "library",
@@ -725,31 +876,36 @@ fn scaffolds_build_serve_and_detect_drift() {
     );
     crud(port);
     drop(server);
+    // ArchesAI marks 29 of its platform's operations custom; everything else is generated.
+    let platform = work.path().join("arches-platform");
+    let stubs = std::fs::read_dir(platform.join("src/custom"))
+        .unwrap()
+        .count()
+        - 1;
+    assert_eq!(stubs, 29, "stubs besides mod.rs");
+    let platform_binary = repo().join("target/e2e/debug/arches-platform");
+    let url = format!("sqlite://{}", work.path().join("platform.db").display());
+    let (server, port) = serve(&platform_binary, &platform, &url);
+    nested_over_http(port, &url);
+    drop(server);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     if let Some(pg) = rt.block_on(archgen_runtime::testing::postgres("e2e_scaffold")) {
-        let url = format!(
-            "{}/{}",
-            archgen_runtime::testing::postgres_url()
-                .rsplit_once('/')
-                .unwrap()
-                .0,
-            pg.name()
-        );
+        let url = pg_url(&pg);
         let (server, port) = serve(&binary, &service, &url);
         crud(port);
+        drop(server);
+        let platform_db = rt
+            .block_on(archgen_runtime::testing::postgres("e2e_platform"))
+            .expect("Postgres answered a moment ago");
+        let url = pg_url(&platform_db);
+        let (server, port) = serve(&platform_binary, &platform, &url);
+        nested_over_http(port, &url);
         drop(server);
         let library_db = rt
             .block_on(archgen_runtime::testing::postgres("e2e_library"))
             .expect("Postgres answered a moment ago");
-        let url = format!(
-            "{}/{}",
-            archgen_runtime::testing::postgres_url()
-                .rsplit_once('/')
-                .unwrap()
-                .0,
-            library_db.name()
-        );
+        let url = pg_url(&library_db);
         let (server, port) = serve(&library, &work.path().join("library"), &url);
         library_over_http(port);
         drop(server);

@@ -46,6 +46,25 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
+    /// The same query within one parent of a nested collection: only rows whose `field` holds
+    /// `parent` (`/stores/{storeID}/orders` lists the orders whose `storeID` is the path's).
+    /// The parent's condition is ANDed with the caller's filter, which cannot widen it.
+    pub fn within(
+        self,
+        table: &Table,
+        field: &str,
+        parent: uuid::Uuid,
+    ) -> Result<Self, crate::ApiError> {
+        let column = table
+            .columns
+            .iter()
+            .find(|c| c.field == field)
+            .ok_or_else(|| {
+                crate::ApiError::internal(format!("{} has no column {field}", table.entity))
+            })?;
+        Ok(self.scoped_to(column, parent))
+    }
+
     pub fn first(table: &Table) -> Self {
         Self {
             limit: table.default_limit,

@@ -23,6 +23,7 @@ pub(super) fn crud_body(
     diags: &mut Diagnostics,
     sources: &crate::load::SourceMap,
     pointer: &str,
+    parent_field: Option<&str>,
 ) -> CrudBody {
     let declared: ObjectS = schema.and_then(|s| types.flatten(s)).unwrap_or_default();
     // The entity's own property schemas: what a response promises about each field.
@@ -52,6 +53,22 @@ pub(super) fn crud_body(
             .properties
             .iter()
             .find(|(k, _)| super::names::loose_eq(k, &f.name));
+        // A nested collection's parent comes from the path; the body may not move the row.
+        if parent_field == Some(f.name.as_str()) && f.server_set.is_none() {
+            forbidden.push((f.name.clone(), "is set from the path".to_string()));
+            if listed.is_some() {
+                let message = format!(
+                    "`{}` is in the {kind} body but is set from the path of a nested `{}`; requests that send it get 422",
+                    f.name, entity.name
+                );
+                warn(
+                    diags,
+                    message,
+                    Some("remove it from the request body schema"),
+                );
+            }
+            continue;
+        }
         match refusal(f, create, settable(f)) {
             Refusal::Skip => continue,
             Refusal::Forbid(why) => {

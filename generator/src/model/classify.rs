@@ -1,5 +1,7 @@
 //! CRUD or custom? ArchesAI's conventions decide: the method, whether the path ends in a
-//! parameter, and which entity the `data` of the success response holds.
+//! parameter, and which entity the `data` of the success response holds. A path with
+//! parameters before its last collection (`/stores/{storeID}/orders/{id}`) is a nested
+//! collection: each of those parameters names a parent.
 
 use openapiv3::Response;
 
@@ -12,30 +14,65 @@ pub struct Shape<'a> {
     pub custom: bool,
 }
 
+/// A parent in a nested path: the collection segment and the parameter after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathParent {
+    /// The collection, as the path spells it (`stores`).
+    pub collection: String,
+    /// The parameter holding the parent's id (`storeID`).
+    pub param: String,
+    /// Its position among the path's parameters.
+    pub position: usize,
+}
+
+/// The parents of a path, outermost first; `None` when a parameter does not follow a
+/// collection (`/{tenant}/items`), which no convention reads.
+pub fn path_parents(path: &str) -> Option<Vec<PathParent>> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let item = segments.last().is_some_and(|s| s.starts_with('{'));
+    let parents_end = segments.len() - usize::from(item);
+    let mut parents = Vec::new();
+    for (i, s) in segments[..parents_end].iter().enumerate() {
+        let Some(param) = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+            continue;
+        };
+        let collection = i.checked_sub(1).map(|j| segments[j])?;
+        if collection.starts_with('{') {
+            return None;
+        }
+        parents.push(PathParent {
+            collection: collection.to_string(),
+            param: param.to_string(),
+            position: parents.len(),
+        });
+    }
+    Some(parents)
+}
+
+/// The entity component whose plural is `collection` (`line-items` → `LineItem`).
+pub fn entity_of_collection(collection: &str, entities: &[(String, String)]) -> Option<String> {
+    let norm = collection.replace(['-', '_'], "").to_lowercase();
+    entities
+        .iter()
+        .find(|(_, plural)| plural.replace('_', "") == norm)
+        .map(|(c, _)| c.clone())
+}
+
 /// (kind, entity component) for an operation; the component is `None` for a custom one.
 pub fn classify(
     shape: &Shape<'_>,
     success: Option<&Response>,
     entities: &[(String, String)],
 ) -> (OperationKind, Option<String>) {
-    if shape.custom {
+    if shape.custom || path_parents(shape.path).is_none() {
         return (Custom, None);
     }
     let segments: Vec<&str> = shape.path.split('/').filter(|s| !s.is_empty()).collect();
-    let params = segments.iter().filter(|s| s.starts_with('{')).count();
     let item = segments.last().is_some_and(|s| s.starts_with('{'));
-    // Nested resources (`/orgs/{org}/members/{id}`) need scoping rules that plain CRUD lacks.
-    if params > usize::from(item) {
-        return (Custom, None);
-    }
     let data = success.and_then(data_entity);
     let by_path = || {
         let collection = segments.iter().rev().find(|s| !s.starts_with('{'))?;
-        let norm = collection.replace(['-', '_'], "").to_lowercase();
-        entities
-            .iter()
-            .find(|(_, plural)| plural.replace('_', "") == norm)
-            .map(|(c, _)| c.clone())
+        entity_of_collection(collection, entities)
     };
     let entity_of = |d: &Option<(String, bool)>, list: bool| -> Option<String> {
         match d {

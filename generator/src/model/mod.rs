@@ -278,6 +278,41 @@ pub struct Operation {
     pub next_cursor: bool,
     /// What the caller must present; `None` for an open operation.
     pub security: Option<security::Access>,
+    /// A nested collection's parents, outermost first (`/stores/{storeID}/orders`).
+    pub parents: Vec<Parent>,
+    /// The field of the operation's entity that holds the innermost parent's id.
+    pub scope: Option<Link>,
+}
+
+/// A parent of a nested collection: the path parameter with its id and the entity it names,
+/// which must exist and be visible to the caller.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parent {
+    pub param: String,
+    /// Its position among the path's parameters.
+    pub position: usize,
+    /// The argument of the service method that receives it (`store_id`).
+    pub ident: String,
+    /// The parent's entity and its repository accessor; `None` when the collection names no
+    /// entity of the operation's domain, and only the scope is checked.
+    pub entity: Option<String>,
+    pub plural: Option<String>,
+    /// Its rows belong to tenants: it is read within the caller's organization.
+    pub tenant: bool,
+    /// For all but the outermost: the field of this parent's entity that names the one above.
+    pub up: Option<Link>,
+}
+
+/// A field that holds a parent's id, and the argument it must equal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub name: String,
+    pub field: String,
+    pub nullable: bool,
+    /// The service method's argument with the parent's id.
+    pub parent: String,
+    /// The field is the entity's tenant field: the parent is the caller's organization.
+    pub tenant: bool,
 }
 
 /// What an operation does, by ArchesAI's conventions (see `classify`); templates see it as

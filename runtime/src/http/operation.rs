@@ -44,6 +44,9 @@ pub struct Operation {
     pub permissions: Permissions,
     /// The path parameter that names the item of a get, update or delete: name and position.
     pub id: (&'static str, usize),
+    /// The parents of a nested collection, outermost first: each path parameter's name and
+    /// position (`/stores/{storeID}/orders`: `[("storeID", 0)]`).
+    pub parents: &'static [(&'static str, usize)],
     /// The parameters of a custom operation, in the order they are read.
     pub params: &'static [Param],
     pub body: Option<Body>,
@@ -156,6 +159,7 @@ impl Operation {
             requirements: None,
             permissions: Permissions::NONE,
             id: ("id", 0),
+            parents: &[],
             params: &[],
             body: None,
             next_cursor: true,
@@ -205,6 +209,11 @@ impl Operation {
             id: (name, position),
             ..self
         }
+    }
+
+    /// A nested collection's parents, outermost first, as path parameters.
+    pub const fn within(self, parents: &'static [(&'static str, usize)]) -> Self {
+        Self { parents, ..self }
     }
 
     pub const fn params(self, params: &'static [Param]) -> Self {
@@ -313,6 +322,8 @@ pub struct Call<S> {
     parts: Parts,
     path: Result<Vec<(String, String)>, String>,
     body: axum::body::Body,
+    /// Security has passed and `cx` is the authorized caller.
+    cleared: bool,
 }
 
 impl<S: Send + Sync + 'static> FromRequest<Arc<S>> for Call<S> {
@@ -331,6 +342,7 @@ impl<S: Send + Sync + 'static> FromRequest<Arc<S>> for Call<S> {
             parts,
             path,
             body,
+            cleared: false,
         })
     }
 }
@@ -339,12 +351,32 @@ impl<S> Call<S> {
     /// The caller, once security allows the call. Runs before anything is parsed, so a caller
     /// who may not call learns nothing about the input.
     fn authorized(&mut self, op: &Operation) -> Result<(Arc<S>, Context), ApiError> {
-        let cx = std::mem::take(&mut self.cx);
-        let cx = match op.requirements {
-            None if op.permissions.is_none() => cx,
-            requirements => authorized(cx, requirements.unwrap_or_default(), &op.permissions)?,
-        };
-        Ok((self.service.clone(), cx))
+        self.clear(op)?;
+        Ok((self.service.clone(), std::mem::take(&mut self.cx)))
+    }
+
+    /// Security, once per call.
+    fn clear(&mut self, op: &Operation) -> Result<(), ApiError> {
+        if !self.cleared {
+            let cx = std::mem::take(&mut self.cx);
+            self.cx = match op.requirements {
+                None if op.permissions.is_none() => cx,
+                requirements => authorized(cx, requirements.unwrap_or_default(), &op.permissions)?,
+            };
+            self.cleared = true;
+        }
+        Ok(())
+    }
+
+    /// The ids of a nested collection's parents, outermost first, read after security so a
+    /// caller who may not call learns nothing from them.
+    pub fn parents<const N: usize>(&mut self, op: &Operation) -> Result<[uuid::Uuid; N], ApiError> {
+        self.clear(op)?;
+        let mut ids = [uuid::Uuid::nil(); N];
+        for (id, (name, position)) in ids.iter_mut().zip(op.parents) {
+            *id = path_id(self.path_at(op, *position)?, name, op.path_status())?;
+        }
+        Ok(ids)
     }
 
     fn path(&self, op: &Operation) -> Result<&[(String, String)], ApiError> {

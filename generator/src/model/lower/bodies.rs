@@ -74,6 +74,7 @@ impl Lowering<'_> {
             &mut self.diags,
             &self.loaded.sources,
             &o.pointer,
+            operation.scope.as_ref().map(|s| s.name.as_str()),
         );
         let rule_name = format!(
             "RULE_{}",

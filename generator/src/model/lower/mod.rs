@@ -10,6 +10,7 @@ mod bodies;
 mod domains;
 mod entities;
 mod names;
+mod nested;
 mod operations;
 
 use indexmap::IndexMap;

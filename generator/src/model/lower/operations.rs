@@ -9,6 +9,7 @@ use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, Response, StatusCo
 use super::bodies::RequestBody;
 use super::entities::{Entities, ListParams};
 use super::names::{Domains, SpecOperation};
+use super::nested::Nesting;
 use super::{Lowering, resolve};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::classify::classify;
@@ -81,10 +82,11 @@ impl Lowering<'_> {
         // The default success status follows the shape, even when served as custom below.
         let statuses = Statuses::of(&responses, kind);
         let entity = self.served_entity(component.as_deref(), o, domains, entities);
-        let kind = if entity.is_some() {
-            kind
-        } else {
-            OperationKind::Custom
+        // A nested path whose levels cannot be linked leaves the operation custom.
+        let nesting = entity.and_then(|e| self.nesting(o, e, domains, entities));
+        let (kind, entity, nesting) = match nesting {
+            Some(nesting) => (kind, entity, nesting),
+            None => (OperationKind::Custom, None, Nesting::default()),
         };
         let needed = out.rules_needed.entry(o.domain.clone()).or_default();
         let fn_name = out.fn_names.entry(o.domain.clone()).or_default();
@@ -120,6 +122,8 @@ impl Lowering<'_> {
             caller_organization: None,
             next_cursor: responses.next_cursor_allowed(&self.loaded.doc, &o.pointer),
             security: self.security(o),
+            parents: nesting.parents,
+            scope: nesting.scope,
         };
         if operation.security.is_some() && !responses.may_answer(401) {
             (out.undeclared_401).push(format!("{} {}", o.method.to_uppercase(), o.path));

@@ -1,0 +1,150 @@
+//! Nested collections. `/stores/{storeID}/orders/{orderID}/lines` is CRUD on lines within one
+//! order of one store: each parameter before the last collection names a parent, each level's
+//! entity has a field holding the id of the level above (`Line.orderID`, `Order.storeID`), and
+//! the default service checks the chain before it reads or writes.
+
+use super::Lowering;
+use super::entities::Entities;
+use super::names::{Domains, SpecOperation};
+use crate::diagnostic::Diagnostic;
+use crate::model::classify::{PathParent, entity_of_collection, path_parents};
+use crate::model::names::{Namespace, field_ident, loose_eq};
+use crate::model::type_ref::Builtin;
+use crate::model::{Entity, Field, Link, Parent, ServerSet};
+
+/// A nested operation's parents and the field of its entity scoped by the innermost one.
+#[derive(Default)]
+pub(super) struct Nesting {
+    pub parents: Vec<Parent>,
+    pub scope: Option<Link>,
+}
+
+impl Lowering<'_> {
+    /// The parents of a CRUD operation's path; `None` when the path looks nested but a level
+    /// has no field that holds its parent's id, which leaves the operation to a custom handler.
+    pub(super) fn nesting(
+        &mut self,
+        o: &SpecOperation<'_>,
+        entity: &Entity,
+        domains: &Domains,
+        entities: &Entities,
+    ) -> Option<Nesting> {
+        let path = path_parents(o.path).unwrap_or_default();
+        let Some(innermost) = path.last() else {
+            return Some(Nesting {
+                parents: Vec::new(),
+                scope: None,
+            });
+        };
+        // The service method's own arguments come first; a parent never shadows them.
+        let mut idents = Namespace::default();
+        for taken in [
+            "cx", "id", "query", "body", "org", "record", "updated", "deleted",
+        ] {
+            idents.claim(taken);
+        }
+        let mut parents: Vec<Parent> = Vec::new();
+        for p in &path {
+            let ident = idents.claim(&field_ident(&p.param));
+            let parent_entity = self.parent_entity(o, p, domains, entities);
+            let up = match (parents.last(), parent_entity) {
+                (Some(above), Some(e)) => {
+                    let above_param = &path[parents.len() - 1];
+                    let Some(link) = link(e, &above_param.param, &above.ident) else {
+                        self.not_nested(o, &e.name, &above_param.param);
+                        return None;
+                    };
+                    Some(link)
+                }
+                _ => None,
+            };
+            parents.push(Parent {
+                param: p.param.clone(),
+                position: p.position,
+                ident,
+                entity: parent_entity.map(|e| e.name.clone()),
+                plural: parent_entity.map(|e| e.plural.clone()),
+                tenant: parent_entity.is_some_and(|e| e.tenant.is_some()),
+                up,
+            });
+        }
+        let innermost_ident = &parents[parents.len() - 1].ident;
+        let Some(scope) = link(entity, &innermost.param, innermost_ident) else {
+            self.not_nested(o, &entity.name, &innermost.param);
+            return None;
+        };
+        Some(Nesting {
+            parents,
+            scope: Some(scope),
+        })
+    }
+
+    /// The entity of a parent collection, when the default service can read it: one of the
+    /// operation's domain. Otherwise only the scope is checked, and the user is told.
+    fn parent_entity<'e>(
+        &mut self,
+        o: &SpecOperation<'_>,
+        p: &PathParent,
+        domains: &Domains,
+        entities: &'e Entities,
+    ) -> Option<&'e Entity> {
+        let component = entity_of_collection(&p.collection, &entities.plurals);
+        let entity = component
+            .as_deref()
+            .filter(|c| domains.of_entity.get(*c) == Some(&o.domain))
+            .and_then(|c| entities.of(c, &self.types));
+        if entity.is_none() {
+            let why = match component {
+                Some(c) => format!(
+                    "its entity `{c}` belongs to domain `{}`",
+                    domains.of_entity[&c]
+                ),
+                None => format!("`{}` names no entity", p.collection),
+            };
+            self.diags.push(
+                Diagnostic::warning(format!(
+                    "{} {}: the parent `{{{}}}` is not checked to exist, since {why}; rows are still scoped to it",
+                    o.method.to_uppercase(),
+                    o.path,
+                    p.param
+                ))
+                .at(self.loaded.sources.locate(&o.pointer))
+                .hint("override the service method to check the parent, or serve it from the parent's domain"),
+            );
+        }
+        entity
+    }
+
+    fn not_nested(&mut self, o: &SpecOperation<'_>, entity: &str, param: &str) {
+        self.diags.push(
+            Diagnostic::warning(format!(
+                "{} {} looks nested, but `{entity}` has no UUID field for its parameter `{{{param}}}`; it is served by a custom handler",
+                o.method.to_uppercase(),
+                o.path
+            ))
+            .at(self.loaded.sources.locate(&o.pointer))
+            .hint(format!(
+                "give `{entity}` a field `{param}` (`type: string, format: uuid`) that holds the parent's id, or mark the operation `x-codegen-custom-handler: true`"
+            )),
+        );
+    }
+}
+
+/// The field of `entity` that holds the id named by the path parameter `param` (`storeID`, or
+/// `store` for a field `storeID`), and the argument `parent` it must equal.
+fn link(entity: &Entity, param: &str, parent: &str) -> Option<Link> {
+    let holds = |f: &&Field| {
+        f.server_set != Some(ServerSet::Id)
+            && !f.hidden
+            && f.base == Builtin::Uuid.into()
+            && (loose_eq(&f.name, param) || loose_eq(&f.name, &format!("{param}Id")))
+    };
+    let f = entity.fields.iter().find(holds)?;
+    Some(Link {
+        name: f.name.clone(),
+        field: f.ident.clone(),
+        nullable: f.nullable,
+        parent: parent.to_string(),
+        tenant: f.server_set == Some(ServerSet::Tenant),
+    })
+}
