@@ -36,8 +36,17 @@ pub fn stubs(model: &Model, generated_mod: &str) -> Vec<(PathBuf, String)> {
     out
 }
 
+/// What a custom handler returns: the reply enum of an operation with several success
+/// responses, else its output.
+fn answer(op: &Operation) -> String {
+    match &op.reply {
+        Some(reply) => reply.name.clone(),
+        None => crate::emit::types::rust_or_unit(op.output.as_ref()),
+    }
+}
+
 fn stub(op: &Operation, generated_mod: &str) -> String {
-    let output = crate::emit::types::rust_or_unit(op.output.as_ref());
+    let output = answer(op);
     format!(
         r#"//! `{method} {path}`{summary}.
 //! Fill in `handle`; archgen never overwrites this file. Until then the operation answers 501.
@@ -95,7 +104,7 @@ pub fn app(model: &Model) -> String {
                 "\n    async fn {0}(&self, cx: &rt::Context, input: {1}) -> Result<{2}, rt::ApiError> {{\n        crate::custom::{0}::handle(self, cx, input).await\n    }}\n",
                 op.fn_name,
                 op.input.as_ref().map(crate::emit::types::rust).unwrap_or_default(),
-                crate::emit::types::rust_or_unit(op.output.as_ref())
+                answer(op)
             ));
         }
         s.push_str("}\n");

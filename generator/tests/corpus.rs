@@ -67,6 +67,10 @@ fn specs(work: &Path) -> Vec<(String, PathBuf)> {
         "ours_constructs".into(),
         repo().join("generator/tests/fixtures/specs/constructs.yaml"),
     ));
+    out.push((
+        "ours_shop".into(),
+        repo().join("generator/tests/fixtures/specs/shop.yaml"),
+    ));
     if let Ok(extra) = std::env::var("ARCHGEN_CORPUS_EXTRA") {
         for entry in std::fs::read_dir(extra).unwrap() {
             let path = entry.unwrap().path();

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "e2e_support/shop.rs"]
+mod shop;
+
 const ARCHGEN: &str = env!("CARGO_BIN_EXE_archgen");
 
 fn repo() -> PathBuf {
@@ -752,6 +755,10 @@ fn scaffolds_build_serve_and_detect_drift() {
             "library",
             repo().join("generator/tests/fixtures/specs/library.yaml"),
         ),
+        (
+            "shop",
+            repo().join("generator/tests/fixtures/specs/shop.yaml"),
+        ),
     ];
     for (name, spec) in &specs {
         let (ok, out) = run(Command::new(ARCHGEN)
@@ -765,6 +772,8 @@ fn scaffolds_build_serve_and_detect_drift() {
     let constructs = work.path().join("constructs");
     std::fs::create_dir_all(constructs.join("tests")).unwrap();
     std::fs::write(constructs.join("tests/roundtrip.rs"), CONSTRUCTS_ROUNDTRIP).unwrap();
+    let shop = work.path().join("shop");
+    std::fs::write(shop.join("src/custom/audit_store.rs"), shop::AUDIT_STORE).unwrap();
     let library = work.path().join("library");
     std::fs::create_dir_all(library.join("tests")).unwrap();
     std::fs::write(library.join("tests/contract.rs"), LIBRARY_CONTRACT).unwrap();
@@ -844,6 +853,8 @@ fn scaffolds_build_serve_and_detect_drift() {
             "-p",
             "arches-platform",
             "-p",
+            "shop",
+            "-p",
             "constructs",
             "-p",
             "library",
@@ -865,6 +876,14 @@ fn scaffolds_build_serve_and_detect_drift() {
         &format!("sqlite://{}", work.path().join("constructs.db").display()),
     );
     constructs_over_http(port);
+    drop(server);
+    let (server, port) = serve(
+        &repo().join("target/e2e/debug/shop"),
+        &shop,
+        &format!("sqlite://{}", work.path().join("shop.db").display()),
+    );
+    shop::shop_over_http(port);
+    shop::schemathesis(port, work.path());
     drop(server);
     let binary = repo().join("target/e2e/debug/arches-storage");
     let service = work.path().join("arches-storage");

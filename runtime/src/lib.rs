@@ -47,7 +47,7 @@ pub use error::{ApiError, FieldError, Reply, found, unimplemented};
 pub use patch::Patch;
 pub use repo::{ListQuery, Page, RepoError, RepoResult};
 pub use store::{Change, Changes, Record, Store};
-pub use wire::{Wire, defaults};
+pub use wire::{IntEnum, Wire, defaults, int_enum_decode, int_enum_refusal};
 
 /// The version of the contract between generated code and this crate: the names, signatures
 /// and behaviour generated code relies on. Generated code asserts the version it was made for,
@@ -65,7 +65,8 @@ pub mod prelude {
     pub use crate::error::{ApiError, FieldError};
     pub use crate::patch::Patch;
     pub use crate::repo::{ListQuery, Page, RepoError, RepoResult};
-    pub use crate::store::{Changes, Record, Store};
+    // The trait's methods without its name, which a spec's `Store` entity may take.
+    pub use crate::store::{Changes, Record, Store as _};
     pub use crate::wire::Wire;
     pub use async_trait::async_trait;
     pub use chrono::{DateTime, NaiveDate, Utc};

@@ -22,6 +22,22 @@ fn dotted(key: &str) -> String {
 
 /// Parse a raw query string into a JSON object, expanding `a[b][0]=v` brackets into nesting.
 /// Repeated plain keys (`tag=a&tag=b`) become arrays.
+/// Refuse the keys of a query string that are not among `known`: an operation whose
+/// parameters are closed would otherwise ignore a misspelt one silently.
+pub fn only_keys(raw: &str, known: &[&str]) -> Result<(), Vec<FieldError>> {
+    let params = parse_query(raw).map_err(|e| vec![e])?;
+    let errors: Vec<FieldError> = params
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .map(|k| FieldError::new(k.clone(), "is not a parameter of this operation"))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 pub fn parse_query(raw: &str) -> Result<Map<String, Value>, FieldError> {
     let mut root = Map::new();
     for (i, (key, value)) in form_urlencoded::parse(raw.as_bytes()).enumerate() {
@@ -31,8 +47,9 @@ pub fn parse_query(raw: &str) -> Result<Map<String, Value>, FieldError> {
                 format!("more than {MAX_PAIRS} parameters"),
             ));
         }
-        let path = split_brackets(&key)
-            .ok_or_else(|| FieldError::new(dotted(&key), "malformed brackets"))?;
+        // A key whose brackets do not pair up is a plain name, not a deepObject path: an open
+        // object parameter allows any name, and the keys an operation reads are well formed.
+        let path = split_brackets(&key).unwrap_or_else(|| vec![key.to_string()]);
         if path.len() > MAX_KEY_DEPTH {
             return Err(FieldError::new(
                 dotted(&key),
@@ -261,6 +278,15 @@ fn parse_sort(raw: &Value, table: &Table) -> Result<Vec<SortKey>, Vec<FieldError
 mod tests {
     use super::*;
     use crate::filter::{FilterValue, Op};
+
+    #[test]
+    fn closed_parameters_refuse_unknown_keys_and_name_them() {
+        let known = ["page", "limit", "offset"];
+        assert!(only_keys("limit=5&offset=10&page[limit]=3", &known).is_ok());
+        let errors = only_keys("limit=5&limt=6&x[y]=1", &known).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["limt", "x"]);
+    }
     use crate::repo::{Column, ColumnKind};
 
     static TABLE: Table = Table {

@@ -11,6 +11,29 @@ use sqlx::postgres::PgPoolOptions;
 
 use crate::sql::Db;
 
+/// The schemathesis command, when it is installed (`st`, or its older name). Under `CI=true` a
+/// missing one fails the test; elsewhere the caller skips loudly.
+pub fn schemathesis() -> Option<&'static str> {
+    let found = ["st", "schemathesis"].into_iter().find(|bin| {
+        std::process::Command::new(bin)
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "schemathesis is missing under CI: pip install schemathesis"
+        );
+        eprintln!(
+            "\n!!! schemathesis is not installed: conformance NOT checked (pip install schemathesis) !!!\n"
+        );
+    }
+    found
+}
+
 pub fn postgres_url() -> String {
     std::env::var("DATABASE_URL")
         .ok()

@@ -4,7 +4,7 @@
 //! refused, or an operation that ignores its security.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{EncodingKey, Header, encode};
@@ -19,17 +19,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn schemathesis() -> Option<&'static str> {
-    ["st", "schemathesis"].into_iter().find(|bin| {
-        Command::new(bin)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
 }
 
 fn free_port() -> u16 {
@@ -53,14 +42,7 @@ fn wait_until_up(port: u16) {
 
 #[test]
 fn schemathesis_finds_nothing() {
-    let Some(st) = schemathesis() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "schemathesis is missing under CI: pip install schemathesis"
-        );
-        eprintln!(
-            "\n!!! schemathesis is not installed: conformance NOT checked (pip install schemathesis) !!!\n"
-        );
+    let Some(st) = archgen_runtime::testing::schemathesis() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

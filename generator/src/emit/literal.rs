@@ -12,13 +12,17 @@ pub fn rust(lit: &Literal) -> String {
         Literal::Float(v) => format!("{v:?}_f64"),
         Literal::Text(text) => format!("String::from({text:?})"),
         Literal::Variant { ty, wire } => format!("{ty}::from_wire({wire:?}).unwrap_or_default()"),
+        Literal::IntVariant { ty, value } => format!("{ty}::of({value}).unwrap_or_default()"),
     }
 }
 
 /// Whether [`rust`] is a plain literal, which needs no closure to be lazy (clippy:
 /// `unnecessary_lazy_evaluations`).
 pub fn is_constant(lit: &Literal) -> bool {
-    !matches!(lit, Literal::Text(_) | Literal::Variant { .. })
+    !matches!(
+        lit,
+        Literal::Text(_) | Literal::Variant { .. } | Literal::IntVariant { .. }
+    )
 }
 
 /// How serde fills a field in with `lit`: `Some("")` when the type's own `Default` is `lit`

@@ -180,6 +180,7 @@ fn refusal(f: &super::Field, create: bool, settable: bool) -> Refusal {
             Refusal::Forbid("is the caller's organization and is set by the server")
         }
         Some(_) => Refusal::Forbid("is set by the server"),
+        None if f.read_only => Refusal::Forbid("is read-only"),
         None if settable => Refusal::Accept,
         None if create => Refusal::Forbid("cannot be set on create"),
         None => Refusal::Forbid("cannot be changed once set"),
@@ -200,7 +201,9 @@ fn refused_but_listed(
             ),
             Some("remove it from the request body schema"),
         )),
+        // The schema says readOnly too: the client knows not to send it.
         Some(_) => None,
+        None if f.read_only => None,
         None => Some((
             format!(
                 "`{}` is in the {kind} body but excluded from {kind} on `{}`; it will be rejected",

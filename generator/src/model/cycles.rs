@@ -13,7 +13,7 @@ pub fn box_cycles(defs: &mut [TypeDef]) {
     let index: HashMap<TypeId, usize> = defs
         .iter()
         .enumerate()
-        .filter(|(_, d)| d.kind != TypeKind::Enum)
+        .filter(|(_, d)| !matches!(d.kind, TypeKind::Enum | TypeKind::IntEnum))
         .map(|(i, d)| (d.id, i))
         .collect();
     let edges: Vec<Vec<(usize, usize)>> = defs

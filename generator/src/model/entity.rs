@@ -161,7 +161,7 @@ impl EntityLowering<'_, '_> {
             default: resolved
                 .default
                 .as_ref()
-                .and_then(|v| Literal::of(v, &ty.ty, ty.storage == Storage::Enum)),
+                .and_then(|v| Literal::of(v, &ty.ty, enum_kind(&ty))),
             sql_default: sql_default(&resolved, ty.storage),
             base: ty.ty,
             nullable: server_set.is_none() && (types.nullable(prop) || !required),
@@ -170,9 +170,11 @@ impl EntityLowering<'_, '_> {
             enum_values: ty.enum_values,
             server_set,
             hidden: false,
-            sensitive: ann.sensitive,
-            updatable: server_set.is_none(),
-            creatable: server_set.is_none(),
+            // writeOnly: accepted, stored, never answered. readOnly: answered, never accepted.
+            sensitive: ann.sensitive || resolved.write_only,
+            read_only: resolved.read_only,
+            updatable: server_set.is_none() && !resolved.read_only,
+            creatable: server_set.is_none() && !resolved.read_only,
             doc: resolved.description.clone(),
             pg_type: pg_type.into(),
             sqlite_type: sqlite_type.into(),
@@ -612,6 +614,7 @@ fn hidden_field(name: &str, storage: Storage, set: ServerSet, idents: &mut Names
         server_set: Some(set),
         hidden: true,
         sensitive: true,
+        read_only: false,
         updatable: false,
         creatable: false,
         default: None,
@@ -712,4 +715,14 @@ fn sql_default(s: &S, storage: Storage) -> Option<String> {
         Storage::Bool => if v.as_bool()? { "TRUE" } else { "FALSE" }.to_string(),
         _ => return None,
     })
+}
+
+/// Which kind of enum a field's type is: named types stored as text or integers are enums.
+fn enum_kind(ty: &super::types::Ty) -> super::literal::EnumKind {
+    use super::literal::EnumKind;
+    match (&ty.ty, ty.storage) {
+        (_, Storage::Enum) => EnumKind::Strings,
+        (super::TypeRef::Named(_), Storage::Int64) => EnumKind::Integers,
+        _ => EnumKind::None,
+    }
 }

@@ -140,3 +140,38 @@ pub(super) fn sort_is_free_text(params: &[&Parameter], types: &TypeSpace<'_>) ->
         kind => text(kind),
     }
 }
+
+/// The query keys a list may receive, when its parameters close them: each parameter's name,
+/// and for a form-exploded object (`page` arriving as `limit=…&offset=…`) its properties, but
+/// only when that object refuses others (`additionalProperties: false`). `None` when any
+/// object parameter is open: its keys cannot be told from a mistake.
+pub(super) fn closed_query_keys(
+    params: &[&Parameter],
+    types: &TypeSpace<'_>,
+) -> Option<Vec<String>> {
+    let mut keys = Vec::new();
+    for p in params {
+        let Parameter::Query {
+            parameter_data,
+            style,
+            ..
+        } = p
+        else {
+            continue;
+        };
+        keys.push(parameter_data.name.clone());
+        let ParameterSchemaOrContent::Schema(schema) = &parameter_data.format else {
+            continue;
+        };
+        let exploded =
+            matches!(style, openapiv3::QueryStyle::Form) && parameter_data.explode != Some(false);
+        let Some(object) = types.flatten(&from_ref(schema)).filter(|_| exploded) else {
+            continue;
+        };
+        if !matches!(object.additional, Some(None)) {
+            return None;
+        }
+        keys.extend(object.properties.keys().cloned());
+    }
+    Some(keys)
+}

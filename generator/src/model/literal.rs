@@ -15,12 +15,25 @@ pub enum Literal {
         ty: TypeRef,
         wire: String,
     },
+    /// A value of the integer enum `ty`.
+    IntVariant {
+        ty: TypeRef,
+        value: i64,
+    },
+}
+
+/// Which kind of enum a named type is, if any: a literal of one is a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnumKind {
+    None,
+    Strings,
+    Integers,
 }
 
 impl Literal {
-    /// `value` as a literal of `ty` (a string enum when `string_enum`); `None` when it does not
-    /// fit the type, a spec error archgen does not guess around.
-    pub fn of(value: &serde_json::Value, ty: &TypeRef, string_enum: bool) -> Option<Self> {
+    /// `value` as a literal of `ty` (an enum of `kind`); `None` when it does not fit the type,
+    /// a spec error archgen does not guess around.
+    pub fn of(value: &serde_json::Value, ty: &TypeRef, kind: EnumKind) -> Option<Self> {
         use serde_json::Value;
         let builtin = match ty {
             TypeRef::Builtin(b) => Some(*b),
@@ -37,7 +50,13 @@ impl Literal {
                 n.as_f64().filter(|v| v.is_finite()).map(Self::Float)
             }
             (Some(Builtin::String), Value::String(text)) => Some(Self::Text(text.clone())),
-            (_, Value::String(text)) if string_enum => Some(Self::Variant {
+            (_, Value::Number(n)) if kind == EnumKind::Integers => {
+                n.as_i64().map(|value| Self::IntVariant {
+                    ty: ty.clone(),
+                    value,
+                })
+            }
+            (_, Value::String(text)) if kind == EnumKind::Strings => Some(Self::Variant {
                 ty: ty.clone(),
                 wire: text.clone(),
             }),

@@ -122,6 +122,8 @@ pub struct Field {
     /// and the table, never in JSON.
     pub hidden: bool,
     pub sensitive: bool,
+    /// `readOnly`: answered, never accepted in a request body.
+    pub read_only: bool,
     pub updatable: bool,
     pub creatable: bool,
     /// The spec's default, for a create request that leaves the field out.
@@ -276,12 +278,35 @@ pub struct Operation {
     pub caller_organization: Option<String>,
     /// For list: whether the response schema lets `meta.nextCursor` appear.
     pub next_cursor: bool,
+    /// For list: the only query keys it takes, when its parameters close them.
+    pub query_keys: Option<Vec<String>>,
     /// What the caller must present; `None` for an open operation.
     pub security: Option<security::Access>,
+    /// A custom operation that declares several success responses answers one of them.
+    pub reply: Option<Reply>,
     /// A nested collection's parents, outermost first (`/stores/{storeID}/orders`).
     pub parents: Vec<Parent>,
     /// The field of the operation's entity that holds the innermost parent's id.
     pub scope: Option<Link>,
+}
+
+/// The enum a custom handler returns when its operation declares several success responses:
+/// one variant per status, so it can answer any of them and nothing else.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reply {
+    pub name: String,
+    pub variants: Vec<ReplyVariant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyVariant {
+    pub status: u16,
+    /// `Ok`, `Accepted`, … from the status.
+    pub variant: String,
+    /// The body; `None` for a response without content.
+    pub ty: Option<TypeRef>,
+    pub format: media::Format,
+    pub doc: Option<String>,
 }
 
 /// A parent of a nested collection: the path parameter with its id and the entity it names,

@@ -48,7 +48,6 @@ const TYPE_RESERVED: &[&str] = &[
     "RepoError",
     "RepoResult",
     "Record",
-    "Store",
     "Changes",
     "Wire",
     "Json",

@@ -81,6 +81,8 @@ fn roots<'a>(
             .chain(&op.input);
         reads.extend(read.flat_map(TypeRef::mentioned));
         writes.extend(op.output.iter().flat_map(TypeRef::mentioned));
+        let replies = op.reply.iter().flat_map(|r| &r.variants);
+        writes.extend(replies.flat_map(|v| &v.ty).flat_map(TypeRef::mentioned));
     }
     (reads, writes)
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::literal::Literal;
+use super::literal::{EnumKind, Literal};
 use super::names::{Namespace, field_ident, pascal};
 use super::rules::{FieldRule, Format, NumberRule, ObjectRule, Rule, StringRule};
 use super::schema::{NumberS, ObjectS, S, SKind, SRef, StringS};
@@ -36,7 +36,7 @@ pub struct Ty {
     pub enum_values: Vec<String>,
 }
 
-/// What Rust item a type becomes; templates see it as `struct`, `enum` or `union`.
+/// What Rust item a type becomes; templates see it as `struct`, `enum`, `union` or `intenum`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TypeKind {
@@ -45,6 +45,8 @@ pub enum TypeKind {
     Enum,
     /// `oneOf`/`anyOf`.
     Union,
+    /// Of integers: each variant's `value` is its number.
+    IntEnum,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -219,6 +221,7 @@ impl<'a> TypeSpace<'a> {
                         .any(|m| depth < MAX_DEPTH && self.sref_named(m, depth + 1))
             }
             SKind::String(st) => !st.enumeration.is_empty(),
+            SKind::Integer(n) => !n.enumeration.is_empty(),
             SKind::OneOf(members) => members.len() > 1,
             _ => false,
         }
@@ -333,6 +336,7 @@ impl<'a> TypeSpace<'a> {
             if let Some(rust) = self.names.get(name).cloned() {
                 let storage = match self.components.get(name).map(|s| &s.kind) {
                     Some(SKind::String(_)) => Storage::Enum,
+                    Some(SKind::Integer(_)) => Storage::Int64,
                     _ => Storage::Json,
                 };
                 let enum_values = match self.components.get(name).map(|s| &s.kind) {
@@ -379,6 +383,15 @@ impl<'a> TypeSpace<'a> {
                 }
             }
             SKind::String(st) => string_ty(st),
+            SKind::Integer(n) if !n.enumeration.is_empty() => {
+                let name = self.shared_name(format!("int enum {:?}", n.enumeration), hint);
+                let name = self.declare(&name);
+                if self.inline_done.insert(name.name.clone()) {
+                    let def = int_enum_def(&name, s.description.clone(), &n.enumeration, owner);
+                    self.defs.push(def);
+                }
+                plain_ty(TypeRef::Named(name), Storage::Int64)
+            }
             SKind::Integer(n) if n.format.as_deref() == Some("int32") => {
                 plain_ty(Builtin::I32, Storage::Int32)
             }
@@ -520,6 +533,7 @@ impl<'a> TypeSpace<'a> {
         };
         let def = match &s.kind {
             SKind::String(st) => enum_def(&name, s.description.clone(), &st.enumeration, owner),
+            SKind::Integer(n) => int_enum_def(&name, s.description.clone(), &n.enumeration, owner),
             SKind::OneOf(_) => self.union_def(&name, &s, owner, 0),
             _ => self.struct_def(&name, &SRef::Ref(component.to_string()), owner, 0),
         };
@@ -546,9 +560,11 @@ impl<'a> TypeSpace<'a> {
             let write_only = resolved.is_some_and(|s| s.write_only);
             let required = obj.required.contains(json) && !read_only;
             let spec_default = resolved.and_then(|s| s.default.clone());
-            let string_enum = resolved.is_some_and(
-                |s| matches!(&s.kind, SKind::String(st) if !st.enumeration.is_empty()),
-            );
+            let enum_kind = match resolved.map(|s| &s.kind) {
+                Some(SKind::String(st)) if !st.enumeration.is_empty() => EnumKind::Strings,
+                Some(SKind::Integer(n)) if !n.enumeration.is_empty() => EnumKind::Integers,
+                _ => EnumKind::None,
+            };
             let nullable = self.nullable(prop);
             // Cycles (a struct containing itself) are boxed once all types are known.
             let hint = format!("{}{}", name.name, super::names::variant(json));
@@ -562,7 +578,7 @@ impl<'a> TypeSpace<'a> {
             let patch = !required && nullable;
             let default = spec_default
                 .filter(|_| !required && !nullable)
-                .and_then(|value| Literal::of(&value, &ty, string_enum));
+                .and_then(|value| Literal::of(&value, &ty, enum_kind));
             fields.push(StructField {
                 rename: ident.trim_start_matches("r#") != json,
                 ident,
@@ -749,6 +765,33 @@ fn string_ty(st: &StringS) -> Ty {
         _ => (Builtin::String, Storage::Text),
     };
     plain_ty(builtin, storage)
+}
+
+/// An integer enum: `V1 = 1`, `Minus2 = -2`, each value once.
+fn int_enum_def(
+    name: &TypeName,
+    doc: Option<String>,
+    values: &[i64],
+    owner: Option<&str>,
+) -> TypeDef {
+    let mut seen = BTreeSet::new();
+    let variants = values
+        .iter()
+        .filter(|v| seen.insert(**v))
+        .map(|v| Variant {
+            ident: if *v < 0 {
+                format!("Minus{}", v.unsigned_abs())
+            } else {
+                format!("V{v}")
+            },
+            value: v.to_string(),
+        })
+        .collect();
+    TypeDef {
+        kind: TypeKind::IntEnum,
+        variants,
+        ..enum_def(name, doc, &[], owner)
+    }
 }
 
 fn enum_def(

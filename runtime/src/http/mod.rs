@@ -5,7 +5,7 @@ mod media;
 mod operation;
 
 pub use media::*;
-pub use operation::{Answer, Body, Call, Format, In, Operation, Param};
+pub use operation::{Answer, Body, Call, Format, In, Operation, Param, Respond};
 use std::str::FromStr;
 
 use axum::http::StatusCode;

@@ -52,6 +52,8 @@ pub struct Operation {
     pub body: Option<Body>,
     /// Whether the spec's page metadata has `nextCursor`.
     pub next_cursor: bool,
+    /// The only query keys a list takes, when the spec closes its parameters.
+    pub query_keys: Option<&'static [&'static str]>,
 }
 
 /// Where a parameter is read from.
@@ -163,6 +165,7 @@ impl Operation {
             params: &[],
             body: None,
             next_cursor: true,
+            query_keys: None,
         }
     }
 
@@ -243,12 +246,25 @@ impl Operation {
         }
     }
 
+    /// A list refuses query keys other than `keys`: its parameters are closed.
+    pub const fn only_query(self, keys: &'static [&'static str]) -> Self {
+        Self {
+            query_keys: Some(keys),
+            ..self
+        }
+    }
+
     /// Pages leave out `nextCursor`: the spec's page metadata does not have it.
     pub const fn without_next_cursor(self) -> Self {
         Self {
             next_cursor: false,
             ..self
         }
+    }
+
+    /// The same operation answering `status`: one of the success responses it declares.
+    pub const fn at(self, status: u16) -> Self {
+        Self { status, ..self }
     }
 
     /// The success status.
@@ -312,6 +328,12 @@ impl Operation {
     pub fn raw(&self, output: RawBody) -> Answer {
         Ok((self.status(), output).into_response())
     }
+}
+
+/// What a custom operation with several declared success responses answers: the generated
+/// enum has one variant per response and says which status each is written with.
+pub trait Respond {
+    fn respond(self, op: &Operation) -> Answer;
 }
 
 /// A request, read lazily by an [`Operation`]: the caller's context and path are taken when the
@@ -413,7 +435,12 @@ impl<S> Call<S> {
         table: &Table,
     ) -> Result<(Arc<S>, Context, ListQuery), ApiError> {
         let (service, cx) = self.authorized(op)?;
-        let query = list_query(self.parts.uri.query(), table, op.invalid_status())?;
+        let raw = self.parts.uri.query();
+        if let Some(keys) = op.query_keys {
+            crate::query::only_keys(raw.unwrap_or_default(), keys)
+                .map_err(|errors| ApiError::validation(op.invalid_status(), errors))?;
+        }
+        let query = list_query(raw, table, op.invalid_status())?;
         Ok((service, cx, query))
     }
 

@@ -87,6 +87,27 @@ value_from! {
     NaiveDate => Date,
 }
 
+impl<T: crate::IntEnum> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        Value::Int64(v.map(T::value))
+    }
+}
+
+impl<T: crate::IntEnum> FromSql for Option<T> {
+    fn from_pg(row: &PgRow, column: &str) -> Result<Self, sqlx::Error> {
+        let value: Option<i64> = row.try_get(column)?;
+        value
+            .map(|v| crate::int_enum_decode(column, v, T::of))
+            .transpose()
+    }
+    fn from_sqlite(row: &SqliteRow, column: &str) -> Result<Self, sqlx::Error> {
+        let value: Option<i64> = row.try_get(column)?;
+        value
+            .map(|v| crate::int_enum_decode(column, v, T::of))
+            .transpose()
+    }
+}
+
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
         Value::Text(Some(v.to_string()))

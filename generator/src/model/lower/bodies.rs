@@ -14,7 +14,7 @@ use crate::model::rules::Rule;
 use crate::model::schema::SRef;
 use crate::model::type_ref::{Builtin, TypeRef};
 use crate::model::types::TypeDef;
-use crate::model::{Body, Entity, NamedRule, Operation, StructField};
+use crate::model::{Body, Entity, NamedRule, Operation, Reply, ReplyVariant, StructField};
 
 /// An operation's request body.
 pub(super) struct RequestBody {
@@ -145,6 +145,46 @@ impl Lowering<'_> {
         operation.input = Some(self.custom_input(operation, domain));
     }
 
+    /// `<Id>Reply`: a variant per success response, the first typed as the operation's output.
+    pub(super) fn reply(
+        &mut self,
+        id: &str,
+        successes: &[(u16, &Response)],
+        domain: &str,
+    ) -> Reply {
+        let name = self.types.namespace.claim(&format!("{id}Reply"));
+        let mut variants = Vec::new();
+        for (i, (status, response)) in successes.iter().enumerate() {
+            let (format, ty) = match choose(&response.content) {
+                None => (Format::Json, None),
+                Some((format, schema, _)) => {
+                    let hint = if i == 0 {
+                        format!("{id}Response")
+                    } else {
+                        format!("{id}{status}Response")
+                    };
+                    let ty = match (format, schema) {
+                        (Format::Json | Format::Form, Some(schema)) => {
+                            self.types.ty(&schema, &hint, Some(domain)).ty
+                        }
+                        (Format::Json | Format::Form, None) => Builtin::Json.into(),
+                        (Format::Text, _) => Builtin::String.into(),
+                        (Format::Raw, _) => Builtin::RawBody.into(),
+                    };
+                    (format, Some(ty))
+                }
+            };
+            variants.push(ReplyVariant {
+                status: *status,
+                variant: status_variant(*status),
+                ty,
+                format,
+                doc: Some(response.description.clone()).filter(|d| !d.is_empty()),
+            });
+        }
+        Reply { name, variants }
+    }
+
     /// `<Id>Input`, what a custom handler receives: path, query, header and cookie parameters,
     /// then the body, each optional unless required.
     fn custom_input(&mut self, operation: &Operation, domain: &str) -> TypeRef {
@@ -186,4 +226,22 @@ fn input_field(ident: &str, json: &str, ty: &TypeRef, required: bool) -> StructF
         patch: false,
         default: None,
     }
+}
+
+/// A reply variant's name, from its status's reason phrase (`202` → `Accepted`).
+fn status_variant(status: u16) -> String {
+    let name = match status {
+        200 => "Ok",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "NonAuthoritative",
+        204 => "NoContent",
+        205 => "ResetContent",
+        206 => "PartialContent",
+        207 => "MultiStatus",
+        208 => "AlreadyReported",
+        226 => "ImUsed",
+        _ => return format!("Status{status}"),
+    };
+    name.to_string()
 }

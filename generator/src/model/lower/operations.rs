@@ -14,7 +14,8 @@ use super::{Lowering, resolve};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::classify::classify;
 use crate::model::list_params::{
-    next_cursor_allowed, page_limits, sort_fields, sort_is_free_text, sort_is_object_array,
+    closed_query_keys, next_cursor_allowed, page_limits, sort_fields, sort_is_free_text,
+    sort_is_object_array,
 };
 use crate::model::media::Format;
 use crate::model::names::{Namespace, field_ident, pascal, path_template_params, snake, variant};
@@ -121,7 +122,11 @@ impl Lowering<'_> {
             assign: Vec::new(),
             caller_organization: None,
             next_cursor: responses.next_cursor_allowed(&self.loaded.doc, &o.pointer),
+            query_keys: (kind == OperationKind::List)
+                .then(|| closed_query_keys(&spec_params, &self.types))
+                .flatten(),
             security: self.security(o),
+            reply: None,
             parents: nesting.parents,
             scope: nesting.scope,
         };
@@ -145,6 +150,10 @@ impl Lowering<'_> {
                     needed,
                     &o.domain,
                 );
+                if responses.successes.len() > 1 {
+                    operation.reply =
+                        Some(self.reply(&operation.id, &responses.successes, &o.domain));
+                }
             }
             _ => {}
         }
@@ -280,6 +289,8 @@ struct Responses<'s> {
     success: Option<u16>,
     /// Its response, resolved.
     success_body: Option<&'s Response>,
+    /// Every 2xx status with its response, resolved.
+    successes: Vec<(u16, &'s Response)>,
     /// Every status declared.
     declared: Vec<u16>,
     /// A `default` response stands for every status.
@@ -293,7 +304,17 @@ impl<'s> Responses<'s> {
             StatusCode::Code(c) if (200..300).contains(c) => Some((*c, r)),
             _ => None,
         });
+        let successes = responses
+            .iter()
+            .filter_map(|(code, r)| match code {
+                StatusCode::Code(c) if (200..300).contains(c) => {
+                    resolve(r, spec, "#/components/responses/", |c| &c.responses).map(|r| (*c, r))
+                }
+                _ => None,
+            })
+            .collect();
         Self {
+            successes,
             success: success.map(|(c, _)| c),
             success_body: success
                 .and_then(|(_, r)| resolve(r, spec, "#/components/responses/", |c| &c.responses)),
