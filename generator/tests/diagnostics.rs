@@ -672,3 +672,41 @@ components:
         "{service}"
     );
 }
+
+/// A readOnly property is the server's to send: a request body that carries it is refused.
+#[test]
+fn read_only_properties_are_refused_in_request_bodies() {
+    let (_dir, path) = spec(
+        r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /things:
+    post:
+      operationId: sendThing
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Thing'}
+      responses:
+        '204': {description: d}
+components:
+  schemas:
+    Thing:
+      type: object
+      required: [id, name]
+      properties:
+        id: {type: string, format: uuid, readOnly: true}
+        name: {type: string}
+        secret: {type: string, writeOnly: true}
+"#,
+    );
+    let generated = archgen::generate(&path, None).unwrap();
+    let http = generated
+        .files
+        .iter()
+        .find(|(p, _)| p.ends_with("http.rs"))
+        .map(|(_, text)| text.replace(['\n', ' '], ""))
+        .unwrap();
+    assert!(http.contains(r#"("id","isread-only")"#), "{http}");
+    assert!(!http.contains(r#"v::required("id""#), "{http}");
+}

@@ -703,10 +703,19 @@ impl<'a> TypeSpace<'a> {
                 }
             })
             .collect();
+        // Rules check requests: a readOnly property is the server's to send, never a client's.
+        let mut forbidden = forbidden.to_vec();
+        for (name, prop) in &obj.properties {
+            if self.resolve(prop).is_some_and(|s| s.read_only)
+                && !forbidden.iter().any(|(f, _)| f == name)
+            {
+                forbidden.push((name.clone(), "is read-only".to_string()));
+            }
+        }
         Rule::Object(ObjectRule {
             fields,
             deny_unknown: matches!(obj.additional, Some(None)),
-            forbidden: forbidden.to_vec(),
+            forbidden,
         })
     }
 }

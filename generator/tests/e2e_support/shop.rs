@@ -56,6 +56,11 @@ pub fn shop_over_http(port: u16) {
     assert!(store.get("region").is_none(), "{store}");
     assert_eq!(store["tier"], 1, "{store}");
     let s = store["id"].as_str().unwrap();
+    for _ in 0..2 {
+        // The second read comes from the cache.
+        let (status, read) = call(port, "GET", &format!("/stores/{s}"), None);
+        assert_eq!((status, &read["data"]), (200, &store), "{read}");
+    }
     assert_eq!(
         call(port, "POST", "/stores", Some(r#"{"name":"X","tier":4}"#)).0,
         422
