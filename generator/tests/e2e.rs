@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 #[path = "e2e_support/shop.rs"]
 mod shop;
+#[path = "e2e_support/tenants.rs"]
+mod tenants;
 
 const ARCHGEN: &str = env!("CARGO_BIN_EXE_archgen");
 
@@ -759,6 +761,10 @@ fn scaffolds_build_serve_and_detect_drift() {
             "shop",
             repo().join("generator/tests/fixtures/specs/shop.yaml"),
         ),
+        (
+            "tenants",
+            repo().join("generator/tests/fixtures/specs/tenants.yaml"),
+        ),
     ];
     for (name, spec) in &specs {
         let (ok, out) = run(Command::new(ARCHGEN)
@@ -855,6 +861,8 @@ fn scaffolds_build_serve_and_detect_drift() {
             "-p",
             "shop",
             "-p",
+            "tenants",
+            "-p",
             "constructs",
             "-p",
             "library",
@@ -884,6 +892,13 @@ fn scaffolds_build_serve_and_detect_drift() {
     );
     shop::shop_over_http(port);
     shop::schemathesis(port, work.path());
+    drop(server);
+    let (server, port) = serve(
+        &repo().join("target/e2e/debug/tenants"),
+        &work.path().join("tenants"),
+        &format!("sqlite://{}", work.path().join("tenants.db").display()),
+    );
+    tenants::tenants_over_http(port);
     drop(server);
     let binary = repo().join("target/e2e/debug/arches-storage");
     let service = work.path().join("arches-storage");

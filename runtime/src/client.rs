@@ -470,6 +470,17 @@ impl Request<'_> {
     /// Send the request. Any status but 2xx is an error: [`Error::Problem`] when the body is
     /// problem+json, else [`Error::Unexpected`].
     pub async fn send(self) -> Result<Response, Error> {
+        let response = self.send_any().await?;
+        if (200..300).contains(&response.status) {
+            Ok(response)
+        } else {
+            Err(response.into_error())
+        }
+    }
+
+    /// [`send`](Self::send) that answers with any status: for operations whose spec declares
+    /// typed error bodies, which the caller reads by status.
+    pub async fn send_any(self) -> Result<Response, Error> {
         if let Some(e) = self.error {
             return Err(Error::Encode(e));
         }
@@ -499,16 +510,11 @@ impl Request<'_> {
         let status = answer.status().as_u16();
         let headers = answer.headers().clone();
         let body = answer.bytes().await?.to_vec();
-        let response = Response {
+        Ok(Response {
             status,
             headers,
             body,
-        };
-        if (200..300).contains(&status) {
-            Ok(response)
-        } else {
-            Err(response.into_error())
-        }
+        })
     }
 }
 
@@ -582,7 +588,8 @@ impl Response {
         }
     }
 
-    fn into_error(self) -> Error {
+    /// The error an unsuccessful answer stands for (its problem, when it has one).
+    pub fn into_error(self) -> Error {
         let status = self.status;
         let json = self
             .header(header::CONTENT_TYPE.as_str())

@@ -19,8 +19,9 @@ pub struct ApiError {
     pub challenges: Vec<String>,
 }
 
-/// Marks a response as a problem body already, whatever its media type (a spec may declare
-/// plain `application/json` for its errors).
+/// Marks an error response whose body is already what the spec declares, whatever its media
+/// type: a problem (a spec may declare plain `application/json` for its errors), or a typed
+/// error body a custom handler answered. Nothing rewrites it.
 #[derive(Debug, Clone, Copy)]
 pub struct Problem;
 

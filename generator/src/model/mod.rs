@@ -290,12 +290,15 @@ pub struct Operation {
     pub scope: Option<Link>,
 }
 
-/// The enum a custom handler returns when its operation declares several success responses:
-/// one variant per status, so it can answer any of them and nothing else.
+/// The enum a custom handler returns when its operation declares several success responses, or
+/// error responses with bodies of their own: one variant per status, so it can answer any of
+/// them and nothing else.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reply {
     pub name: String,
     pub variants: Vec<ReplyVariant>,
+    /// Some variants are error responses, which the client reads from a failed status.
+    pub has_errors: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

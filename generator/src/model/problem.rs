@@ -32,46 +32,7 @@ impl Default for ProblemShape {
 /// The shape the most error responses declare. Specs almost always share one problem schema;
 /// when they do not, the common one wins and the others are answered in it too.
 pub fn shape(doc: &Value) -> ProblemShape {
-    let mut seen: BTreeMap<String, (usize, String, Value)> = BTreeMap::new();
-    let operations = doc
-        .pointer("/paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|paths| paths.values())
-        .filter_map(Value::as_object)
-        .flat_map(|item| item.values());
-    for op in operations {
-        let Some(responses) = op.get("responses").and_then(Value::as_object) else {
-            continue;
-        };
-        for (code, response) in responses {
-            if !(code.starts_with('4') || code.starts_with('5') || code == "default") {
-                continue;
-            }
-            let Some(content) = resolve(doc, response)
-                .get("content")
-                .and_then(Value::as_object)
-            else {
-                continue;
-            };
-            let Some((media, body)) = ["application/problem+json", "application/json"]
-                .iter()
-                .find_map(|m| content.get(*m).map(|b| (m.to_string(), b)))
-            else {
-                continue;
-            };
-            let Some(schema) = body.get("schema") else {
-                continue;
-            };
-            // Counted by the schema's identity: its `$ref`, or its text when inline.
-            let key = format!("{media} {}", schema.get("$ref").unwrap_or(schema));
-            let entry = seen
-                .entry(key)
-                .or_insert_with(|| (0, media, resolve(doc, schema).clone()));
-            entry.0 += 1;
-        }
-    }
-    let Some((_, media, schema)) = seen.into_values().max_by_key(|(n, ..)| *n) else {
+    let Some((_, (_, media, schema))) = common_error_body(doc) else {
         return ProblemShape::default();
     };
     let props = schema.get("properties").and_then(Value::as_object);
@@ -95,6 +56,70 @@ pub fn shape(doc: &Value) -> ProblemShape {
         title_max,
         detail_pattern,
         detail_max,
+    }
+}
+
+/// The error body most error responses declare, by its key ([`error_body_key`]): how often, its
+/// media type and its schema, resolved.
+fn common_error_body(doc: &Value) -> Option<(String, (usize, String, Value))> {
+    let mut seen: BTreeMap<String, (usize, String, Value)> = BTreeMap::new();
+    let operations = doc
+        .pointer("/paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values());
+    for op in operations {
+        let Some(responses) = op.get("responses").and_then(Value::as_object) else {
+            continue;
+        };
+        for (code, response) in responses {
+            if !(code.starts_with('4') || code.starts_with('5') || code == "default") {
+                continue;
+            }
+            let Some((media, schema)) = error_body(doc, response) else {
+                continue;
+            };
+            let entry = seen
+                .entry(error_body_key(&media, schema))
+                .or_insert_with(|| (0, media, resolve(doc, schema).clone()));
+            entry.0 += 1;
+        }
+    }
+    seen.into_iter().max_by_key(|(_, (n, ..))| *n)
+}
+
+/// The key of the spec's common error body, which every error is answered in.
+pub fn common_error_key(doc: &Value) -> Option<String> {
+    common_error_body(doc).map(|(key, _)| key)
+}
+
+/// An error response's JSON body: its media type and schema node.
+fn error_body<'a>(doc: &'a Value, response: &'a Value) -> Option<(String, &'a Value)> {
+    let content = resolve(doc, response).get("content")?.as_object()?;
+    let (media, body) = ["application/problem+json", "application/json"]
+        .iter()
+        .find_map(|m| content.get(*m).map(|b| (m.to_string(), b)))?;
+    Some((media, body.get("schema")?))
+}
+
+/// An error body's identity: its media type and its schema's `$ref`, or its text when inline.
+fn error_body_key(media: &str, schema: &Value) -> String {
+    format!("{media} {}", schema.get("$ref").unwrap_or(schema))
+}
+
+/// Whether the error response at `pointer` has a JSON body of its own, other than the spec's
+/// common problem (`common`): a body a custom handler returns typed.
+pub fn is_typed_error(doc: &Value, pointer: &str, common: Option<&str>) -> bool {
+    let Some(response) = doc.pointer(pointer) else {
+        return false;
+    };
+    match error_body(doc, response) {
+        Some((media, schema)) => {
+            media == "application/json" && Some(error_body_key(&media, schema).as_str()) != common
+        }
+        None => false,
     }
 }
 

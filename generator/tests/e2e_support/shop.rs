@@ -11,7 +11,8 @@ use super::http;
 
 /// `AuditStore` as its user writes it: it answers either of the two success responses the
 /// spec declares, through the generated reply enum.
-pub const AUDIT_STORE: &str = r#"//! `POST /stores/{id}/audit`: a store with few orders is audited now (200), others later (202).
+pub const AUDIT_STORE: &str = r#"//! `POST /stores/{id}/audit`: a store with few orders is audited now (200), others later (202),
+//! and a large one not at all (409, with a body of its own).
 use archgen_runtime as rt;
 use rt::prelude::*;
 use crate::generated::prelude::*;
@@ -22,7 +23,11 @@ use crate::app::App;
 pub async fn handle(app: &App, cx: &rt::Context, input: AuditStoreInput) -> Result<AuditStoreReply, rt::ApiError> {
     let _ = cx;
     let repos = &app.repos.shop;
-    rt::found(repos.stores.get(input.id).await?, "Store", input.id)?;
+    let store = rt::found(repos.stores.get(input.id).await?, "Store", input.id)?;
+    if store.tier == Tier::V3 {
+        let reason = "large stores are audited by hand".to_string();
+        return Ok(AuditStoreReply::Conflict(AuditStore409Response { reason }));
+    }
     let query = rt::ListQuery::first(&ORDER_TABLE).within(&ORDER_TABLE, "storeID", input.id)?;
     let orders = repos.orders.list(&query).await?.meta.total;
     if orders < 2 {
@@ -69,11 +74,11 @@ pub fn shop_over_http(port: u16) {
         port,
         "PATCH",
         &format!("/stores/{s}"),
-        Some(r#"{"tier":3}"#),
+        Some(r#"{"tier":2}"#),
     );
     assert_eq!(
         (status, big["data"]["tier"].clone()),
-        (200, 3.into()),
+        (200, 2.into()),
         "{big}"
     );
 
@@ -144,6 +149,19 @@ pub fn shop_over_http(port: u16) {
     let (status, queued) = call(port, "POST", &format!("/stores/{s}/audit"), None);
     assert_eq!(status, 202, "{queued}");
     assert!(queued["ticket"].is_string(), "{queued}");
+    let (status, _) = call(
+        port,
+        "PATCH",
+        &format!("/stores/{s}"),
+        Some(r#"{"tier":3}"#),
+    );
+    assert_eq!(status, 200);
+    let (status, refused) = call(port, "POST", &format!("/stores/{s}/audit"), None);
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(
+        refused,
+        serde_json::json!({"reason": "large stores are audited by hand"})
+    );
 
     assert_eq!(call(port, "DELETE", &format!("/stores/{s}"), None).0, 204);
     assert_eq!(

@@ -311,22 +311,24 @@ impl Operation {
 
     /// No content, only the status.
     pub fn empty(&self) -> Answer {
-        Ok(self.status().into_response())
+        Ok(declared(self.status().into_response()))
     }
 
     /// A custom operation's JSON output.
     pub fn output<T: Serialize>(&self, output: T) -> Answer {
-        Ok((self.status(), axum::Json(output)).into_response())
+        Ok(declared(
+            (self.status(), axum::Json(output)).into_response(),
+        ))
     }
 
     /// A custom operation's `text/plain` output.
     pub fn text(&self, output: String) -> Answer {
-        Ok(super::text_response(self.status(), output))
+        Ok(declared(super::text_response(self.status(), output)))
     }
 
     /// A custom operation's output of any other media type.
     pub fn raw(&self, output: RawBody) -> Answer {
-        Ok((self.status(), output).into_response())
+        Ok(declared((self.status(), output).into_response()))
     }
 }
 
@@ -574,6 +576,15 @@ fn unreadable(op: &Operation, e: &serde_path_to_error::Error<serde_json::Error>)
         Some(p) => FieldError::new(p.name, "is not valid"),
         None => FieldError::new("body", e.inner().to_string()),
     }
+}
+
+/// An answer the spec declares, error statuses included (a reply enum's typed error body): it
+/// is marked so that the layer which turns stray errors into problems leaves it as it is.
+fn declared(mut response: Response) -> Response {
+    if response.status().is_client_error() || response.status().is_server_error() {
+        response.extensions_mut().insert(crate::error::Problem);
+    }
+    response
 }
 
 /// A status the generator wrote; it only writes valid ones.

@@ -145,16 +145,12 @@ impl Lowering<'_> {
         operation.input = Some(self.custom_input(operation, domain));
     }
 
-    /// `<Id>Reply`: a variant per success response, the first typed as the operation's output.
-    pub(super) fn reply(
-        &mut self,
-        id: &str,
-        successes: &[(u16, &Response)],
-        domain: &str,
-    ) -> Reply {
+    /// `<Id>Reply`: a variant per success response (the first typed as the operation's output)
+    /// and per typed error response.
+    pub(super) fn reply(&mut self, id: &str, answers: &[(u16, &Response)], domain: &str) -> Reply {
         let name = self.types.namespace.claim(&format!("{id}Reply"));
         let mut variants = Vec::new();
-        for (i, (status, response)) in successes.iter().enumerate() {
+        for (i, (status, response)) in answers.iter().enumerate() {
             let (format, ty) = match choose(&response.content) {
                 None => (Format::Json, None),
                 Some((format, schema, _)) => {
@@ -182,7 +178,12 @@ impl Lowering<'_> {
                 doc: Some(response.description.clone()).filter(|d| !d.is_empty()),
             });
         }
-        Reply { name, variants }
+        let has_errors = variants.iter().any(|v| v.status >= 400);
+        Reply {
+            name,
+            variants,
+            has_errors,
+        }
     }
 
     /// `<Id>Input`, what a custom handler receives: path, query, header and cookie parameters,
@@ -241,6 +242,24 @@ fn status_variant(status: u16) -> String {
         207 => "MultiStatus",
         208 => "AlreadyReported",
         226 => "ImUsed",
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        402 => "PaymentRequired",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        409 => "Conflict",
+        410 => "Gone",
+        412 => "PreconditionFailed",
+        413 => "PayloadTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "UnprocessableEntity",
+        423 => "Locked",
+        429 => "TooManyRequests",
+        500 => "InternalServerError",
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "GatewayTimeout",
         _ => return format!("Status{status}"),
     };
     name.to_string()

@@ -83,6 +83,8 @@ struct Lowering<'a> {
     annotations: IndexMap<String, SchemaAnnotations>,
     types: TypeSpace<'a>,
     diags: Diagnostics,
+    /// The key of the error body most error responses declare (`problem::common_error_key`).
+    problem_key: Option<String>,
 }
 
 impl<'a> Lowering<'a> {
@@ -103,6 +105,7 @@ impl<'a> Lowering<'a> {
             annotations,
             types: TypeSpace::new(components),
             diags: Diagnostics::default(),
+            problem_key: super::problem::common_error_key(&loaded.doc),
         }
     }
 

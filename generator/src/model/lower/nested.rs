@@ -43,10 +43,14 @@ impl Lowering<'_> {
         ] {
             idents.claim(taken);
         }
+        // A parent that is the caller's organization (the entity's tenant field) is checked
+        // against the caller, with no entity of its own to read.
+        let tenant_parent = link(entity, &innermost.param, "").is_some_and(|l| l.tenant);
         let mut parents: Vec<Parent> = Vec::new();
-        for p in &path {
+        for (i, p) in path.iter().enumerate() {
             let ident = idents.claim(&field_ident(&p.param));
-            let parent_entity = self.parent_entity(o, p, domains, entities);
+            let quiet = tenant_parent && i + 1 == path.len();
+            let parent_entity = self.parent_entity(o, p, domains, entities, quiet);
             let up = match (parents.last(), parent_entity) {
                 (Some(above), Some(e)) => {
                     let above_param = &path[parents.len() - 1];
@@ -80,20 +84,22 @@ impl Lowering<'_> {
     }
 
     /// The entity of a parent collection, when the default service can read it: one of the
-    /// operation's domain. Otherwise only the scope is checked, and the user is told.
+    /// operation's domain. Otherwise only the scope is checked, and the user is told (unless
+    /// `quiet`: the parent is the caller's organization).
     fn parent_entity<'e>(
         &mut self,
         o: &SpecOperation<'_>,
         p: &PathParent,
         domains: &Domains,
         entities: &'e Entities,
+        quiet: bool,
     ) -> Option<&'e Entity> {
         let component = entity_of_collection(&p.collection, &entities.plurals);
         let entity = component
             .as_deref()
             .filter(|c| domains.of_entity.get(*c) == Some(&o.domain))
             .and_then(|c| entities.of(c, &self.types));
-        if entity.is_none() {
+        if entity.is_none() && !quiet {
             let why = match component {
                 Some(c) => format!(
                     "its entity `{c}` belongs to domain `{}`",

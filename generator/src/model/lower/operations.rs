@@ -150,14 +150,37 @@ impl Lowering<'_> {
                     needed,
                     &o.domain,
                 );
-                if responses.successes.len() > 1 {
-                    operation.reply =
-                        Some(self.reply(&operation.id, &responses.successes, &o.domain));
+                let typed_errors = self.typed_errors(o, &responses);
+                if !responses.successes.is_empty()
+                    && (responses.successes.len() > 1 || !typed_errors.is_empty())
+                {
+                    let answers: Vec<_> = (responses.successes.iter())
+                        .chain(&typed_errors)
+                        .copied()
+                        .collect();
+                    operation.reply = Some(self.reply(&operation.id, &answers, &o.domain));
                 }
             }
             _ => {}
         }
         operation
+    }
+
+    /// The error responses whose JSON body is not the spec's common problem: a custom handler
+    /// may answer them typed, through its reply enum.
+    fn typed_errors<'s>(
+        &self,
+        o: &SpecOperation<'_>,
+        responses: &Responses<'s>,
+    ) -> Vec<(u16, &'s Response)> {
+        let common = self.problem_key.as_deref();
+        (responses.errors.iter())
+            .filter(|(code, _)| {
+                let pointer = format!("{}/responses/{code}", o.pointer);
+                crate::model::problem::is_typed_error(&self.loaded.doc, &pointer, common)
+            })
+            .copied()
+            .collect()
     }
 
     /// The entity a CRUD operation serves. CRUD defaults use their domain's repositories: an
@@ -291,6 +314,8 @@ struct Responses<'s> {
     success_body: Option<&'s Response>,
     /// Every 2xx status with its response, resolved.
     successes: Vec<(u16, &'s Response)>,
+    /// Every 4xx and 5xx status with its response, resolved.
+    errors: Vec<(u16, &'s Response)>,
     /// Every status declared.
     declared: Vec<u16>,
     /// A `default` response stands for every status.
@@ -304,17 +329,21 @@ impl<'s> Responses<'s> {
             StatusCode::Code(c) if (200..300).contains(c) => Some((*c, r)),
             _ => None,
         });
-        let successes = responses
-            .iter()
-            .filter_map(|(code, r)| match code {
-                StatusCode::Code(c) if (200..300).contains(c) => {
-                    resolve(r, spec, "#/components/responses/", |c| &c.responses).map(|r| (*c, r))
-                }
-                _ => None,
-            })
-            .collect();
+        let within = |range: std::ops::Range<u16>| {
+            responses
+                .iter()
+                .filter_map(|(code, r)| match code {
+                    StatusCode::Code(c) if range.contains(c) => {
+                        resolve(r, spec, "#/components/responses/", |c| &c.responses)
+                            .map(|r| (*c, r))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
         Self {
-            successes,
+            successes: within(200..300),
+            errors: within(400..600),
             success: success.map(|(c, _)| c),
             success_body: success
                 .and_then(|(_, r)| resolve(r, spec, "#/components/responses/", |c| &c.responses)),
