@@ -704,3 +704,62 @@ components:
     assert!(http.contains(r#"("id","isread-only")"#), "{http}");
     assert!(!http.contains(r#"v::required("id""#), "{http}");
 }
+
+/// `/shelves/{id}/books`: the parent's own `{id}` names the field the parent entity's name
+/// gives (`shelfID`).
+#[test]
+fn a_parent_named_by_its_own_id_is_found_through_its_entity_name() {
+    let (_dir, path) = spec(
+        r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /shelves/{id}:
+    delete:
+      operationId: deleteShelf
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string, format: uuid}}
+      responses:
+        '204': {description: d}
+  /shelves/{id}/books:
+    get:
+      operationId: listShelfBooks
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string, format: uuid}}
+      responses:
+        '200':
+          description: d
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  data: {type: array, items: {$ref: '#/components/schemas/Book'}}
+components:
+  schemas:
+    Shelf:
+      x-codegen-schema-type: entity
+      type: object
+      required: [id]
+      properties:
+        id: {type: string, format: uuid}
+    Book:
+      x-codegen-schema-type: entity
+      type: object
+      required: [id, shelfID]
+      properties:
+        id: {type: string, format: uuid}
+        shelfID: {type: string, format: uuid}
+"#,
+    );
+    let text = archgen::validate(&path).to_string();
+    assert!(!text.contains("looks nested"), "{text}");
+    let service = compact_file(&path, "service.rs");
+    assert!(
+        service.contains(r#".get(id2).await?,"Shelf",id2)?"#),
+        "{service}"
+    );
+    assert!(
+        service.contains(r#"query.within(&BOOK_TABLE,"shelfID",id2)?"#),
+        "{service}"
+    );
+}

@@ -49,13 +49,40 @@ pub fn path_parents(path: &str) -> Option<Vec<PathParent>> {
     Some(parents)
 }
 
-/// The entity component whose plural is `collection` (`line-items` → `LineItem`).
+/// The entity component whose plural is `collection` (`line-items` → `LineItem`), by archgen's
+/// plural first, then by the usual English singulars of the segment (`shelves` → `Shelf`).
 pub fn entity_of_collection(collection: &str, entities: &[(String, String)]) -> Option<String> {
     let norm = collection.replace(['-', '_'], "").to_lowercase();
-    entities
+    let by_plural = entities
         .iter()
-        .find(|(_, plural)| plural.replace('_', "") == norm)
-        .map(|(c, _)| c.clone())
+        .find(|(_, plural)| plural.replace('_', "") == norm);
+    let singulars = singulars(&norm);
+    let by_singular = || {
+        entities.iter().find(|(component, _)| {
+            let name = component.replace(['-', '_'], "").to_lowercase();
+            singulars.contains(&name)
+        })
+    };
+    by_plural.or_else(by_singular).map(|(c, _)| c.clone())
+}
+
+/// What a plural segment may be the plural of: `shelves` → `shelf`, `shelfe`, `shelve`, ….
+fn singulars(plural: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(stem) = plural.strip_suffix("ves") {
+        out.push(format!("{stem}f"));
+        out.push(format!("{stem}fe"));
+    }
+    if let Some(stem) = plural.strip_suffix("ies") {
+        out.push(format!("{stem}y"));
+    }
+    if let Some(stem) = plural.strip_suffix("es") {
+        out.push(stem.to_string());
+    }
+    if let Some(stem) = plural.strip_suffix('s') {
+        out.push(stem.to_string());
+    }
+    out
 }
 
 /// (kind, entity component) for an operation; the component is `None` for a custom one.

@@ -45,7 +45,7 @@ impl Lowering<'_> {
         }
         // A parent that is the caller's organization (the entity's tenant field) is checked
         // against the caller, with no entity of its own to read.
-        let tenant_parent = link(entity, &innermost.param, "").is_some_and(|l| l.tenant);
+        let tenant_parent = link(entity, &innermost.param, None, "").is_some_and(|l| l.tenant);
         let mut parents: Vec<Parent> = Vec::new();
         for (i, p) in path.iter().enumerate() {
             let ident = idents.claim(&field_ident(&p.param));
@@ -54,7 +54,8 @@ impl Lowering<'_> {
             let up = match (parents.last(), parent_entity) {
                 (Some(above), Some(e)) => {
                     let above_param = &path[parents.len() - 1];
-                    let Some(link) = link(e, &above_param.param, &above.ident) else {
+                    let named = above.entity.as_deref();
+                    let Some(link) = link(e, &above_param.param, named, &above.ident) else {
                         self.not_nested(o, &e.name, &above_param.param);
                         return None;
                     };
@@ -72,8 +73,9 @@ impl Lowering<'_> {
                 up,
             });
         }
-        let innermost_ident = &parents[parents.len() - 1].ident;
-        let Some(scope) = link(entity, &innermost.param, innermost_ident) else {
+        let innermost_parent = &parents[parents.len() - 1];
+        let named = innermost_parent.entity.as_deref();
+        let Some(scope) = link(entity, &innermost.param, named, &innermost_parent.ident) else {
             self.not_nested(o, &entity.name, &innermost.param);
             return None;
         };
@@ -137,15 +139,21 @@ impl Lowering<'_> {
 }
 
 /// The field of `entity` that holds the id named by the path parameter `param` (`storeID`, or
-/// `store` for a field `storeID`), and the argument `parent` it must equal.
-fn link(entity: &Entity, param: &str, parent: &str) -> Option<Link> {
-    let holds = |f: &&Field| {
+/// `store` for a field `storeID`; for `/stores/{id}/orders`, the parent entity's name `named`
+/// gives `storeID`), and the argument `parent` it must equal.
+fn link(entity: &Entity, param: &str, named: Option<&str>, parent: &str) -> Option<Link> {
+    let candidates = [Some(param.to_string()), Some(format!("{param}Id"))]
+        .into_iter()
+        .chain([named.map(|n| format!("{n}Id"))]);
+    let holds = |f: &Field, name: &str| {
         f.server_set != Some(ServerSet::Id)
             && !f.hidden
             && f.base == Builtin::Uuid.into()
-            && (loose_eq(&f.name, param) || loose_eq(&f.name, &format!("{param}Id")))
+            && loose_eq(&f.name, name)
     };
-    let f = entity.fields.iter().find(holds)?;
+    let f = candidates
+        .flatten()
+        .find_map(|name| entity.fields.iter().find(|f| holds(f, &name)))?;
     Some(Link {
         name: f.name.clone(),
         field: f.ident.clone(),
