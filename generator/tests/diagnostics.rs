@@ -763,3 +763,106 @@ components:
         "{service}"
     );
 }
+
+/// A readOnly field that is required and has no default has no value a create could store.
+#[test]
+fn a_required_read_only_field_needs_a_default() {
+    let (_dir, path) = spec(
+        r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    Call:
+      x-codegen-schema-type: entity
+      type: object
+      required: [id, code, status]
+      properties:
+        id: {type: string, format: uuid}
+        code: {type: string, readOnly: true}
+        status: {type: string, enum: [open, shut], default: open, readOnly: true}
+"#,
+    );
+    let d = archgen::validate(&path);
+    let text = d.to_string();
+    let file = path.display().to_string();
+    assert!(
+        text.contains(&format!(
+            "{file}:12:9: error: `code` of entity `Call` is readOnly and required, with no default"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        d.errors().count(),
+        1,
+        "the one with a default is fine: {text}"
+    );
+}
+
+/// `/stores/{storeID}/orders/{orderID}/lines` with orders in another domain: nothing could check
+/// that the order belongs to the store, so the operation is left to a custom handler.
+#[test]
+fn a_middle_parent_of_another_domain_leaves_the_operation_custom() {
+    let (_dir, path) = spec(
+        r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /orders:
+    get:
+      operationId: listOrders
+      tags: [sales]
+      responses:
+        '200':
+          description: d
+          content:
+            application/json:
+              schema: {type: object, properties: {data: {type: array, items: {$ref: '#/components/schemas/Order'}}}}
+  /stores/{storeID}/orders/{orderID}/lines:
+    get:
+      operationId: listLines
+      tags: [shop]
+      parameters:
+        - {name: storeID, in: path, required: true, schema: {type: string, format: uuid}}
+        - {name: orderID, in: path, required: true, schema: {type: string, format: uuid}}
+      responses:
+        '200':
+          description: d
+          content:
+            application/json:
+              schema: {type: object, properties: {data: {type: array, items: {$ref: '#/components/schemas/Line'}}}}
+components:
+  schemas:
+    Store:
+      x-codegen-schema-type: entity
+      x-internal: shop
+      type: object
+      required: [id]
+      properties:
+        id: {type: string, format: uuid}
+    Order:
+      x-codegen-schema-type: entity
+      type: object
+      required: [id, storeID]
+      properties:
+        id: {type: string, format: uuid}
+        storeID: {type: string, format: uuid}
+    Line:
+      x-codegen-schema-type: entity
+      type: object
+      required: [id, orderID]
+      properties:
+        id: {type: string, format: uuid}
+        orderID: {type: string, format: uuid}
+"#,
+    );
+    let text = archgen::validate(&path).to_string();
+    assert!(
+        text.contains("GET /stores/{storeID}/orders/{orderID}/lines: the parent `{orderID}` names no entity of this domain"),
+        "{text}"
+    );
+    let service = compact_file(&path, "shop/service.rs");
+    assert!(
+        service.contains(r#"rt::unimplemented("ListLines""#),
+        "{service}"
+    );
+}

@@ -588,6 +588,13 @@ impl Response {
         }
     }
 
+    /// Whether the body is a problem (`application/problem+json`): an error the service
+    /// answered itself (bad input, a missing row), not a typed error body of the operation.
+    pub fn is_problem(&self) -> bool {
+        self.header(header::CONTENT_TYPE.as_str())
+            .is_some_and(|t| t.starts_with("application/problem+json"))
+    }
+
     /// The error an unsuccessful answer stands for (its problem, when it has one).
     pub fn into_error(self) -> Error {
         let status = self.status;

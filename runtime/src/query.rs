@@ -48,8 +48,15 @@ pub fn parse_query(raw: &str) -> Result<Map<String, Value>, FieldError> {
             ));
         }
         // A key whose brackets do not pair up is a plain name, not a deepObject path: an open
-        // object parameter allows any name, and the keys an operation reads are well formed.
-        let path = split_brackets(&key).unwrap_or_else(|| vec![key.to_string()]);
+        // object parameter allows any name. A broken `filter[…` is still an error, which
+        // would otherwise be ignored and widen the list to every row.
+        let path = match split_brackets(&key) {
+            Some(path) => path,
+            None if key.starts_with("filter[") => {
+                return Err(FieldError::new(dotted(&key), "malformed brackets"));
+            }
+            None => vec![key.to_string()],
+        };
         if path.len() > MAX_KEY_DEPTH {
             return Err(FieldError::new(
                 dotted(&key),
@@ -286,6 +293,15 @@ mod tests {
         let errors = only_keys("limit=5&limt=6&x[y]=1", &known).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["limt", "x"]);
+    }
+
+    #[test]
+    fn a_key_with_broken_brackets_is_a_name_unless_it_is_a_filter() {
+        let params = parse_query("x[=1&a]b=2").unwrap();
+        assert_eq!(params.get("x[").and_then(Value::as_str), Some("1"));
+        assert_eq!(params.get("a]b").and_then(Value::as_str), Some("2"));
+        let refused = parse_query("filter[status=open").unwrap_err();
+        assert_eq!(refused.message, "malformed brackets");
     }
     use crate::repo::{Column, ColumnKind};
 

@@ -117,6 +117,7 @@ impl EntityLowering<'_, '_> {
         for (json, prop) in &obj.properties {
             let required = obj.required.contains(json);
             let (field, ann) = self.declared_field(json, prop, required, types, annotator, idents);
+            self.check_read_only(&field);
             if ann.unique || ann.index {
                 let prefix = if ann.unique { "uq" } else { "idx" };
                 indices.push(Index {
@@ -180,6 +181,28 @@ impl EntityLowering<'_, '_> {
             sqlite_type: sqlite_type.into(),
         };
         (field, ann)
+    }
+
+    /// A readOnly field no request may set must get its value somewhere: a spec default, or
+    /// null. Otherwise a create could only store a made-up one (or not compile, for a type
+    /// with no `Default`).
+    fn check_read_only(&mut self, field: &Field) {
+        if !field.read_only
+            || field.server_set.is_some()
+            || field.nullable
+            || field.default.is_some()
+        {
+            return;
+        }
+        let pointer = property_pointer(self.sources, &self.pointer, &field.name);
+        self.diags.push(
+            Diagnostic::error(format!(
+                "`{}` of entity `{}` is readOnly and required, with no default: no request can set it, so a create has no value to store",
+                field.name, self.input.component
+            ))
+            .at(self.sources.locate(&pointer))
+            .hint("give it a `default`, make it nullable, or drop `readOnly`"),
+        );
     }
 
     /// `id`, and the timestamps unless `timestamps: false`, are the server's to set.

@@ -141,15 +141,17 @@ pub(super) fn sort_is_free_text(params: &[&Parameter], types: &TypeSpace<'_>) ->
     }
 }
 
-/// The query keys a list may receive, when its parameters close them: each parameter's name,
-/// and for a form-exploded object (`page` arriving as `limit=…&offset=…`) its properties, but
-/// only when that object refuses others (`additionalProperties: false`). `None` when any
-/// object parameter is open: its keys cannot be told from a mistake.
+/// The query keys a list may receive, when its parameters close them: some form-exploded object
+/// (`page` arriving as `limit=…&offset=…`) refuses other properties (`additionalProperties:
+/// false`), and no object parameter is open. The keys are each parameter's name (its part before
+/// `[` too: `page[size]` arrives under `page`), each closed object's properties, and `cursor`,
+/// which every list hands out. `None` otherwise: unknown keys are then ignored.
 pub(super) fn closed_query_keys(
     params: &[&Parameter],
     types: &TypeSpace<'_>,
 ) -> Option<Vec<String>> {
-    let mut keys = Vec::new();
+    let mut keys = vec!["cursor".to_string()];
+    let mut closed = false;
     for p in params {
         let Parameter::Query {
             parameter_data,
@@ -159,7 +161,11 @@ pub(super) fn closed_query_keys(
         else {
             continue;
         };
-        keys.push(parameter_data.name.clone());
+        let name = &parameter_data.name;
+        keys.push(name.clone());
+        if let Some((head, _)) = name.split_once('[') {
+            keys.push(head.to_string());
+        }
         let ParameterSchemaOrContent::Schema(schema) = &parameter_data.format else {
             continue;
         };
@@ -171,7 +177,10 @@ pub(super) fn closed_query_keys(
         if !matches!(object.additional, Some(None)) {
             return None;
         }
+        closed = true;
         keys.extend(object.properties.keys().cloned());
     }
-    Some(keys)
+    let mut seen = std::collections::BTreeSet::new();
+    keys.retain(|k| seen.insert(k.clone()));
+    closed.then_some(keys)
 }

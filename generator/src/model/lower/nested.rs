@@ -38,8 +38,11 @@ impl Lowering<'_> {
         };
         // The service method's own arguments come first; a parent never shadows them.
         let mut idents = Namespace::default();
+        // …nor the locals of the handler, the service method and the client method.
         for taken in [
-            "cx", "id", "query", "body", "org", "record", "updated", "deleted",
+            "cx", "id", "query", "body", "org", "record", "updated", "deleted", "call", "s", "row",
+            "repos", "params", "input", "if_match", "item", "version", "response", "request",
+            "status", "OP",
         ] {
             idents.claim(taken);
         }
@@ -49,8 +52,15 @@ impl Lowering<'_> {
         let mut parents: Vec<Parent> = Vec::new();
         for (i, p) in path.iter().enumerate() {
             let ident = idents.claim(&field_ident(&p.param));
-            let quiet = tenant_parent && i + 1 == path.len();
+            // Below the outermost, a missing entity is refused below, with a warning of its own.
+            let quiet = (tenant_parent && i + 1 == path.len()) || !parents.is_empty();
             let parent_entity = self.parent_entity(o, p, domains, entities, quiet);
+            // A parent below another must be read to check that it belongs to the one above;
+            // without its entity, rows would be reachable through any outer parent.
+            if let (Some(_), None) = (parents.last(), parent_entity) {
+                self.unlinked(o, &p.param);
+                return None;
+            }
             let up = match (parents.last(), parent_entity) {
                 (Some(above), Some(e)) => {
                     let above_param = &path[parents.len() - 1];
@@ -121,6 +131,18 @@ impl Lowering<'_> {
             );
         }
         entity
+    }
+
+    fn unlinked(&mut self, o: &SpecOperation<'_>, param: &str) {
+        self.diags.push(
+            Diagnostic::warning(format!(
+                "{} {}: the parent `{{{param}}}` names no entity of this domain, so nothing can check that it belongs to the parent above it; it is served by a custom handler",
+                o.method.to_uppercase(),
+                o.path
+            ))
+            .at(self.loaded.sources.locate(&o.pointer))
+            .hint("serve the operation from the domain of the parent's entity, or mark it `x-codegen-custom-handler: true`"),
+        );
     }
 
     fn not_nested(&mut self, o: &SpecOperation<'_>, entity: &str, param: &str) {
