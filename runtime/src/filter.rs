@@ -313,7 +313,14 @@ fn coerce(column: &Column, op: Op, raw: &Value) -> Result<FilterValue, String> {
             FilterValue::Text(text)
         }
         ColumnKind::Uuid => FilterValue::Uuid(text.parse().map_err(|_| bad("UUID"))?),
-        ColumnKind::Integer => FilterValue::Integer(text.parse().map_err(|_| bad("integer"))?),
+        ColumnKind::Integer => {
+            let n: i64 = text.parse().map_err(|_| bad("integer"))?;
+            if !column.integers.is_empty() && !column.integers.contains(&n) {
+                let values: Vec<String> = column.integers.iter().map(i64::to_string).collect();
+                return Err(format!("must be one of {}", values.join(", ")));
+            }
+            FilterValue::Integer(n)
+        }
         ColumnKind::Float => {
             let f: f64 = text.parse().map_err(|_| bad("number"))?;
             if !f.is_finite() {

@@ -506,6 +506,7 @@ mod tests {
             kind: ColumnKind::Integer,
             nullable: true,
             hidden: false,
+            integers: &[],
         }],
         unique: &[],
         sortable: &[],
@@ -570,6 +571,7 @@ mod tests {
                 kind: ColumnKind::Text,
                 nullable: false,
                 hidden: false,
+                integers: &[],
             },
             Column {
                 field: "group",
@@ -577,6 +579,7 @@ mod tests {
                 kind: ColumnKind::Text,
                 nullable: false,
                 hidden: false,
+                integers: &[],
             },
             Column {
                 field: "score",
@@ -584,6 +587,7 @@ mod tests {
                 kind: ColumnKind::Integer,
                 nullable: true,
                 hidden: false,
+                integers: &[],
             },
             Column {
                 field: "at",
@@ -591,6 +595,7 @@ mod tests {
                 kind: ColumnKind::DateTime,
                 nullable: false,
                 hidden: false,
+                integers: &[],
             },
         ],
         unique: &[],

@@ -315,6 +315,7 @@ mod tests {
                 kind: ColumnKind::Text,
                 nullable: false,
                 hidden: false,
+                integers: &[],
             },
             Column {
                 field: "credits",
@@ -322,6 +323,7 @@ mod tests {
                 kind: ColumnKind::Integer,
                 nullable: false,
                 hidden: false,
+                integers: &[],
             },
         ],
         unique: &[],

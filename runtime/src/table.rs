@@ -28,6 +28,8 @@ pub struct Column {
     /// Stored but never filtered, sorted on or answered: a sensitive or hidden field, which
     /// either would leak bit by bit.
     pub hidden: bool,
+    /// An integer enum's values: a filter may compare only with these. Empty: any integer.
+    pub integers: &'static [i64],
 }
 
 /// Constructors, so that a generated table lists one column per line.
@@ -39,6 +41,7 @@ impl Column {
             kind,
             nullable: false,
             hidden: false,
+            integers: &[],
         }
     }
 
@@ -86,6 +89,14 @@ impl Column {
     pub const fn nullable(self) -> Self {
         Self {
             nullable: true,
+            ..self
+        }
+    }
+
+    /// An integer column holding an integer enum (`rt::int_enum!`'s `VALUES`).
+    pub const fn integers(self, values: &'static [i64]) -> Self {
+        Self {
+            integers: values,
             ..self
         }
     }

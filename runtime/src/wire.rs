@@ -52,6 +52,8 @@ macro_rules! int_enum {
     ($ty:ident => $($variant:ident),+ $(,)?) => {
         impl $ty {
             pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+            /// Every value, for the filters of a column that stores it.
+            pub const VALUES: &'static [i64] = &[$($ty::$variant as i64),+];
 
             /// The variant whose value is `value`.
             pub const fn of(value: i64) -> ::std::option::Option<Self> {
@@ -181,6 +183,17 @@ mod tests {
         assert!(refused.contains("2 is not one of 1, 3, -2"), "{refused}");
         assert!(serde_json::from_str::<Tier>("\"1\"").is_err());
         assert_eq!(Tier::of(1), Some(Tier::V1));
+        assert_eq!(Tier::VALUES, [1, 3, -2]);
+        let column = crate::repo::Column::integer("tier", "tier").integers(Tier::VALUES);
+        let table =
+            crate::repo::Table::new("T", "t", std::slice::from_ref(Box::leak(Box::new(column))));
+        let filter = |v: i64| {
+            let raw = serde_json::json!({"type": "eq", "field": "tier", "value": v});
+            crate::filter::FilterNode::parse(&raw, &table)
+        };
+        assert!(filter(3).is_ok());
+        let refused = filter(2).unwrap_err();
+        assert_eq!(refused[0].message, "must be one of 1, 3, -2");
         assert_eq!(
             crate::sql::Value::from(Some(Tier::V3)),
             crate::sql::Value::Int64(Some(3))

@@ -31,6 +31,7 @@ static TABLE: Table = Table {
             kind: ColumnKind::Uuid,
             nullable: false,
             hidden: false,
+            integers: &[],
         },
         Column {
             field: "group",
@@ -38,6 +39,7 @@ static TABLE: Table = Table {
             kind: ColumnKind::Text,
             nullable: false,
             hidden: false,
+            integers: &[],
         },
         Column {
             field: "name",
@@ -45,6 +47,7 @@ static TABLE: Table = Table {
             kind: ColumnKind::Text,
             nullable: true,
             hidden: false,
+            integers: &[],
         },
         Column {
             field: "score",
@@ -52,6 +55,7 @@ static TABLE: Table = Table {
             kind: ColumnKind::Integer,
             nullable: true,
             hidden: false,
+            integers: &[],
         },
         Column {
             field: "at",
@@ -59,6 +63,7 @@ static TABLE: Table = Table {
             kind: ColumnKind::DateTime,
             nullable: false,
             hidden: false,
+            integers: &[],
         },
     ],
     unique: &[],

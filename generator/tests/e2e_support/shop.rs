@@ -108,6 +108,15 @@ pub fn shop_over_http(port: u16) {
         refused.1
     );
     let o = order["id"].as_str().unwrap();
+    // An integer enum filters by its values only.
+    let by = |v: &str| format!("{orders}?filter[type]=eq&filter[field]=priority&filter[value]={v}");
+    let (status, page) = call(port, "GET", &by("2"), None);
+    assert_eq!(
+        (status, page["meta"]["total"].clone()),
+        (200, 1.into()),
+        "{page}"
+    );
+    assert_eq!(call(port, "GET", &by("9"), None).0, 422);
 
     // Two levels: a line belongs to an order of a store, and only that path reaches it.
     let lines = format!("{orders}/{o}/lines");

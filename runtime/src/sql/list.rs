@@ -242,6 +242,7 @@ mod tests {
                 kind: ColumnKind::Uuid,
                 nullable: false,
                 hidden: false,
+                integers: &[],
             },
             Column {
                 field: "name",
@@ -249,6 +250,7 @@ mod tests {
                 kind: ColumnKind::Text,
                 nullable: false,
                 hidden: false,
+                integers: &[],
             },
             Column {
                 field: "credits",
@@ -256,6 +258,7 @@ mod tests {
                 kind: ColumnKind::Integer,
                 nullable: true,
                 hidden: false,
+                integers: &[],
             },
         ],
         unique: &[],
