@@ -26,6 +26,8 @@ mod credentials;
 mod guard;
 #[cfg(feature = "jwt")]
 mod jwt;
+#[cfg(feature = "identity")]
+pub mod password;
 mod scheme;
 
 pub use authenticator::Authenticator;
