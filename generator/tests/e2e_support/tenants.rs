@@ -29,6 +29,10 @@ fn call(port: u16, org: &str, method: &str, path: &str, body: Option<&str>) -> (
 }
 
 pub fn tenants_over_http(port: u16) {
+    // Security comes before the path: a caller without credentials learns nothing from it.
+    let (status, _) = request(port, "GET", "/organizations/not-a-uuid/projects", &[], "");
+    assert_eq!(status, 401);
+
     let projects = format!("/organizations/{ACME}/projects");
     let (status, project) = call(port, ACME, "POST", &projects, Some(r#"{"name":"Rocket"}"#));
     assert_eq!(status, 201, "{project}");

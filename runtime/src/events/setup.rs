@@ -88,6 +88,18 @@ pub fn start(db: &Db, bus: Arc<dyn EventBus>, domains: &[&str]) -> tokio::task::
 mod tests {
     use super::*;
 
+    /// A spec without events has no outbox: no relay runs, so none polls a missing table.
+    #[tokio::test]
+    async fn nothing_is_relayed_without_event_domains() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        let bus: Arc<dyn EventBus> = Arc::new(crate::events::InProcessBus::default());
+        let relay = start(&db, bus, &[]);
+        tokio::time::timeout(Duration::from_secs(1), relay)
+            .await
+            .expect("the relay ends at once")
+            .unwrap();
+    }
+
     async fn backend(pairs: &[(&str, &str)]) -> Result<&'static str, String> {
         let var = |name: &str| {
             pairs

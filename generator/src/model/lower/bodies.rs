@@ -132,17 +132,29 @@ impl Lowering<'_> {
         }
         if let Some((format, schema, _)) = success.and_then(|r| choose(&r.content)) {
             operation.output_format = format;
-            operation.output = Some(match (format, schema) {
-                (Format::Json | Format::Form, Some(schema)) => {
-                    let hint = format!("{id}Response");
-                    self.types.ty(&schema, &hint, Some(domain)).ty
-                }
-                (Format::Json | Format::Form, None) => Builtin::Json.into(),
-                (Format::Text, _) => Builtin::String.into(),
-                (Format::Raw, _) => Builtin::RawBody.into(),
-            });
+            let hint = format!("{id}Response");
+            operation.output = Some(self.output_type(format, schema, &hint, domain));
         }
         operation.input = Some(self.custom_input(operation, domain));
+    }
+
+    /// The type of a response body: its schema's for JSON and forms (any JSON without one), text
+    /// as a `String`, anything else raw.
+    fn output_type(
+        &mut self,
+        format: Format,
+        schema: Option<SRef>,
+        hint: &str,
+        domain: &str,
+    ) -> TypeRef {
+        match (format, schema) {
+            (Format::Json | Format::Form, Some(schema)) => {
+                self.types.ty(&schema, hint, Some(domain)).ty
+            }
+            (Format::Json | Format::Form, None) => Builtin::Json.into(),
+            (Format::Text, _) => Builtin::String.into(),
+            (Format::Raw, _) => Builtin::RawBody.into(),
+        }
     }
 
     /// `<Id>Reply`: a variant per success response (the first typed as the operation's output)
@@ -151,22 +163,16 @@ impl Lowering<'_> {
         let name = self.types.namespace.claim(&format!("{id}Reply"));
         let mut variants = Vec::new();
         for (i, (status, response)) in answers.iter().enumerate() {
+            // The first is the operation's output, typed under the same name.
+            let hint = if i == 0 {
+                format!("{id}Response")
+            } else {
+                format!("{id}{status}Response")
+            };
             let (format, ty) = match choose(&response.content) {
                 None => (Format::Json, None),
                 Some((format, schema, _)) => {
-                    let hint = if i == 0 {
-                        format!("{id}Response")
-                    } else {
-                        format!("{id}{status}Response")
-                    };
-                    let ty = match (format, schema) {
-                        (Format::Json | Format::Form, Some(schema)) => {
-                            self.types.ty(&schema, &hint, Some(domain)).ty
-                        }
-                        (Format::Json | Format::Form, None) => Builtin::Json.into(),
-                        (Format::Text, _) => Builtin::String.into(),
-                        (Format::Raw, _) => Builtin::RawBody.into(),
-                    };
+                    let ty = self.output_type(format, schema, &hint, domain);
                     (format, Some(ty))
                 }
             };

@@ -48,7 +48,8 @@ impl Lowering<'_> {
         }
         // A parent that is the caller's organization (the entity's tenant field) is checked
         // against the caller, with no entity of its own to read.
-        let tenant_parent = link(entity, &innermost.param, None, "").is_some_and(|l| l.tenant);
+        let tenant_parent = holder(entity, &innermost.param, None)
+            .is_some_and(|f| f.server_set == Some(ServerSet::Tenant));
         let mut parents: Vec<Parent> = Vec::new();
         for (i, p) in path.iter().enumerate() {
             let ident = idents.claim(&field_ident(&p.param));
@@ -65,11 +66,11 @@ impl Lowering<'_> {
                 (Some(above), Some(e)) => {
                     let above_param = &path[parents.len() - 1];
                     let named = above.entity.as_deref();
-                    let Some(link) = link(e, &above_param.param, named, &above.ident) else {
+                    let Some(field) = holder(e, &above_param.param, named) else {
                         self.not_nested(o, &e.name, &above_param.param);
                         return None;
                     };
-                    Some(link)
+                    Some(link(field, &above.ident))
                 }
                 _ => None,
             };
@@ -85,10 +86,11 @@ impl Lowering<'_> {
         }
         let innermost_parent = &parents[parents.len() - 1];
         let named = innermost_parent.entity.as_deref();
-        let Some(scope) = link(entity, &innermost.param, named, &innermost_parent.ident) else {
+        let Some(field) = holder(entity, &innermost.param, named) else {
             self.not_nested(o, &entity.name, &innermost.param);
             return None;
         };
+        let scope = link(field, &innermost_parent.ident);
         Some(Nesting {
             parents,
             scope: Some(scope),
@@ -162,8 +164,8 @@ impl Lowering<'_> {
 
 /// The field of `entity` that holds the id named by the path parameter `param` (`storeID`, or
 /// `store` for a field `storeID`; for `/stores/{id}/orders`, the parent entity's name `named`
-/// gives `storeID`), and the argument `parent` it must equal.
-fn link(entity: &Entity, param: &str, named: Option<&str>, parent: &str) -> Option<Link> {
+/// gives `storeID`).
+fn holder<'e>(entity: &'e Entity, param: &str, named: Option<&str>) -> Option<&'e Field> {
     let candidates = [Some(param.to_string()), Some(format!("{param}Id"))]
         .into_iter()
         .chain([named.map(|n| format!("{n}Id"))]);
@@ -173,14 +175,18 @@ fn link(entity: &Entity, param: &str, named: Option<&str>, parent: &str) -> Opti
             && f.base == Builtin::Uuid.into()
             && loose_eq(&f.name, name)
     };
-    let f = candidates
+    candidates
         .flatten()
-        .find_map(|name| entity.fields.iter().find(|f| holds(f, &name)))?;
-    Some(Link {
-        name: f.name.clone(),
-        field: f.ident.clone(),
-        nullable: f.nullable,
+        .find_map(|name| entity.fields.iter().find(|f| holds(f, &name)))
+}
+
+/// `field` as the link to a parent: it must equal the service method's argument `parent`.
+fn link(field: &Field, parent: &str) -> Link {
+    Link {
+        name: field.name.clone(),
+        field: field.ident.clone(),
+        nullable: field.nullable,
         parent: parent.to_string(),
-        tenant: f.server_set == Some(ServerSet::Tenant),
-    })
+        tenant: field.server_set == Some(ServerSet::Tenant),
+    }
 }

@@ -79,7 +79,7 @@ impl Lowering<'_> {
     ) -> Operation {
         let id = self.operation_id(o, &mut out.ids);
         let responses = Responses::of(o.op, self.spec);
-        let (kind, component) = classify(&o.shape(), responses.success_body, &entities.plurals);
+        let (kind, component) = classify(&o.shape(), responses.success_body(), &entities.plurals);
         // The default success status follows the shape, even when served as custom below.
         let statuses = Statuses::of(&responses, kind);
         let entity = self.served_entity(component.as_deref(), o, domains, entities);
@@ -146,7 +146,7 @@ impl Lowering<'_> {
                 self.custom_io(
                     &mut operation,
                     body,
-                    responses.success_body,
+                    responses.success_body(),
                     needed,
                     &o.domain,
                 );
@@ -308,11 +308,8 @@ impl Lowering<'_> {
 
 /// What an operation's responses declare.
 struct Responses<'s> {
-    /// The first 2xx status.
-    success: Option<u16>,
-    /// Its response, resolved.
-    success_body: Option<&'s Response>,
-    /// Every 2xx status with its response, resolved.
+    /// Every 2xx status with its response, resolved, in the spec's order: the first is the
+    /// operation's success.
     successes: Vec<(u16, &'s Response)>,
     /// Every 4xx and 5xx status with its response, resolved.
     errors: Vec<(u16, &'s Response)>,
@@ -325,10 +322,6 @@ struct Responses<'s> {
 impl<'s> Responses<'s> {
     fn of(op: &'s openapiv3::Operation, spec: &'s OpenAPI) -> Self {
         let responses = &op.responses.responses;
-        let success = responses.iter().find_map(|(code, r)| match code {
-            StatusCode::Code(c) if (200..300).contains(c) => Some((*c, r)),
-            _ => None,
-        });
         let within = |range: std::ops::Range<u16>| {
             responses
                 .iter()
@@ -344,9 +337,6 @@ impl<'s> Responses<'s> {
         Self {
             successes: within(200..300),
             errors: within(400..600),
-            success: success.map(|(c, _)| c),
-            success_body: success
-                .and_then(|(_, r)| resolve(r, spec, "#/components/responses/", |c| &c.responses)),
             declared: responses
                 .keys()
                 .filter_map(|c| match c {
@@ -358,9 +348,19 @@ impl<'s> Responses<'s> {
         }
     }
 
+    /// The first 2xx status.
+    fn success(&self) -> Option<u16> {
+        self.successes.first().map(|(code, _)| *code)
+    }
+
+    /// Its response.
+    fn success_body(&self) -> Option<&'s Response> {
+        self.successes.first().map(|(_, response)| *response)
+    }
+
     /// Whether the success response's schema lets `meta.nextCursor` appear (a list's).
     fn next_cursor_allowed(&self, doc: &serde_json::Value, op_pointer: &str) -> bool {
-        (self.success)
+        self.success()
             .is_none_or(|c| next_cursor_allowed(doc, &format!("{op_pointer}/responses/{c}")))
     }
 
@@ -395,7 +395,7 @@ impl Statuses {
         } else {
             validation
         };
-        let success = responses.success.unwrap_or(match kind {
+        let success = responses.success().unwrap_or(match kind {
             OperationKind::Create => 201,
             OperationKind::Delete => 204,
             _ => 200,
